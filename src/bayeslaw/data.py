@@ -1,0 +1,339 @@
+"""Reading and validating run tables.
+
+A run table has one row per training run: model parameters ``N``, training
+tokens ``D``, training FLOPs ``C`` and the final ``loss``, plus optional group
+columns (``family``, ``seed``, ...). :func:`load_runs` accepts a CSV/Parquet path
+or a DataFrame, finds the columns (case-insensitive aliases, or an explicit
+mapping), derives a missing one of N/D/C from ``C = k N D`` (k = 6 by default,
+recorded), and checks every value. All problems are collected and reported in
+one :class:`~bayeslaw.errors.DataError`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+import numpy as np
+import pandas as pd
+
+from .errors import DataError
+
+SIZE_COLUMNS = ("N", "D", "C")
+
+#: Case-insensitive aliases for the canonical columns (compared after removing spaces, '-' and '_').
+ALIASES: dict[str, tuple[str, ...]] = {
+    "N": ("n", "params", "nparams", "numparams", "parameters", "numparameters", "modelsize",
+          "paramcount", "nonembeddingparams", "model_params"),
+    "D": ("d", "tokens", "ntokens", "numtokens", "trainingtokens", "traintokens", "datasize",
+          "datasetsize", "tokensseen", "data"),
+    "C": ("c", "flops", "flop", "compute", "trainingflops", "trainingflop", "trainingcompute",
+          "computeflops"),
+    "loss": ("loss", "finalloss", "valloss", "validationloss", "evalloss", "testloss", "l"),
+}
+GROUP_NAMES = ("family", "seed", "group", "task", "dataset", "recipe")
+
+ROW_NOTE = "rows are counted from 1 after the header"
+
+
+def _norm(name: str) -> str:
+    return "".join(ch for ch in str(name).lower() if ch not in " _-.")
+
+
+@dataclass(frozen=True)
+class Runs:
+    """A validated run table.
+
+    Attributes
+    ----------
+    frame : DataFrame
+        Canonical columns (``N``, ``D``, ``C`` as available, or ``x``; and ``loss``) as
+        float64, then group and other columns as given. The index is the 1-based row
+        number in the source.
+    columns : dict
+        Canonical name -> source column it came from.
+    derived : dict
+        Canonical name -> the convention used to derive it (e.g. ``"D = C / (6 N)"``).
+    groups : tuple of str
+        Group columns carried through (``family``, ``seed``, ...).
+    source : str
+        File path or ``"<DataFrame>"``.
+    flops_per_param_token : float
+        k in C = k N D.
+    """
+
+    frame: pd.DataFrame
+    columns: Mapping[str, str]
+    derived: Mapping[str, str] = field(default_factory=dict)
+    groups: tuple[str, ...] = ()
+    source: str = "<DataFrame>"
+    flops_per_param_token: float = 6.0
+
+    def __len__(self) -> int:
+        return len(self.frame)
+
+    @property
+    def variables(self) -> tuple[str, ...]:
+        """Size variables available (canonical names)."""
+        return tuple(c for c in ("x", *SIZE_COLUMNS) if c in self.frame.columns)
+
+    @property
+    def loss(self) -> np.ndarray:
+        return self.frame["loss"].to_numpy(float)
+
+    def data_hash(self, columns: tuple[str, ...] | None = None) -> str:
+        """SHA-256 (first 16 hex digits) of the numeric columns used by a fit."""
+        cols = list(columns or (*self.variables, "loss"))
+        h = hashlib.sha256()
+        h.update(repr(cols).encode())
+        h.update(np.ascontiguousarray(self.frame[cols].to_numpy(np.float64)).tobytes())
+        return h.hexdigest()[:16]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"source": self.source, "columns": dict(self.columns), "derived": dict(self.derived),
+                "groups": list(self.groups), "flops_per_param_token": self.flops_per_param_token,
+                "n_runs": len(self)}
+
+    def subset(self, mask: Any) -> "Runs":
+        """The same table restricted to some rows (a boolean mask or index labels)."""
+        frame = self.frame.loc[mask] if not isinstance(mask, np.ndarray) else self.frame[mask]
+        return Runs(frame, self.columns, self.derived, self.groups, self.source, self.flops_per_param_token)
+
+
+def load_runs(
+    source: str | os.PathLike | pd.DataFrame | Runs,
+    *,
+    x: str | Mapping[str, str] | None = None,
+    y: str | None = None,
+    groups: tuple[str, ...] | list[str] | None = None,
+    flops_per_param_token: float = 6.0,
+) -> Runs:
+    """Read a run table (CSV, Parquet or DataFrame) and validate it.
+
+    Parameters
+    ----------
+    source : path or DataFrame
+        ``.csv``/``.tsv``/``.txt`` (comma or tab separated) or ``.parquet`` file, or a DataFrame.
+    x : str or dict, optional
+        Which columns are the sizes. A dict maps canonical names to columns, e.g.
+        ``{"N": "params", "D": "tokens"}``. A single column name that is not N/D/C
+        makes that column the generic size ``x`` (for one-variable laws). By default
+        N, D and C are found by name (case-insensitive aliases such as ``params``,
+        ``tokens``, ``flops``).
+    y : str, optional
+        The loss column (default: ``loss`` or an alias such as ``val_loss``).
+    groups : list of str, optional
+        Group columns to carry (default: any of family, seed, group, task, dataset, recipe).
+    flops_per_param_token : float, default 6
+        k in C = k N D, used to derive a missing one of N, D, C (recorded in the fit).
+
+    Returns
+    -------
+    Runs
+
+    Raises
+    ------
+    DataError
+        With every problem found, each naming the column/rows and the fix.
+
+    Examples
+    --------
+    >>> import bayeslaw
+    >>> runs = bayeslaw.load_runs(bayeslaw.example_data_path())
+    >>> runs.derived
+    {}
+    """
+    if isinstance(source, Runs):
+        return source
+    if isinstance(source, pd.DataFrame):
+        df, name = source.copy(), "<DataFrame>"
+    else:
+        df, name = _read(source), str(source)
+    if len(df.columns) == 0 or len(df) == 0:
+        raise DataError(f"{name} has no data rows; give a table with a header and one row per training run.")
+    if not (np.isfinite(flops_per_param_token) and flops_per_param_token > 0):
+        raise DataError(f"flops_per_param_token must be a positive number; got {flops_per_param_token!r}.")
+    df = df.reset_index(drop=True)
+    df.index = pd.RangeIndex(1, len(df) + 1, name="row")
+    mapping = _find_columns(df, x, y, name)
+
+    problems: list[str] = []
+    out = pd.DataFrame(index=df.index)
+    for canon, col in mapping.items():
+        values, errs = _numeric(df[col], col, canon)
+        problems += errs
+        out[canon] = values
+    if problems:
+        raise DataError(_bullets(name, problems))
+
+    k = float(flops_per_param_token)
+    derived: dict[str, str] = {}
+    present = set(out.columns)
+    kk = f"{k:g}"
+    if {"N", "C"} <= present and "D" not in present:
+        out["D"] = out["C"] / (k * out["N"])
+        derived["D"] = f"D = C / ({kk} N)"
+    elif {"N", "D"} <= present and "C" not in present:
+        out["C"] = k * out["N"] * out["D"]
+        derived["C"] = f"C = {kk} N D"
+    elif {"D", "C"} <= present and "N" not in present:
+        out["N"] = out["C"] / (k * out["D"])
+        derived["N"] = f"N = C / ({kk} D)"
+
+    group_cols = _find_groups(df, groups, set(mapping.values()), name)
+    order = [c for c in ("x", *SIZE_COLUMNS, "loss") if c in out.columns]
+    out = out[order]
+    for col in df.columns:
+        if col not in mapping.values() and col not in out.columns:
+            out[col] = df[col]
+
+    dup_cols = order + list(group_cols)
+    dups = out.duplicated(subset=dup_cols, keep=False)
+    if dups.any():
+        rows = list(out.index[dups])
+        first = out.loc[dups].groupby(dup_cols, sort=False).groups
+        pairs = [", ".join(str(r) for r in idx) for idx in list(first.values())[:3]]
+        problems.append(
+            f"{len(rows)} rows are exact duplicates of another row in columns {', '.join(dup_cols)} "
+            f"(rows {'; '.join(pairs)}{' ...' if len(first) > 3 else ''}); remove the copies, or add a "
+            "'seed' column if they are genuine repeats"
+        )
+    if problems:
+        raise DataError(_bullets(name, problems))
+    return Runs(out, mapping, derived, tuple(group_cols), name, k)
+
+
+def _read(source: str | os.PathLike) -> pd.DataFrame:
+    path = Path(source)
+    if not path.exists():
+        raise DataError(f"File '{path}' does not exist; check the path.")
+    if path.is_dir():
+        raise DataError(f"'{path}' is a directory; give the path of a CSV or Parquet file.")
+    if path.stat().st_size == 0:
+        raise DataError(f"File '{path}' is empty; give a table with a header and one row per training run.")
+    suffix = path.suffix.lower()
+    try:
+        if suffix in (".parquet", ".pq"):
+            return pd.read_parquet(path)
+        sep = "\t" if suffix == ".tsv" else None
+        return pd.read_csv(path, sep=sep, engine="python" if sep is None else "c", encoding="utf-8")
+    except ImportError as exc:
+        raise DataError(f"Cannot read '{path}': {exc}. Install pyarrow (pip install 'bayeslaw[parquet]').") from None
+    except pd.errors.EmptyDataError:
+        raise DataError(f"File '{path}' has no columns; give a table with a header and one row per run.") from None
+    except (UnicodeDecodeError, pd.errors.ParserError, ValueError, OSError) as exc:
+        kind = "Parquet" if suffix in (".parquet", ".pq") else "CSV"
+        msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise DataError(f"Cannot read '{path}' as {kind} ({msg}); check that it is a {kind} file with a header row.") from None
+
+
+def _find_columns(df: pd.DataFrame, x: Any, y: str | None, name: str) -> dict[str, str]:
+    cols = list(df.columns)
+    by_norm: dict[str, list[str]] = {}
+    for c in cols:
+        by_norm.setdefault(_norm(c), []).append(str(c))
+
+    def require(col: str, what: str) -> str:
+        if col in cols:
+            return col
+        matches = by_norm.get(_norm(col), [])
+        if len(matches) == 1:
+            return matches[0]
+        raise DataError(f"{name} has no column {col!r} (asked for as {what}); its columns are: "
+                        f"{', '.join(map(str, cols))}.")
+
+    mapping: dict[str, str] = {}
+    explicit: dict[str, str] = {}
+    if isinstance(x, Mapping):
+        for canon, col in x.items():
+            if canon not in SIZE_COLUMNS and canon != "x":
+                raise DataError(f"x= maps {canon!r}, but the size variables are N, D, C (or x); "
+                                f"write e.g. x={{'N': 'params'}}.")
+            explicit[canon] = require(col, canon)
+    elif isinstance(x, str):
+        if x in SIZE_COLUMNS and x not in cols:
+            pass  # a variable name (e.g. "D" for a one-variable law), resolved by alias below
+        elif x in SIZE_COLUMNS:
+            explicit[x] = x
+        else:
+            explicit["x"] = require(x, "the size variable x")
+    elif x is not None:
+        raise DataError(f"x= must be a column name or a dict like {{'N': 'params'}}; got {type(x).__name__}.")
+    mapping.update(explicit)
+    if y is not None:
+        mapping["loss"] = require(y, "the loss")
+
+    used = set(mapping.values())
+    for canon, aliases in ALIASES.items():
+        if canon in mapping or (canon == "loss" and y is not None):
+            continue
+        found = [c for c in cols if _norm(c) in aliases and c not in used]
+        if len(found) > 1:
+            flag = "--y" if canon == "loss" else "--x"
+            api = "y=" if canon == "loss" else "x={...}"
+            raise DataError(
+                f"{name}: columns {', '.join(repr(str(f)) for f in found)} could each be {canon}; say which with "
+                f"{api} in Python or {flag} {'COLUMN' if canon == 'loss' else canon + '=COLUMN'} on the command line."
+            )
+        if found:
+            mapping[canon] = str(found[0])
+            used.add(found[0])
+    if "loss" not in mapping:
+        raise DataError(f"{name} has no loss column (looked for: loss, val_loss, eval_loss, final_loss, ...); "
+                        f"its columns are: {', '.join(map(str, cols))}. Name it with y='COLUMN' (--y COLUMN).")
+    if not any(c in mapping for c in ("x", *SIZE_COLUMNS)):
+        raise DataError(f"{name} has no size column (N/params, D/tokens, C/flops); its columns are: "
+                        f"{', '.join(map(str, cols))}. Name it with x='COLUMN' (--x COLUMN).")
+    return {k: mapping[k] for k in ("x", *SIZE_COLUMNS, "loss") if k in mapping}
+
+
+def _find_groups(df: pd.DataFrame, groups: Any, used: set[str], name: str) -> list[str]:
+    if groups is None:
+        return [c for c in df.columns if _norm(c) in GROUP_NAMES and c not in used]
+    if isinstance(groups, str):
+        groups = [groups]
+    missing = [g for g in groups if g not in df.columns]
+    if missing:
+        raise DataError(f"{name} has no group column {missing[0]!r}; its columns are: "
+                        f"{', '.join(map(str, df.columns))}.")
+    return list(groups)
+
+
+def _numeric(series: pd.Series, col: str, canon: str) -> tuple[pd.Series, list[str]]:
+    label = f"column {col!r}" + (f" ({canon})" if canon != col else "")
+    errs: list[str] = []
+    values = pd.to_numeric(series, errors="coerce")
+    bad_text = values.isna() & series.notna() & (series.astype(str).str.strip().str.lower() != "nan")
+    if bad_text.any():
+        rows = list(series.index[bad_text])
+        errs.append(f"{label} has text that is not a number in {_rows(rows)} (e.g. {series[rows[0]]!r}); "
+                    "fix or remove those rows")
+        values = values.where(~bad_text, 1.0)
+    values = values.astype(float)
+    nonfinite = ~np.isfinite(values)
+    if nonfinite.any():
+        rows = list(series.index[nonfinite])
+        errs.append(f"{label} is missing, NaN or infinite in {_rows(rows)}; remove those rows or fill in the values")
+    nonpos = np.isfinite(values) & (values <= 0)
+    if nonpos.any():
+        rows = list(series.index[nonpos])
+        what = "the loss" if canon == "loss" else f"a size ({canon})"
+        errs.append(f"{label} has zero or negative values in {_rows(rows)} (e.g. {values[rows[0]]:g}); "
+                    f"{what} must be positive because laws are fitted in log space, so remove or correct those rows")
+    return values, errs
+
+
+def _rows(rows: list[int]) -> str:
+    shown = ", ".join(str(r) for r in rows[:5])
+    more = f" and {len(rows) - 5} more" if len(rows) > 5 else ""
+    return f"row{'s' if len(rows) > 1 else ''} {shown}{more}"
+
+
+def _bullets(name: str, problems: list[str]) -> str:
+    if len(problems) == 1:
+        return f"{name}: {problems[0]} ({ROW_NOTE})."
+    body = "\n".join(f"  - {p}" for p in problems)
+    return f"{name} has {len(problems)} problems ({ROW_NOTE}):\n{body}"

@@ -1,0 +1,219 @@
+"""The :class:`Law` declaration and the registry of laws.
+
+A law is data, not a class hierarchy: its input variables, its parameters with
+default priors (each with a one-line justification), a mean function written in
+log space, and a citation. The engine (:mod:`bayeslaw.engine`) turns any law
+into a NumPyro model.
+
+Inputs are passed to ``log_mean`` *centred at a reference scale*: for an input
+``N`` the function receives ``x["N"] = log(N / N0)``, where ``N0`` is the
+geometric mean of the fitted runs' ``N``. Amplitudes are therefore sampled as
+the log of a term's value at the reference scale, which keeps NUTS
+well-conditioned; ``to_conventional`` converts them to the paper's constants
+(A, B, ...) for reporting.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
+
+import jax.numpy as jnp
+
+from .errors import LawError
+from .priors import Prior, as_prior
+
+Array = Any
+
+
+@dataclass(frozen=True)
+class Param:
+    """A law parameter: its default prior and why that prior is reasonable."""
+
+    prior: Prior
+    why: str
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Law:
+    """A scaling law, declared as data.
+
+    Parameters
+    ----------
+    name : str
+        Lookup name (snake_case), e.g. ``"chinchilla"``.
+    inputs : tuple of str
+        Input variables: ``"N"``, ``"D"``, ``"C"``, or ``"x"`` for a generic size.
+    log_mean : callable
+        ``log_mean(x, **params) -> log L`` where ``x[v] = log(v / v_ref)``. Must be
+        written with ``jax.numpy`` in log space (log-sum-exp, not exp of big numbers).
+    params : dict of str to Param
+        Sampled parameters with default priors; keys must match ``log_mean``'s
+        keyword arguments.
+    formula : str
+        The law in the paper's notation, for people.
+    reference : str
+        Citation (paper and equation).
+    to_conventional : callable, optional
+        ``f(params, log_ref) -> dict`` of conventional constants (e.g. A, B) computed
+        from sampled parameters and the log reference scales; ``None`` if the
+        sampled parameters are already conventional.
+    report : tuple of str, optional
+        Parameters shown in summaries, conventional names first. Defaults to all params.
+    version : str
+        Bump when the law's maths or default priors change; saved fits record it.
+    """
+
+    name: str
+    inputs: tuple[str, ...]
+    log_mean: Callable[..., Array]
+    params: Mapping[str, Param]
+    formula: str
+    reference: str
+    to_conventional: Callable[[Mapping[str, Array], Mapping[str, float]], dict[str, Array]] | None = None
+    report: tuple[str, ...] = ()
+    description: str = ""
+    version: str = "1"
+    _hash: str = field(default="", repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if not self.name.isidentifier() or self.name.lower() != self.name:
+            raise LawError(f"Law name {self.name!r} must be a snake_case identifier.")
+        if not self.inputs or len(set(self.inputs)) != len(self.inputs):
+            raise LawError(f"Law {self.name!r} needs distinct input names; got {self.inputs}.")
+        sig = inspect.signature(self.log_mean)
+        names = list(sig.parameters)
+        if not names:
+            raise LawError(f"Law {self.name!r}: log_mean must take the inputs dict as its first argument.")
+        declared = [n for n in names[1:]]
+        missing = [p for p in self.params if p not in declared]
+        extra = [p for p in declared if p not in self.params]
+        if missing or extra:
+            parts = []
+            if extra:
+                parts.append(f"log_mean takes {', '.join(extra)} but no prior is declared for them")
+            if missing:
+                parts.append(f"priors are declared for {', '.join(missing)} but log_mean does not take them")
+            raise LawError(f"Law {self.name!r}: " + "; ".join(parts) + ".")
+        params = {}
+        for pname, p in self.params.items():
+            if not isinstance(p, Param):
+                p = Param(as_prior(p, name=pname), why="")
+            params[pname] = p
+        object.__setattr__(self, "params", params)
+        if not self.report:
+            object.__setattr__(self, "report", tuple(self.params))
+        object.__setattr__(self, "_hash", self._compute_hash())
+
+    # -- evaluation -------------------------------------------------------------------------
+    def evaluate_log(self, inputs: Mapping[str, Array], params: Mapping[str, Array],
+                     log_ref: Mapping[str, float]) -> Array:
+        """log L at raw inputs (e.g. ``{"N": 7e10, "D": 1.4e12}``) for sampled params."""
+        x = {v: jnp.log(jnp.asarray(inputs[v], dtype=float)) - log_ref[v] for v in self.inputs}
+        return self.log_mean(x, **{k: params[k] for k in self.params})
+
+    def conventional(self, params: Mapping[str, Array], log_ref: Mapping[str, float]) -> dict[str, Array]:
+        """Sampled params plus conventional constants (A, B, N_c, ...)."""
+        out = dict(params)
+        if self.to_conventional is not None:
+            out.update(self.to_conventional(params, log_ref))
+        return out
+
+    @property
+    def n_params(self) -> int:
+        return len(self.params)
+
+    @property
+    def hash(self) -> str:
+        """A short hash of the law's maths and default priors, recorded in saved fits."""
+        return self._hash
+
+    def _compute_hash(self) -> str:
+        h = hashlib.sha256()
+        h.update(repr((self.name, self.version, self.inputs, self.formula)).encode())
+        h.update(repr(sorted((k, repr(p.prior)) for k, p in self.params.items())).encode())
+        for fn in (self.log_mean, self.to_conventional):
+            code = getattr(fn, "__code__", None)
+            if code is not None:
+                h.update(code.co_code)
+                h.update(repr(code.co_consts).encode())
+        return h.hexdigest()[:16]
+
+    def describe(self) -> str:
+        """Multi-line description: formula, reference and every default prior with its reason."""
+        lines = [f"{self.name}: {self.formula}", f"  inputs: {', '.join(self.inputs)}",
+                 f"  reference: {self.reference}"]
+        if self.description:
+            lines.append(f"  {self.description}")
+        lines.append("  priors:")
+        width = max(len(k) for k in self.params)
+        for k, p in self.params.items():
+            why = f"  # {p.why}" if p.why else ""
+            lines.append(f"    {k:<{width}} ~ {p.prior}{why}")
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.describe()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "version": self.version, "hash": self.hash, "inputs": list(self.inputs),
+                "formula": self.formula, "reference": self.reference,
+                "priors": {k: p.prior.to_dict() for k, p in self.params.items()},
+                "why": {k: p.why for k, p in self.params.items()}}
+
+
+def logsumexp(*terms: Array) -> Array:
+    """Stable log(sum(exp(t))) of broadcastable terms (the building block of log-space laws)."""
+    out = terms[0]
+    for t in terms[1:]:
+        out = jnp.logaddexp(out, t)
+    return out
+
+
+# -- registry ------------------------------------------------------------------------------
+_USER_LAWS: dict[str, Law] = {}
+
+
+def available_laws() -> dict[str, Law]:
+    """All laws by name: the catalogue in :mod:`bayeslaw.models` plus registered ones."""
+    from bayeslaw import models
+
+    laws = dict(models.LAWS)
+    laws.update(_USER_LAWS)
+    return laws
+
+
+def register(law: Law) -> Law:
+    """Make a user-defined law available by name (e.g. to ``bayeslaw.load``)."""
+    if not isinstance(law, Law):
+        raise LawError(f"register() takes a Law; got {type(law).__name__}.")
+    _USER_LAWS[law.name] = law
+    return law
+
+
+def get_law(law: str | Law) -> Law:
+    """Look a law up by name (or pass a Law through)."""
+    if isinstance(law, Law):
+        return law
+    laws = available_laws()
+    if not isinstance(law, str) or law not in laws:
+        raise LawError(f"Unknown law {law!r}; available laws: {', '.join(sorted(laws))} "
+                       "(see `bayeslaw laws`).")
+    return laws[law]
+
+
+def resolve_priors(law: Law, overrides: Mapping[str, Any] | None) -> dict[str, Prior]:
+    """Default priors of ``law`` with user overrides applied; unknown names are an error."""
+    priors = {k: p.prior for k, p in law.params.items()}
+    for key, value in (overrides or {}).items():
+        if key not in priors and key not in _NOISE_PARAMS:
+            valid = ", ".join(list(priors) + list(_NOISE_PARAMS))
+            raise LawError(f"Unknown prior name {key!r} for law {law.name!r}; valid names: {valid}.")
+        priors[key] = as_prior(value, name=key)
+    return priors
+
+
+_NOISE_PARAMS = ("sigma", "nu")
