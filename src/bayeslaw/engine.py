@@ -23,7 +23,7 @@ import numpyro.distributions as dist
 from numpyro.infer import MCMC, NUTS
 
 from .data import SIZE_COLUMNS, Runs, load_runs
-from .errors import DataError, LawError
+from .errors import BayeslawError, DataError, LawError
 from .law import Law, Param, get_law
 from .priors import Prior, as_prior
 
@@ -231,7 +231,7 @@ def fit(
                         f"(parameters + 2); the data have {len(runs)}. Add runs or choose a simpler law.")
     for name, val in (("num_warmup", num_warmup), ("num_samples", num_samples), ("num_chains", num_chains)):
         if not isinstance(val, (int, np.integer)) or val < 1:
-            raise ValueError(f"{name} must be a positive integer; got {val!r}.")
+            raise BayeslawError(f"{name} must be a positive integer; got {val!r}.")
 
     raw = {v: runs.frame[c].to_numpy(np.float64) for v, c in cols.items()}
     loss = runs.loss

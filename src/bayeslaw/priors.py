@@ -106,8 +106,7 @@ class Prior:
                 params[key] = float(value)
         object.__setattr__(self, "dist", dist)
         object.__setattr__(self, "params", params)
-        if not any(isinstance(v, str) for v in params.values()):
-            self.resolve({})  # validates support of the arguments, e.g. scale > 0
+        _check_support(dist, params)
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={_fmt(v)}" for k, v in self.params.items())
@@ -193,6 +192,21 @@ def as_prior(value: Any, *, name: str = "?") -> Prior:
         f"Prior for {name!r} must be a numpyro distribution, a Prior or a string like 'Uniform(0, 1)'; "
         f"got {type(value).__name__}."
     )
+
+
+_POSITIVE = ("scale", "concentration", "rate", "df", "concentration1", "concentration0")
+
+
+def _check_support(name: str, params: Mapping[str, float | str]) -> None:
+    # Checked by hand (not by building the distribution) so that declaring priors at import
+    # time never initialises a JAX backend.
+    for key in _POSITIVE:
+        v = params.get(key)
+        if isinstance(v, float) and not v > 0:
+            raise PriorError(f"{name} argument {key} must be positive; got {v:g}.")
+    lo, hi = params.get("low"), params.get("high")
+    if isinstance(lo, float) and isinstance(hi, float) and not lo < hi:
+        raise PriorError(f"{name} needs low < high; got low={lo:g}, high={hi:g}.")
 
 
 def _literal(node: ast.AST) -> float | str:

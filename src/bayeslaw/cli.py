@@ -1,0 +1,296 @@
+"""The ``bayeslaw`` command: a thin layer over the Python API.
+
+Exit status: 0 on success, 2 on bad input (one plain message, no traceback,
+nothing written), 1 on an unexpected failure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import warnings
+from pathlib import Path
+from typing import Any, Sequence
+
+EPILOG_FIT = """examples:
+  bayeslaw fit runs.csv --law chinchilla --out my_fit
+  bayeslaw fit runs.csv --law power_law --x D            # one-variable law: pick its size column
+  bayeslaw fit runs.csv --law chinchilla --x N=params --x D=tokens --y val_loss
+  bayeslaw fit runs.csv --law chinchilla --prior alpha="Uniform(0, 1)" --prior nu="Gamma(2, 0.1)"
+  bayeslaw fit runs.csv --law compute --format json > fit.json
+
+Columns are found by name (case-insensitive: N/params/n_params, D/tokens, C/flops/compute,
+loss/val_loss). If only N and C are given, D = C/(6N) is derived (and the reverse); the
+convention is recorded in the fit. Priors use the distribution names of NumPyro (Normal,
+HalfNormal, LogNormal, Gamma, Beta, Uniform, Exponential, StudentT, TruncatedNormal, Delta);
+`bayeslaw laws NAME` lists a law's parameters and default priors.
+"""
+
+
+def _parse_x(values: list[str] | None) -> str | dict[str, str] | None:
+    if not values:
+        return None
+    mapping: dict[str, str] = {}
+    single: list[str] = []
+    for item in values:
+        for part in item.split(","):
+            part = part.strip()
+            if not part:
+                continue
+            if "=" in part:
+                k, v = part.split("=", 1)
+                mapping[k.strip()] = v.strip()
+            else:
+                single.append(part)
+    if single and mapping:
+        from .errors import DataError
+
+        raise DataError("--x takes either one column name (for one-variable laws) or NAME=COLUMN pairs, not both.")
+    if len(single) > 1:
+        from .errors import DataError
+
+        raise DataError(f"--x got several column names ({', '.join(single)}); use N=COL,D=COL to map several.")
+    return single[0] if single else mapping
+
+
+def _parse_priors(values: list[str] | None) -> dict[str, Any]:
+    from .errors import PriorError
+    from .priors import Prior
+
+    out: dict[str, Any] = {}
+    for item in values or []:
+        if "=" not in item:
+            raise PriorError(f"--prior {item!r} must look like NAME=DIST, e.g. --prior alpha='Uniform(0, 1)'.")
+        name, text = item.split("=", 1)
+        out[name.strip()] = Prior.parse(text)
+    return out
+
+
+def _setup_jax(num_chains: int) -> None:
+    """Entry-point-only JAX setup: one CPU device per chain, float64, persistent compile cache."""
+    import numpyro
+
+    numpyro.set_host_device_count(max(num_chains, os.cpu_count() or 1))
+    import jax
+
+    if os.environ.get("BAYESLAW_NO_CACHE") != "1":
+        cache = os.environ.get("BAYESLAW_CACHE_DIR") or str(Path.home() / ".cache" / "bayeslaw" / "jax")
+        jax.config.update("jax_compilation_cache_dir", cache)
+        jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
+
+
+def _format_table(df, floatfmt: str = "{:.4g}") -> str:
+    cols = [df.index.name or ""] + list(df.columns)
+    rows = [[str(i)] + [floatfmt.format(v) if isinstance(v, float) else str(v) for v in r]
+            for i, r in zip(df.index, df.itertuples(index=False))]
+    widths = [max(len(c), *(len(r[j]) for r in rows)) for j, c in enumerate(cols)]
+    line = "  ".join(c.ljust(widths[0]) if j == 0 else c.rjust(widths[j]) for j, c in enumerate(cols))
+    body = ["  ".join(v.ljust(widths[0]) if j == 0 else v.rjust(widths[j]) for j, v in enumerate(r)) for r in rows]
+    return "\n".join([line, *body])
+
+
+def summary_rows(fit, ci_prob: float = 0.9) -> list[dict[str, Any]]:
+    """The parameter table as JSON rows (stable keys, see docs/cli.md)."""
+    table = fit.summary(ci_prob=ci_prob)
+    lo, hi = table.columns[2], table.columns[3]
+    return [{"param": p, "mean": float(r["mean"]), "sd": float(r["sd"]), "lower": float(r[lo]),
+             "upper": float(r[hi]), "r_hat": float(r["r_hat"]), "ess_bulk": float(r["ess_bulk"]),
+             "ess_tail": float(r["ess_tail"])} for p, r in table.iterrows()]
+
+
+def _fit_report(fit, fmt: str, out: Path | None, ci_prob: float = 0.9) -> str:
+    spec = fit.spec
+    if fmt == "json":
+        doc = {
+            "law": fit.law.name, "likelihood": spec["likelihood"], "n_runs": spec["data"]["n_runs"],
+            "ci_prob": ci_prob, "interval": "hdi", "params": summary_rows(fit, ci_prob),
+            "diagnostics": fit.diagnostics, "converged": fit.converged,
+            "conventions": spec["data"]["derived"], "columns": spec["data"]["columns"],
+            "sampler": spec["sampler"], "out": str(out) if out else None,
+        }
+        return json.dumps(doc, indent=2)
+    table = fit.summary(ci_prob=ci_prob)
+    s = spec["sampler"]
+    lines = [
+        f"law: {fit.law.name}   {fit.law.formula}",
+        f"likelihood: {spec['likelihood']}   runs: {spec['data']['n_runs']} from {spec['data']['source']}",
+    ]
+    if spec["data"]["derived"]:
+        lines.append("derived: " + "; ".join(spec["data"]["derived"].values()))
+    lines += [
+        f"NUTS: {s['num_chains']} chains x ({s['num_warmup']} warmup + {s['num_samples']} draws), "
+        f"{s['chain_method']}, seed {s['seed']}, {s['wall_seconds']:.1f} s",
+        "",
+        _format_table(table),
+        "",
+        "diagnostics: " + ("all checks passed (R-hat <= 1.01, ESS >= 100/chain, no divergences, E-BFMI >= 0.3)"
+                           if fit.converged else f"{len(fit.diagnostics)} problem(s), see warnings above"),
+    ]
+    if out:
+        lines.append(f"saved: {out}")
+    return "\n".join(lines)
+
+
+def _emit_warnings(caught: list[warnings.WarningMessage], quiet: bool) -> None:
+    from .errors import DiagnosticWarning
+
+    for w in caught:
+        if issubclass(w.category, DiagnosticWarning) or not quiet:
+            print(f"warning: {w.message}", file=sys.stderr)
+
+
+def _check_out(out: str | None, overwrite: bool) -> Path | None:
+    from .errors import FitFileError
+
+    if out is None:
+        return None
+    path = Path(out)
+    if path.exists() and not overwrite:
+        raise FitFileError(f"Output directory '{path}' already exists; choose another --out or add --overwrite.")
+    return path
+
+
+def cmd_fit(args: argparse.Namespace) -> int:
+    import bayeslaw
+
+    out = _check_out(args.out, args.overwrite)
+    x = _parse_x(args.x)
+    priors = _parse_priors(args.prior)
+    law = bayeslaw.get_law(args.law)
+    runs = bayeslaw.load_runs(args.data, x=x if isinstance(x, dict) else None, y=args.y)
+    _setup_jax(args.chains)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fit = bayeslaw.fit(runs, law, x=x if isinstance(x, str) else None, priors=priors,
+                           likelihood=args.likelihood, num_warmup=args.warmup, num_samples=args.draws,
+                           num_chains=args.chains, target_accept_prob=args.target_accept, seed=args.seed,
+                           progress_bar=not args.quiet and sys.stderr.isatty())
+    _emit_warnings(caught, args.quiet)
+    if out is not None:
+        fit.save(out, overwrite=args.overwrite)
+    print(_fit_report(fit, args.format, out))
+    return 0
+
+
+def cmd_laws(args: argparse.Namespace) -> int:
+    import bayeslaw
+    from .engine import LIKELIHOODS
+
+    laws = bayeslaw.available_laws()
+    names = [args.name] if args.name else sorted(laws)
+    selected = [bayeslaw.get_law(n) for n in names]
+    if args.format == "json":
+        doc = [law.to_dict() | {"description": law.description,
+                                "params": {k: {"prior": str(p.prior), "why": p.why, "description": p.description}
+                                           for k, p in law.params.items()}} for law in selected]
+        print(json.dumps(doc if not args.name else doc[0], indent=2))
+        return 0
+    blocks = [law.describe() for law in selected]
+    lik = ["likelihoods (on log loss; choose with --likelihood):"]
+    for name, l in LIKELIHOODS.items():
+        lik.append(f"  {name}: {l.description}")
+        for k, p in l.params.items():
+            lik.append(f"    {k} ~ {p.prior}  # {p.why}")
+    print("\n\n".join(blocks + ["\n".join(lik),
+                                "y0 = geometric mean of the observed loss; inputs are centred at their geometric "
+                                "mean (N0, D0, ...), so a, b are log terms at that reference scale."]))
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    import bayeslaw
+
+    out = Path(args.out)
+    _setup_jax(4)
+    print(f"bayeslaw demo: fitting the Chinchilla law to the bundled runs ({bayeslaw.example_data_path().name}: "
+          "245 runs of Hoffmann et al. 2022, digitised by Epoch AI)\n")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fit = bayeslaw.fit(bayeslaw.example_data_path(), "chinchilla", seed=args.seed,
+                           progress_bar=not args.quiet and sys.stderr.isatty())
+    _emit_warnings(caught, args.quiet)
+    fit_dir = out / "fit"
+    fit.save(fit_dir, overwrite=True)
+    print(_fit_report(fit, "table", fit_dir))
+    print("\nEpoch AI's refit of the same data (Besiroglu et al. 2024): E 1.82, A 482, B 2085, alpha 0.348, "
+          "beta 0.366;\nHoffmann et al. 2022 published E 1.69, A 406, B 411, alpha 0.34, beta 0.28.")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="bayeslaw",
+        description="Bayesian fitting of neural scaling laws: posteriors with NUTS (NumPyro), "
+                    "diagnostics and comparison with ArviZ.",
+        epilog="Start with `bayeslaw demo`, then `bayeslaw laws` and `bayeslaw fit --help`.",
+    )
+    parser.add_argument("--quiet", "-q", action="store_true", help="no progress bar and no non-essential warnings")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--quiet", "-q", action="store_true", default=argparse.SUPPRESS,
+                        help="no progress bar and no non-essential warnings")
+
+    p = sub.add_parser("fit", parents=[common], help="fit a law to a run table with NUTS",
+                       description="Fit a scaling law to a table of runs (CSV or Parquet) and print the "
+                                   "posterior summary of its parameters.",
+                       epilog=EPILOG_FIT, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("data", help="run table: CSV (comma/tab) or Parquet, one row per training run")
+    p.add_argument("--law", default="chinchilla", help="law name (see `bayeslaw laws`); default chinchilla")
+    p.add_argument("--x", action="append", metavar="SPEC",
+                   help="size columns: NAME=COLUMN (N, D or C; repeatable) or, for one-variable laws, "
+                        "the column to use as x (N, D, C or any column)")
+    p.add_argument("--y", metavar="COLUMN", help="loss column (default: loss, val_loss, ... by name)")
+    p.add_argument("--prior", action="append", metavar="NAME=DIST",
+                   help="override a prior, e.g. alpha='Uniform(0, 1)' (repeatable)")
+    p.add_argument("--likelihood", default="student_t", choices=["student_t", "normal"],
+                   help="observation model on log loss (default student_t: robust to outlying runs)")
+    p.add_argument("--seed", type=int, default=0, help="random seed; same seed, same draws (default 0)")
+    p.add_argument("--chains", type=int, default=4, help="NUTS chains, run in parallel (default 4)")
+    p.add_argument("--warmup", type=int, default=1000, help="warmup iterations per chain (default 1000)")
+    p.add_argument("--draws", type=int, default=1000, help="draws per chain (default 1000)")
+    p.add_argument("--target-accept", type=float, default=0.8, help="NUTS target acceptance (default 0.8)")
+    p.add_argument("--out", "-o", metavar="DIR", help="save the fit to this directory (fit.nc + spec.json)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing --out directory")
+    p.add_argument("--format", choices=["table", "json"], default="table", help="output format (default table)")
+    p.set_defaults(func=cmd_fit)
+
+    p = sub.add_parser("laws", parents=[common], help="list the law catalogue with formulas, priors, references",
+                       description="List the laws bayeslaw can fit, with their formulas, default priors "
+                                   "(and why), and literature references.")
+    p.add_argument("name", nargs="?", help="show only this law")
+    p.add_argument("--format", choices=["table", "json"], default="table")
+    p.set_defaults(func=cmd_laws)
+
+    p = sub.add_parser("demo", parents=[common], help="fit the bundled Chinchilla example and print the summary",
+                       description="Fit the Chinchilla law to the bundled Chinchilla runs (Epoch AI's "
+                                   "digitisation of Hoffmann et al. 2022) and write the results to a folder.")
+    p.add_argument("--out", "-o", default="bayeslaw-demo", help="folder for the demo's outputs (default bayeslaw-demo)")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "command", None):
+        parser.print_help()
+        return 2
+    args.quiet = bool(getattr(args, "quiet", False))
+    from .errors import BayeslawError
+
+    try:
+        return args.func(args)
+    except BayeslawError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
