@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import ast
 import math
+import numbers
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
+import numpy as np
 import numpyro.distributions as dist
 
 from .errors import PriorError
@@ -78,9 +80,9 @@ class Prior:
         params: dict[str, float | str] = dict(zip(names, args))
         for key, value in kwargs.items():
             key = key if key in names else _ALIASES.get(key, key)
-            if dist == "Gamma" and key == "concentration1":  # Gamma(alpha=, beta=) in PyMC spelling
+            if dist in ("Gamma", "InverseGamma") and key == "concentration1":  # PyMC: Gamma(alpha=, beta=)
                 key = "concentration"
-            if dist == "Gamma" and key == "concentration0":
+            if dist in ("Gamma", "InverseGamma") and key == "concentration0":
                 key = "rate"
             if key not in names:
                 raise PriorError(
@@ -99,7 +101,7 @@ class Prior:
                         f"{dist} argument {key}={value!r} is neither a number nor a reference "
                         f"scale ({', '.join(REFERENCE_SYMBOLS)})."
                     )
-            elif (isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value)
+            elif (isinstance(value, bool) or not isinstance(value, numbers.Real) or math.isnan(value)
                   or (math.isinf(value) and key not in ("low", "high"))):
                 raise PriorError(f"{dist} argument {key}={value!r} must be a finite number.")
             else:
@@ -163,19 +165,21 @@ class Prior:
     @classmethod
     def from_distribution(cls, d: dist.Distribution) -> "Prior":
         """Describe a NumPyro distribution of a supported family as a :class:`Prior`."""
-        name = type(d).__name__
-        if isinstance(d, dist.TruncatedNormal) or name in ("LeftTruncatedDistribution", "RightTruncatedDistribution", "TwoSidedTruncatedDistribution"):
-            base = getattr(d, "base_dist", None)
-            if isinstance(base, dist.Normal):
-                return cls("TruncatedNormal", loc=_scalar(base.loc), scale=_scalar(base.scale),
-                           low=_scalar(getattr(d, "low", -math.inf)), high=_scalar(getattr(d, "high", math.inf)))
-        if name not in DISTRIBUTIONS:
-            raise PriorError(
-                f"Cannot record a {name} prior; use one of {', '.join(DISTRIBUTIONS)} "
-                "(fits must be saved as plain JSON)."
-            )
-        _, names = DISTRIBUTIONS[name]
-        return cls(name, **{n: _scalar(getattr(d, n)) for n in names})
+        # ``dist.TruncatedNormal`` is a factory function, not a class: it returns a Normal
+        # wrapped in one of the truncated-distribution classes, recognised here by structure.
+        truncated = (dist.LeftTruncatedDistribution, dist.RightTruncatedDistribution,
+                     dist.TwoSidedTruncatedDistribution)
+        if isinstance(d, truncated) and type(getattr(d, "base_dist", None)) is dist.Normal:
+            base = d.base_dist
+            return cls("TruncatedNormal", loc=_scalar(base.loc), scale=_scalar(base.scale),
+                       low=_scalar(getattr(d, "low", -math.inf)), high=_scalar(getattr(d, "high", math.inf)))
+        for name, (family, names) in DISTRIBUTIONS.items():
+            if isinstance(family, type) and type(d) is family:
+                return cls(name, **{n: _scalar(getattr(d, n)) for n in names})
+        raise PriorError(
+            f"Cannot record a {type(d).__name__} prior; use one of {', '.join(DISTRIBUTIONS)} "
+            "(fits must be saved as plain JSON)."
+        )
 
 
 def as_prior(value: Any, *, name: str = "?") -> Prior:
@@ -222,7 +226,15 @@ def _literal(node: ast.AST) -> float | str:
 
 def _scalar(x: Any) -> float:
     try:
-        return float(x)
+        arr = np.asarray(x)
+        if arr.size != 1 or arr.dtype.kind not in "iuf":
+            raise TypeError
+        value = arr.reshape(())[()]
+        if arr.dtype == np.float32:
+            # Without jax x64 a distribution holds float32: record the decimal the user wrote
+            # (0.1), not its float64 widening (0.10000000149011612).
+            return float(str(value))
+        return float(value)
     except (TypeError, ValueError):
         raise PriorError(f"Only scalar prior arguments can be recorded; got {x!r}.") from None
 
@@ -230,7 +242,10 @@ def _scalar(x: Any) -> float:
 def _fmt(v: float | str) -> str:
     if isinstance(v, str):
         return v
-    return f"{v:g}"
+    short = f"{v:g}"
+    # ``:g`` keeps 6 significant digits; fall back to the exact shortest repr so that
+    # parsing the printed prior gives back the same prior (and the law hash sees every digit).
+    return short if float(short) == v else repr(v)
 
 
 def _example(dist_name: str) -> str:

@@ -13,7 +13,7 @@ import json
 import os
 import platform
 import shutil
-import tempfile
+import uuid
 import warnings
 from dataclasses import dataclass, field
 from importlib import metadata
@@ -24,8 +24,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from .errors import DiagnosticWarning, FitFileError
-from .law import Law, get_law
+from .errors import DiagnosticWarning, FitFileError, LawError
+from .law import Law, available_laws, get_law
 
 FORMAT = "bayeslaw-fit"
 FORMAT_VERSION = 1
@@ -234,17 +234,20 @@ def save(result: Fit, path: str | os.PathLike, *, overwrite: bool = False) -> Pa
     parent.mkdir(parents=True, exist_ok=True)
     spec = dict(result.spec)
     spec.update({"format": FORMAT, "format_version": FORMAT_VERSION, "versions": versions()})
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=parent))
+    # A sibling directory made with mkdir (not tempfile.mkdtemp, whose mode 0700 would survive
+    # the rename and make the saved fit unreadable to anyone else): the umask applies as usual.
+    tmp = parent / f".{path.name}.{uuid.uuid4().hex[:12]}.tmp"
+    tmp.mkdir()
     try:
         idata = result.idata.copy()
-        idata.attrs = {**idata.attrs, "bayeslaw_spec": json.dumps(spec)}
+        idata.attrs = {**idata.attrs, "bayeslaw_spec": json.dumps(spec, default=_json_default)}
         idata.to_netcdf(tmp / IDATA_FILE, engine="netcdf4")
         with open(tmp / SPEC_FILE, "w") as fh:
             json.dump(spec, fh, indent=2, default=_json_default)
             fh.flush()
             os.fsync(fh.fileno())
         if path.exists():
-            old = parent / f".{path.name}.old-{os.getpid()}"
+            old = parent / f".{path.name}.{uuid.uuid4().hex[:12]}.old"
             os.replace(path, old)
             os.replace(tmp, path)
             shutil.rmtree(old, ignore_errors=True)
@@ -276,8 +279,16 @@ def load(path: str | os.PathLike, *, law: Law | None = None) -> Fit:
     if not isinstance(spec, dict) or spec.get("format") != FORMAT:
         raise FitFileError(f"'{path / SPEC_FILE}' is not a bayeslaw fit spec (format is "
                            f"{spec.get('format') if isinstance(spec, dict) else None!r}).")
-    if spec.get("format_version", 0) > FORMAT_VERSION:
-        raise FitFileError(f"'{path}' was written by a newer bayeslaw (format {spec['format_version']}); upgrade bayeslaw.")
+    fv = spec.get("format_version")
+    if not isinstance(fv, int) or isinstance(fv, bool) or fv < 1:
+        raise FitFileError(f"'{path / SPEC_FILE}' has no valid format_version (got {fv!r}); "
+                           "the file is corrupted: refit and save again.")
+    if fv > FORMAT_VERSION:
+        raise FitFileError(f"'{path}' was written by a newer bayeslaw (format {fv}); upgrade bayeslaw.")
+    saved_law = spec.get("law")
+    if not isinstance(saved_law, dict) or not isinstance(saved_law.get("name"), str):
+        raise FitFileError(f"'{path / SPEC_FILE}' does not name the fitted law (no law.name); "
+                           "the file is corrupted: refit and save again.")
     try:
         with xr.open_datatree(path / IDATA_FILE, engine="netcdf4") as tree:
             idata = tree.load()
@@ -287,7 +298,10 @@ def load(path: str | os.PathLike, *, law: Law | None = None) -> Fit:
     missing = [g for g in ("posterior", "sample_stats", "log_likelihood", "observed_data") if g not in idata.children]
     if missing:
         raise FitFileError(f"'{path / IDATA_FILE}' lacks the group(s) {', '.join(missing)}; it is not a complete bayeslaw fit.")
-    name = spec["law"]["name"]
+    name = saved_law["name"]
+    if law is None and name not in available_laws():
+        raise LawError(f"'{path}' was fitted with the law {name!r}, which is not known in this session; "
+                       "register it with bayeslaw.register(...) before loading, or pass law=... to load().")
     the_law = law if law is not None else get_law(name)
     if the_law.hash != spec["law"].get("hash"):
         warnings.warn(f"The law {name!r} has changed since this fit was saved (hash {spec['law'].get('hash')} "

@@ -1,0 +1,55 @@
+"""`bayeslaw.models` must import from both the editable install and a built wheel."""
+
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def test_models_importable_from_editable_install():
+    import bayeslaw
+    import bayeslaw.models
+
+    assert Path(bayeslaw.models.__file__).resolve().parent == REPO / "models"
+    assert set(bayeslaw.models.LAWS) >= {"power_law", "chinchilla", "kaplan", "compute", "broken_power_law"}
+    assert bayeslaw.example_data_path().is_file()
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("wheel")
+    proc = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(out), str(REPO)],
+                          capture_output=True, text=True)
+    if proc.returncode != 0:
+        pytest.fail(f"building the wheel failed:\n{proc.stderr[-2000:]}")
+    (whl,) = out.glob("bayeslaw-*.whl")
+    return whl
+
+
+def test_wheel_contains_models_and_data(wheel):
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for law in ("__init__", "power_law", "chinchilla", "kaplan", "compute", "broken_power_law"):
+        assert f"bayeslaw/models/{law}.py" in names
+    assert "bayeslaw/data/chinchilla.csv" in names
+    assert "bayeslaw/data/README.md" in names
+    assert not any(n.startswith("models/") for n in names), "models must live inside the bayeslaw package"
+
+
+def test_models_importable_from_installed_wheel(wheel, tmp_path):
+    target = tmp_path / "site"
+    subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "--quiet", "--target", str(target),
+                    str(wheel)], check=True, capture_output=True)
+    code = ("import bayeslaw, bayeslaw.models as m; "
+            "print(bayeslaw.__file__); print(m.__file__); print(','.join(sorted(m.LAWS))); "
+            "print(bayeslaw.example_data_path().is_file())")
+    env = {"PYTHONPATH": str(target), "PATH": "/usr/bin:/bin", "JAX_PLATFORMS": "cpu"}
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    pkg, models, laws, data_ok = proc.stdout.strip().splitlines()
+    assert Path(pkg).is_relative_to(target) and Path(models).is_relative_to(target)
+    assert laws == "broken_power_law,chinchilla,compute,kaplan,power_law"
+    assert data_ok == "True"
