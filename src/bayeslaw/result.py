@@ -105,6 +105,25 @@ class Fit:
         return (f"<Fit law={self.law.name!r} likelihood={self.spec.get('likelihood')!r} runs={n} "
                 f"chains={s.get('num_chains')} draws={s.get('num_samples')} ({status})>")
 
+    # -- prediction and decisions (delegate to bayeslaw.predict / bayeslaw.decide) -----------
+    def predict(self, N=None, D=None, C=None, x=None, *, targets=None, interval: float = 0.9, seed: int = 0):
+        """Posterior of the mean law and of a new run at targets; see :func:`bayeslaw.predict.predict`."""
+        from .predict import predict
+
+        return predict(self, N=N, D=D, C=C, x=x, targets=targets, interval=interval, seed=seed)
+
+    def optimal_allocation(self, C, *, flops_per_param_token: float | None = None, interval: float = 0.9):
+        """Compute-optimal N*, D* at budgets C as posteriors; see :func:`bayeslaw.decide.optimal_allocation`."""
+        from .decide import optimal_allocation
+
+        return optimal_allocation(self, C, flops_per_param_token=flops_per_param_token, interval=interval)
+
+    def compute_for_loss(self, loss, *, flops_per_param_token: float | None = None, interval: float = 0.9):
+        """Compute needed to reach a loss, as a posterior; see :func:`bayeslaw.decide.compute_for_loss`."""
+        from .decide import compute_for_loss
+
+        return compute_for_loss(self, loss, flops_per_param_token=flops_per_param_token, interval=interval)
+
     # -- persistence -------------------------------------------------------------------------
     def save(self, path: str | os.PathLike, *, overwrite: bool = False) -> Path:
         """Write the fit to a directory (``fit.nc`` + ``spec.json``), atomically.
@@ -318,3 +337,4 @@ def _json_default(o: Any) -> Any:
     if isinstance(o, np.ndarray):
         return o.tolist()
     raise TypeError(f"not JSON serialisable: {type(o).__name__}")
+
