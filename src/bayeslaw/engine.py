@@ -153,6 +153,13 @@ def default_chain_method(num_chains: int) -> str:
     return "sequential"
 
 
+def _prior_draws(law: Law, dists, log_ref, seed: int, num_draws: int) -> dict[str, np.ndarray]:
+    """Independent prior draws (1 chain) of every parameter and conventional constant."""
+    keys = jax.random.split(jax.random.PRNGKey(seed + 1), len(dists))
+    draws = {k: d.sample(key, (1, num_draws)) for (k, d), key in zip(dists.items(), keys)}
+    return {k: np.asarray(v) for k, v in law.conventional(draws, log_ref).items()}
+
+
 # -- fit -----------------------------------------------------------------------------------
 
 
@@ -262,6 +269,7 @@ def fit(
         loglik = numpyro.infer.log_likelihood(model, flat, dists, xs, log_y)["log_loss"]
         loglik = np.asarray(loglik).reshape(num_chains, num_samples, -1)
         conventional = {k: np.asarray(v) for k, v in law.conventional(samples, log_ref).items()}
+        prior = _prior_draws(law, dists, log_ref, seed, num_draws=num_samples)
 
     spec = {
         "law": law.to_dict(),
@@ -273,7 +281,7 @@ def fit(
                     "num_chains": num_chains, "chain_method": chain_method, "dense_mass": dense_mass,
                     "target_accept_prob": target_accept_prob, "seed": seed, "wall_seconds": round(wall, 3)},
     }
-    idata = build_datatree(law, lik, conventional, extra, loglik, runs, cols, spec)
+    idata = build_datatree(law, lik, conventional, extra, loglik, runs, cols, spec, prior=prior)
     result = Fit(idata=idata, law=law, spec=spec)
     result.spec["diagnostics"] = check_diagnostics(result, warn=check)
     return result

@@ -142,7 +142,7 @@ def _pct(ci_prob: float) -> str:
 # -- DataTree construction -----------------------------------------------------------------
 
 
-def build_datatree(law, lik, conventional, extra, loglik, runs, cols, spec) -> xr.DataTree:
+def build_datatree(law, lik, conventional, extra, loglik, runs, cols, spec, prior=None) -> xr.DataTree:
     import arviz_base as azb
 
     order = [n for n in law.report if n in conventional]
@@ -176,6 +176,7 @@ def build_datatree(law, lik, conventional, extra, loglik, runs, cols, spec) -> x
             "log_likelihood": {"log_loss": loglik},
             "observed_data": {"log_loss": np.log(runs.loss)},
             "constant_data": constant,
+            **({"prior": {n: prior[n] for n in order if n in prior}} if prior is not None else {}),
         },
         dims=dims,
         coords={"run": run_coord},
