@@ -7,6 +7,7 @@ nothing written), 1 on an unexpected failure.
 from __future__ import annotations
 
 import argparse
+import difflib
 import json
 import os
 import sys
@@ -55,16 +56,35 @@ def _parse_x(values: list[str] | None) -> str | dict[str, str] | None:
     return single[0] if single else mapping
 
 
-def _parse_priors(values: list[str] | None) -> dict[str, Any]:
+def _parse_priors(values: list[str] | None, law: Any, likelihood: Any) -> dict[str, Any]:
+    """--prior NAME=DIST items as Prior objects, checked against the law's and likelihood's parameters."""
     from .errors import PriorError
     from .priors import Prior
 
+    defaults = {k: p.prior for k, p in law.params.items()} | {k: p.prior for k, p in likelihood.params.items()}
     out: dict[str, Any] = {}
     for item in values or []:
         if "=" not in item:
             raise PriorError(f"--prior {item!r} must look like NAME=DIST, e.g. --prior alpha='Uniform(0, 1)'.")
         name, text = item.split("=", 1)
-        out[name.strip()] = Prior.parse(text)
+        name = name.strip()
+        if not name:
+            raise PriorError(f"--prior {item!r} has no parameter name before '='; write NAME=DIST, "
+                             "e.g. --prior alpha='Uniform(0, 1)'.")
+        if name not in defaults:
+            close = difflib.get_close_matches(name, list(defaults), n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise PriorError(f"--prior {item!r}: law {law.name!r} with the {likelihood.name} likelihood has no "
+                             f"parameter {name!r}{hint}; its parameters are {', '.join(defaults)} "
+                             f"(see `bayeslaw laws {law.name}`).")
+        if name in out:
+            raise PriorError(f"--prior gives {name!r} twice; give one prior per parameter.")
+        try:
+            out[name] = Prior.parse(text)
+        except PriorError as exc:
+            raise PriorError(f"--prior {item!r}: {str(exc).rstrip('.')}. Give a valid distribution, e.g. "
+                             f"--prior {name}='{defaults[name]}' (the default; see `bayeslaw laws {law.name}`)."
+                             ) from None
     return out
 
 
@@ -141,29 +161,91 @@ def _emit_warnings(caught: list[warnings.WarningMessage], quiet: bool) -> None:
             print(f"warning: {w.message}", file=sys.stderr)
 
 
-def _check_out(out: str | None, overwrite: bool) -> Path | None:
+def _check_out(out: str | os.PathLike | None, overwrite: bool, flag: str = "--out") -> Path | None:
+    """Refuse an output path that cannot be written, before any fitting (nothing is written here)."""
     from .errors import FitFileError
+    from .result import SPEC_FILE
 
     if out is None:
         return None
     path = Path(out)
     if path.exists() and not overwrite:
-        raise FitFileError(f"Output directory '{path}' already exists; choose another --out or add --overwrite.")
+        raise FitFileError(f"Output directory '{path}' already exists; choose another {flag} or add --overwrite.")
+    if path.exists() and not path.is_dir():
+        raise FitFileError(f"{flag} '{path}' is a file, not a directory; choose another {flag}.")
+    if path.is_dir() and not (path / SPEC_FILE).exists() and any(path.iterdir()):
+        raise FitFileError(f"{flag} '{path}' is a non-empty directory that is not a saved fit, so --overwrite "
+                           f"will not replace it; choose another {flag} or remove it yourself.")
+    parent = path.absolute().parent
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        raise FitFileError(f"{flag} '{path}' cannot be created because '{parent}' is a file; choose another {flag}.")
     return path
+
+
+def _check_sampler(args: argparse.Namespace) -> None:
+    from .errors import BayeslawError
+
+    for flag, value in (("--chains", args.chains), ("--warmup", args.warmup), ("--draws", args.draws)):
+        if value < 1:
+            raise BayeslawError(f"{flag} must be at least 1; got {value}.")
+    if not 0 < args.target_accept < 1:
+        raise BayeslawError(f"--target-accept must be between 0 and 1 (e.g. 0.8, or 0.95 after divergences); "
+                            f"got {args.target_accept:g}.")
+
+
+def _plan_x(x: str | dict[str, str] | None, law: Any) -> tuple[Any, str | None]:
+    """(x for load_runs, x for fit) from the --x option, checked against the law's inputs."""
+    from .data import SIZE_COLUMNS
+    from .errors import DataError
+
+    one_var = tuple(law.inputs) == ("x",)
+    if isinstance(x, dict):
+        if one_var and len(x) == 1:
+            return x, next(iter(x))
+        return x, None
+    if isinstance(x, str):
+        if not one_var and x not in law.inputs:
+            import bayeslaw
+
+            singles = sorted(n for n, l in bayeslaw.available_laws().items() if tuple(l.inputs) == ("x",))
+            pairs = " ".join(f"--x {v}=COLUMN" for v in law.inputs)
+            raise DataError(f"--x {x} names one column, which is for one-variable laws ({', '.join(singles)}); "
+                            f"law {law.name!r} takes {', '.join(law.inputs)}: map its columns with {pairs}.")
+        if x in SIZE_COLUMNS:
+            return None, x
+        return x, "x"  # any other column becomes the generic size x
+    return None, None
 
 
 def cmd_fit(args: argparse.Namespace) -> int:
     import bayeslaw
+    from .engine import design, get_likelihood
 
+    # Every check on the input runs here, before JAX is set up and before any sampling.
     out = _check_out(args.out, args.overwrite)
-    x = _parse_x(args.x)
-    priors = _parse_priors(args.prior)
     law = bayeslaw.get_law(args.law)
-    runs = bayeslaw.load_runs(args.data, x=x if isinstance(x, dict) else None, y=args.y)
+    lik = get_likelihood(args.likelihood)
+    priors = _parse_priors(args.prior, law, lik)
+    _check_sampler(args)
+    load_x, fit_x = _plan_x(_parse_x(args.x), law)
+    runs = bayeslaw.load_runs(args.data, x=load_x, y=args.y)
+    try:
+        design(runs, law, fit_x)
+    except bayeslaw.DataError as exc:
+        raise bayeslaw.DataError(f"{args.data}: {exc}") from None
+    n_min = law.n_params + 2
+    if len(runs) < n_min:
+        raise bayeslaw.DataError(
+            f"{args.data} has {len(runs)} runs, but law {law.name!r} has {law.n_params} parameters and needs at "
+            f"least {n_min} runs (parameters + 2); add runs or choose a law with fewer parameters "
+            "(see `bayeslaw laws`).")
+
     _setup_jax(args.chains)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        fit = bayeslaw.fit(runs, law, x=x if isinstance(x, str) else None, priors=priors,
+        fit = bayeslaw.fit(runs, law, x=fit_x, priors=priors,
                            likelihood=args.likelihood, num_warmup=args.warmup, num_samples=args.draws,
                            num_chains=args.chains, target_accept_prob=args.target_accept, seed=args.seed,
                            progress_bar=not args.quiet and sys.stderr.isatty())
@@ -203,6 +285,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     import bayeslaw
 
     out = Path(args.out)
+    _check_out(out / "fit", overwrite=True, flag="--out")
     _setup_jax(4)
     print(f"bayeslaw demo: fitting the Chinchilla law to the bundled runs ({bayeslaw.example_data_path().name}: "
           "245 runs of Hoffmann et al. 2022, digitised by Epoch AI)\n")
@@ -219,12 +302,31 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+EPILOG_MAIN = """examples:
+  bayeslaw demo                                   # fit the bundled Chinchilla runs
+  bayeslaw laws                                   # the law catalogue, with default priors
+  bayeslaw laws chinchilla --format json
+  bayeslaw fit runs.csv --law chinchilla --out my_fit
+  bayeslaw fit runs.csv --law power_law --x D --format json
+
+Start with `bayeslaw demo`, then `bayeslaw laws` and `bayeslaw fit --help`.
+Exit status: 0 on success, 2 on bad input (one message, nothing written), 1 on an unexpected failure.
+"""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with usage errors as one line ("error: ..."), exit status 2, like every other bad input."""
+
+    def error(self, message: str):  # type: ignore[override]
+        self.exit(2, f"error: {self.prog}: {message}; see `{self.prog} --help`.\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="bayeslaw",
         description="Bayesian fitting of neural scaling laws: posteriors with NUTS (NumPyro), "
                     "diagnostics and comparison with ArviZ.",
-        epilog="Start with `bayeslaw demo`, then `bayeslaw laws` and `bayeslaw fit --help`.",
+        epilog=EPILOG_MAIN, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress bar and no non-essential warnings")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -275,7 +377,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help (0) or a usage error (2): return the status, as for every command
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
     if not getattr(args, "command", None):
         parser.print_help()
         return 2

@@ -11,7 +11,9 @@ one :class:`~bayeslaw.errors.DataError`.
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +29,7 @@ SIZE_COLUMNS = ("N", "D", "C")
 #: Case-insensitive aliases for the canonical columns (compared after removing spaces, '-' and '_').
 ALIASES: dict[str, tuple[str, ...]] = {
     "N": ("n", "params", "nparams", "numparams", "parameters", "numparameters", "modelsize",
-          "paramcount", "nonembeddingparams", "model_params"),
+          "paramcount", "nonembeddingparams", "modelparams"),
     "D": ("d", "tokens", "ntokens", "numtokens", "trainingtokens", "traintokens", "datasize",
           "datasetsize", "tokensseen", "data"),
     "C": ("c", "flops", "flop", "compute", "trainingflops", "trainingflop", "trainingcompute",
@@ -148,14 +150,26 @@ def load_runs(
     """
     if isinstance(source, Runs):
         return source
+    try:
+        k = float(flops_per_param_token)
+    except (TypeError, ValueError):
+        k = float("nan")
+    if isinstance(flops_per_param_token, bool) or not (np.isfinite(k) and k > 0):
+        raise DataError(f"flops_per_param_token must be a positive number (k in C = k N D, usually 6); "
+                        f"got {flops_per_param_token!r}.")
     if isinstance(source, pd.DataFrame):
         df, name = source.copy(), "<DataFrame>"
-    else:
+    elif isinstance(source, (str, os.PathLike)):
         df, name = _read(source), str(source)
+    else:
+        raise DataError(f"load_runs() takes a file path or a pandas DataFrame; got {type(source).__name__}.")
     if len(df.columns) == 0 or len(df) == 0:
         raise DataError(f"{name} has no data rows; give a table with a header and one row per training run.")
-    if not (np.isfinite(flops_per_param_token) and flops_per_param_token > 0):
-        raise DataError(f"flops_per_param_token must be a positive number; got {flops_per_param_token!r}.")
+    df.columns = [str(c) for c in df.columns]
+    dup_names = sorted({c for c in df.columns if list(df.columns).count(c) > 1})
+    if dup_names:
+        raise DataError(f"{name} has several columns named {', '.join(map(repr, dup_names))}; rename or remove "
+                        "the copies.")
     df = df.reset_index(drop=True)
     df.index = pd.RangeIndex(1, len(df) + 1, name="row")
     mapping = _find_columns(df, x, y, name)
@@ -169,7 +183,6 @@ def load_runs(
     if problems:
         raise DataError(_bullets(name, problems))
 
-    k = float(flops_per_param_token)
     derived: dict[str, str] = {}
     present = set(out.columns)
     kk = f"{k:g}"
@@ -187,14 +200,16 @@ def load_runs(
     order = [c for c in ("x", *SIZE_COLUMNS, "loss") if c in out.columns]
     out = out[order]
     for col in df.columns:
-        if col not in mapping.values() and col not in out.columns:
+        # A column that is not used but is named like a variable (e.g. an unmapped 'x', or an 'N'
+        # when x={'N': 'params'}) is left out: carried along, it would pass for that variable.
+        if col not in mapping.values() and col not in ("x", *SIZE_COLUMNS, "loss"):
             out[col] = df[col]
 
     dup_cols = order + list(group_cols)
     dups = out.duplicated(subset=dup_cols, keep=False)
     if dups.any():
         rows = list(out.index[dups])
-        first = out.loc[dups].groupby(dup_cols, sort=False).groups
+        first = out.loc[dups].groupby(dup_cols, sort=False, dropna=False).groups
         pairs = [", ".join(str(r) for r in idx) for idx in list(first.values())[:3]]
         problems.append(
             f"{len(rows)} rows are exact duplicates of another row in columns {', '.join(dup_cols)} "
@@ -204,6 +219,12 @@ def load_runs(
     if problems:
         raise DataError(_bullets(name, problems))
     return Runs(out, mapping, derived, tuple(group_cols), name, k)
+
+
+_PARQUET_SUFFIXES = (".parquet", ".pq")
+_OTHER_FORMATS = {".xlsx": "Excel", ".xls": "Excel", ".json": "JSON", ".feather": "Feather", ".pkl": "pickle",
+                  ".pickle": "pickle", ".h5": "HDF5", ".hdf5": "HDF5", ".npz": "NumPy", ".npy": "NumPy"}
+_FIX_FILE = "give a CSV/TSV file (UTF-8 text with a header row) or a Parquet file"
 
 
 def _read(source: str | os.PathLike) -> pd.DataFrame:
@@ -216,18 +237,73 @@ def _read(source: str | os.PathLike) -> pd.DataFrame:
         raise DataError(f"File '{path}' is empty; give a table with a header and one row per training run.")
     suffix = path.suffix.lower()
     try:
-        if suffix in (".parquet", ".pq"):
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise DataError(f"Cannot read '{path}' ({exc.strerror or type(exc).__name__}); check that the file "
+                        "is readable (permissions) and try again.") from None
+    if suffix in _PARQUET_SUFFIXES or raw[:4] == b"PAR1":
+        try:
             return pd.read_parquet(path)
-        sep = "\t" if suffix == ".tsv" else None
-        return pd.read_csv(path, sep=sep, engine="python" if sep is None else "c", encoding="utf-8")
-    except ImportError as exc:
-        raise DataError(f"Cannot read '{path}': {exc}. Install pyarrow (pip install 'bayeslaw[parquet]').") from None
+        except ImportError as exc:
+            raise DataError(f"Cannot read '{path}': {exc}. Install pyarrow (pip install 'bayeslaw[parquet]').") from None
+        except (ValueError, OSError, TypeError) as exc:
+            msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise DataError(f"Cannot read '{path}' as Parquet ({msg}); check that it is a complete Parquet "
+                            "file, or give a CSV/TSV file with the suffix .csv or .tsv.") from None
+    if suffix in _OTHER_FORMATS:
+        raise DataError(f"'{path}' is a {suffix} ({_OTHER_FORMATS[suffix]}) file, which bayeslaw does not read; "
+                        "export the table as CSV (or Parquet) and give that file.")
+    try:
+        if raw[:2] in (b"\xff\xfe", b"\xfe\xff"):
+            text = raw.decode("utf-16")
+        else:
+            text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise DataError(f"Cannot read '{path}' as CSV: it is not UTF-8 text (byte {raw[exc.start]:#04x} at "
+                        f"offset {exc.start}); {_FIX_FILE}, e.g. re-save it as 'CSV UTF-8'.") from None
+    if "\x00" in text:
+        raise DataError(f"Cannot read '{path}' as CSV: it is a binary file, not text; {_FIX_FILE}.")
+    lines = [ln for ln in text.splitlines() if ln.strip()]
+    if not lines:
+        raise DataError(f"File '{path}' has no columns; give a table with a header and one row per run.")
+    sep = "\t" if suffix == ".tsv" else _sniff(lines[0])
+    if sep == r"\s+":
+        rows = [ln.split() for ln in lines]
+    else:
+        # blank lines are skipped, as pandas does, so that row numbers agree with the loaded table
+        try:
+            rows = [r for r in csv.reader(io.StringIO(text), delimiter=sep)
+                    if r and not (len(r) == 1 and not r[0].strip())]
+        except csv.Error as exc:
+            raise DataError(f"Cannot read '{path}' as CSV ({exc}); {_FIX_FILE}.") from None
+    header = [h.strip() for h in rows[0]]
+    seen: dict[str, int] = {}
+    for i, h in enumerate(header, 1):
+        if h and h in seen:
+            raise DataError(f"'{path}': the header names column {h!r} twice (columns {seen[h]} and {i}); "
+                            "rename or remove one of them.")
+        seen.setdefault(h, i)
+    long = [i for i, r in enumerate(rows[1:], 1) if len(r) > len(header)]
+    if long:
+        raise DataError(f"'{path}': {_rows(long)} {'have' if len(long) > 1 else 'has'} more values than the "
+                        f"header has columns ({len(header)}: {', '.join(header)}); remove the extra values or "
+                        f"name the missing column in the header ({ROW_NOTE}).")
+    try:
+        return pd.read_csv(io.StringIO(text), sep=sep, index_col=False)
     except pd.errors.EmptyDataError:
         raise DataError(f"File '{path}' has no columns; give a table with a header and one row per run.") from None
-    except (UnicodeDecodeError, pd.errors.ParserError, ValueError, OSError) as exc:
-        kind = "Parquet" if suffix in (".parquet", ".pq") else "CSV"
+    except (pd.errors.ParserError, ValueError) as exc:
         msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise DataError(f"Cannot read '{path}' as {kind} ({msg}); check that it is a {kind} file with a header row.") from None
+        raise DataError(f"Cannot read '{path}' as CSV ({msg}); {_FIX_FILE}.") from None
+
+
+def _sniff(header: str) -> str:
+    """The delimiter of a header line: the most frequent of , tab ; (comma on ties), else whitespace."""
+    counts = {sep: header.count(sep) for sep in (",", "\t", ";")}
+    best = max(counts, key=lambda k: counts[k])
+    if counts[best]:
+        return best
+    return r"\s+" if len(header.split()) > 1 else ","
 
 
 def _find_columns(df: pd.DataFrame, x: Any, y: str | None, name: str) -> dict[str, str]:
@@ -242,7 +318,7 @@ def _find_columns(df: pd.DataFrame, x: Any, y: str | None, name: str) -> dict[st
         matches = by_norm.get(_norm(col), [])
         if len(matches) == 1:
             return matches[0]
-        raise DataError(f"{name} has no column {col!r} (asked for as {what}); its columns are: "
+        raise DataError(f"{name} has no column {col!r} (asked for as {what}); give one of its columns: "
                         f"{', '.join(map(str, cols))}.")
 
     mapping: dict[str, str] = {}
@@ -265,6 +341,12 @@ def _find_columns(df: pd.DataFrame, x: Any, y: str | None, name: str) -> dict[st
     mapping.update(explicit)
     if y is not None:
         mapping["loss"] = require(y, "the loss")
+    taken: dict[str, str] = {}
+    for canon, col in mapping.items():
+        if col in taken:
+            raise DataError(f"{name}: column {col!r} is given as both {taken[col]} and {canon}; "
+                            "map each variable to its own column.")
+        taken[col] = canon
 
     used = set(mapping.values())
     for canon, aliases in ALIASES.items():
@@ -305,11 +387,12 @@ def _find_groups(df: pd.DataFrame, groups: Any, used: set[str], name: str) -> li
 def _numeric(series: pd.Series, col: str, canon: str) -> tuple[pd.Series, list[str]]:
     label = f"column {col!r}" + (f" ({canon})" if canon != col else "")
     errs: list[str] = []
-    values = pd.to_numeric(series, errors="coerce")
-    bad_text = values.isna() & series.notna() & (series.astype(str).str.strip().str.lower() != "nan")
+    is_bool = series.map(lambda v: isinstance(v, (bool, np.bool_))).astype(bool)
+    values = pd.to_numeric(series.where(~is_bool), errors="coerce")
+    bad_text = is_bool | (values.isna() & series.notna() & (series.astype(str).str.strip().str.lower() != "nan"))
     if bad_text.any():
         rows = list(series.index[bad_text])
-        errs.append(f"{label} has text that is not a number in {_rows(rows)} (e.g. {series[rows[0]]!r}); "
+        errs.append(f"{label} has text that is not a number in {_rows(rows)} (e.g. {_plain(series[rows[0]])!r}); "
                     "fix or remove those rows")
         values = values.where(~bad_text, 1.0)
     values = values.astype(float)
@@ -324,6 +407,11 @@ def _numeric(series: pd.Series, col: str, canon: str) -> tuple[pd.Series, list[s
         errs.append(f"{label} has zero or negative values in {_rows(rows)} (e.g. {values[rows[0]]:g}); "
                     f"{what} must be positive because laws are fitted in log space, so remove or correct those rows")
     return values, errs
+
+
+def _plain(value: Any) -> Any:
+    """A NumPy scalar as the Python value it holds (so messages show True, not np.True_)."""
+    return value.item() if isinstance(value, np.generic) else value
 
 
 def _rows(rows: list[int]) -> str:
