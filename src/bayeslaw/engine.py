@@ -227,18 +227,25 @@ def fit(
     """
     from .result import Fit, build_datatree, check_diagnostics
 
+    for name, val in (("num_warmup", num_warmup), ("num_samples", num_samples), ("num_chains", num_chains)):
+        if isinstance(val, bool) or not isinstance(val, (int, np.integer)) or val < 1:
+            raise BayeslawError(f"{name} must be a positive integer; got {val!r}.")
+    if not 0 < target_accept_prob < 1:
+        raise BayeslawError(f"target_accept_prob must be between 0 and 1 (e.g. 0.8 or 0.95); got {target_accept_prob!r}.")
     law = get_law(law)
     lik = get_likelihood(likelihood)
-    runs = load_runs(runs, x=x if isinstance(x, Mapping) else None, y=y) if not isinstance(runs, Runs) else runs
-    cols = design(runs, law, x if isinstance(x, str) else None)
     resolved = resolve_priors(law, lik, priors)
+    var = x if isinstance(x, str) else None
+    if not isinstance(runs, Runs):
+        # a single column that is not N/D/C becomes the generic size variable "x"
+        single = var is not None and var not in SIZE_COLUMNS
+        runs = load_runs(runs, x=var if single else (x if isinstance(x, Mapping) else None), y=y)
+        var = "x" if single else var
+    cols = design(runs, law, var)
     n_min = law.n_params + 2
     if len(runs) < n_min:
-        raise DataError(f"Law {law.name!r} has {law.n_params} parameters and needs at least {n_min} runs "
-                        f"(parameters + 2); the data have {len(runs)}. Add runs or choose a simpler law.")
-    for name, val in (("num_warmup", num_warmup), ("num_samples", num_samples), ("num_chains", num_chains)):
-        if not isinstance(val, (int, np.integer)) or val < 1:
-            raise BayeslawError(f"{name} must be a positive integer; got {val!r}.")
+        raise DataError(f"{runs.source} has {len(runs)} runs, but law {law.name!r} has {law.n_params} parameters "
+                        f"and needs at least {n_min} (parameters + 2); add runs or choose a simpler law.")
 
     raw = {v: runs.frame[c].to_numpy(np.float64) for v, c in cols.items()}
     loss = runs.loss
