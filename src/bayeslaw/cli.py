@@ -302,6 +302,131 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _parse_at(values: list[str] | None) -> "pd.DataFrame":
+    """--at N=70e9,D=1.4e12 (repeatable) -> one target per --at."""
+    import pandas as pd
+
+    from .errors import DataError
+
+    rows = []
+    for item in values or []:
+        row = {}
+        for part in item.split(","):
+            if not part.strip():
+                continue
+            if "=" not in part:
+                raise DataError(f"--at {item!r}: write each target as NAME=VALUE pairs, e.g. --at N=70e9,D=1.4e12.")
+            k, v = (t.strip() for t in part.split("=", 1))
+            try:
+                row[k] = float(v)
+            except ValueError:
+                raise DataError(f"--at {item!r}: {k}={v!r} is not a number; write e.g. {k}=1.4e12.") from None
+        rows.append(row)
+    if not rows:
+        raise DataError("Give at least one target with --at, e.g. --at N=70e9,D=1.4e12.")
+    keys = set().union(*rows)
+    if any(set(r) != keys for r in rows):
+        raise DataError("Every --at must name the same variables (e.g. all N=...,D=...).")
+    return pd.DataFrame(rows)
+
+
+def _load_fit(path: str):
+    import bayeslaw
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fit = bayeslaw.load(path)
+    for w in caught:
+        print(f"warning: {w.message}", file=sys.stderr)
+    return fit
+
+
+def _compact(table) -> "pd.DataFrame":
+    """Merge NAME_median/_lower/_upper columns into one 'median [lower, upper]' column for people."""
+    import pandas as pd
+
+    out = pd.DataFrame(index=table.index)
+    done = set()
+    for col in table.columns:
+        base = col.rsplit("_", 1)[0]
+        if col.endswith(("_median", "_lower", "_upper")) and {f"{base}_median", f"{base}_lower", f"{base}_upper"} <= set(table.columns):
+            if base in done:
+                continue
+            done.add(base)
+            out[base] = [f"{m:.4g} [{lo:.4g}, {hi:.4g}]" for m, lo, hi in
+                         zip(table[f"{base}_median"], table[f"{base}_lower"], table[f"{base}_upper"])]
+        else:
+            out[col] = table[col]
+    return out
+
+
+def _emit_table(table, fmt: str, records, extra: dict[str, Any]) -> None:
+    if fmt == "json":
+        print(json.dumps({**extra, "results": records}, indent=2))
+    elif fmt == "csv":
+        print(table.to_csv(index=False), end="")
+    else:
+        print(_format_table(table))
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    if not 0 < args.interval < 1:
+        from .errors import DataError
+
+        raise DataError(f"--interval must be between 0 and 1 (e.g. 0.9); got {args.interval}.")
+    targets = _parse_at(args.at)
+    fit = _load_fit(args.fit_dir)
+    pred = fit.predict(targets=targets, interval=args.interval, seed=args.seed)
+    table = pred.table
+    if args.format == "table":
+        pct = f"{args.interval:.0%}"
+        print(f"law: {fit.law.name}   predictions with {pct} equal-tailed intervals "
+              "(mean law = the fitted law; new run = the law plus run-to-run noise)")
+        shown = _compact(table).rename(columns={"mean": "mean law", "new_run": "new run"})
+        shown.index.name = "target"
+        print(_format_table(shown))
+        far = table.filter(like="beyond_").abs().max(axis=1)
+        for i, d in far.items():
+            if d > 0:
+                print(f"note: target {i} lies {d:.2f} decades beyond the fitted range; the interval assumes the "
+                      "law holds that far out.")
+        return 0
+    _emit_table(table, args.format, pred.to_records(), {"law": fit.law.name, "interval": args.interval})
+    return 0
+
+
+def cmd_optimum(args: argparse.Namespace) -> int:
+    from .errors import DataError
+
+    if not args.compute and not args.loss:
+        raise DataError("Give a compute budget with --compute (e.g. --compute 5.76e23) or a target loss with --loss.")
+    if not 0 < args.interval < 1:
+        raise DataError(f"--interval must be between 0 and 1 (e.g. 0.9); got {args.interval}.")
+    fit = _load_fit(args.fit_dir)
+    out: dict[str, Any] = {"law": fit.law.name, "interval": args.interval}
+    tables = []
+    if args.compute:
+        dec = fit.optimal_allocation(C=args.compute, flops_per_param_token=args.flops_per_token,
+                                     interval=args.interval)
+        out["optimal_allocation"] = dec.to_records()
+        tables.append(("compute-optimal allocation (C = k N D)", dec.table))
+    if args.loss:
+        dec = fit.compute_for_loss(args.loss, flops_per_param_token=args.flops_per_token, interval=args.interval)
+        out["compute_for_loss"] = dec.to_records()
+        tables.append(("compute to reach a loss (at the optimal allocation)", dec.table))
+    if args.format == "json":
+        print(json.dumps(out, indent=2))
+    elif args.format == "csv":
+        for _, t in tables:
+            print(t.to_csv(index=False), end="")
+    else:
+        print(f"law: {fit.law.name}   posterior medians with {args.interval:.0%} equal-tailed intervals")
+        for title, t in tables:
+            print(f"\n{title}:")
+            print(_format_table(_compact(t).rename_axis("#")))
+    return 0
+
+
 EPILOG_MAIN = """examples:
   bayeslaw demo                                   # fit the bundled Chinchilla runs
   bayeslaw laws                                   # the law catalogue, with default priors
@@ -372,6 +497,36 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", "-o", default="bayeslaw-demo", help="folder for the demo's outputs (default bayeslaw-demo)")
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("predict", parents=[common], help="predict the loss at target scales from a saved fit",
+                       description="Posterior of the mean law and of a new run at target scales, with the "
+                                   "distance beyond the fitted range in decades.",
+                       epilog="examples:\n  bayeslaw predict my_fit --at N=70e9,D=1.4e12\n"
+                              "  bayeslaw predict my_fit --at N=70e9,C=5.76e23 --at N=1e12,D=2e13 --format json\n"
+                              "Two of N, D, C suffice for laws of N and D (C = 6 N D).",
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("fit_dir", help="directory written by `bayeslaw fit --out`")
+    p.add_argument("--at", action="append", metavar="VAR=VALUE,...", help="a target, e.g. N=70e9,D=1.4e12 (repeatable)")
+    p.add_argument("--interval", type=float, default=0.9, help="interval mass (default 0.9)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the new-run noise draws")
+    p.add_argument("--format", choices=["table", "json", "csv"], default="table")
+    p.set_defaults(func=cmd_predict)
+
+    p = sub.add_parser("optimum", parents=[common], help="compute-optimal N*, D* and compute to reach a loss",
+                       description="Posteriors of the compute-optimal model size N*, tokens D*, tokens per "
+                                   "parameter and loss at given budgets (C = k N D), and of the compute needed "
+                                   "to reach a loss.",
+                       epilog="examples:\n  bayeslaw optimum my_fit --compute 5.76e23\n"
+                              "  bayeslaw optimum my_fit --compute 1e22 --compute 1e24 --loss 1.9 --format json",
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("fit_dir", help="directory written by `bayeslaw fit --out`")
+    p.add_argument("--compute", action="append", type=float, metavar="FLOPS", help="training budget (repeatable)")
+    p.add_argument("--loss", action="append", type=float, help="target loss: compute needed to reach it (repeatable)")
+    p.add_argument("--flops-per-token", type=float, default=None, metavar="K",
+                   help="k in C = k N D (default: the fit's, 6)")
+    p.add_argument("--interval", type=float, default=0.9, help="interval mass (default 0.9)")
+    p.add_argument("--format", choices=["table", "json", "csv"], default="table")
+    p.set_defaults(func=cmd_optimum)
     return parser
 
 
