@@ -21,6 +21,16 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+CHINCHILLA_COMPUTE = 5.76e23  # FLOPs of Chinchilla (70B parameters, 1.4T tokens), Hoffmann et al. Table 3
+
+
+def _tokens_per_param(p: dict, C: float, k: float = 6.0) -> float:
+    """Closed-form D*/N* of the Chinchilla law at compute C for point estimates p."""
+    a, b = p["alpha"]["value"], p["beta"]["value"]
+    A, B = p["A"]["value"], p["B"]["value"]
+    G = (a * A / (b * B)) ** (1 / (a + b))
+    N = G * (C / k) ** (b / (a + b))
+    return (C / k) / N / N
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -77,6 +87,19 @@ def main(argv: list[str] | None = None) -> int:
         }
         if label == "245":
             fit.save(args.out / "fit_245", overwrite=True)
+            opt = fit.optimal_allocation(C=CHINCHILLA_COMPUTE).to_records()[0]
+            pred = fit.predict(N=70e9, D=1.4e12).to_records()[0]
+            results["decisions"] = {"optimal_allocation_5.76e23": opt, "chinchilla_70B_1.4T": pred,
+                                    "epoch_point_estimate_tokens_per_param": _tokens_per_param(
+                                        expected["epoch_refit"], CHINCHILLA_COMPUTE),
+                                    "hoffmann_point_estimate_tokens_per_param": _tokens_per_param(
+                                        {k: {"value": v} for k, v in expected["hoffmann_published"].items()},
+                                        CHINCHILLA_COMPUTE)}
+            tpp = opt["tokens_per_param"]
+            print(f"tokens per parameter at C = 5.76e23: {tpp['median']:.1f} [{tpp['lower']:.1f}, {tpp['upper']:.1f}] "
+                  f"(Epoch's point estimate: {results['decisions']['epoch_point_estimate_tokens_per_param']:.1f})")
+            ml = pred["mean_law"]
+            print(f"loss of Chinchilla (70B, 1.4T): {ml['median']:.3f} [{ml['lower']:.3f}, {ml['upper']:.3f}]")
         print(f"== {len(runs)} runs ==")
         print(summary.to_string(float_format=lambda v: f"{v:.4g}"))
         print(f"beta 99% interval [{lo99:.4f}, {hi99:.4f}]  (Hoffmann: {hb})  divergences {div}")
