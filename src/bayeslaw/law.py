@@ -203,17 +203,3 @@ def get_law(law: str | Law) -> Law:
         raise LawError(f"Unknown law {law!r}; available laws: {', '.join(sorted(laws))} "
                        "(see `bayeslaw laws`).")
     return laws[law]
-
-
-def resolve_priors(law: Law, overrides: Mapping[str, Any] | None) -> dict[str, Prior]:
-    """Default priors of ``law`` with user overrides applied; unknown names are an error."""
-    priors = {k: p.prior for k, p in law.params.items()}
-    for key, value in (overrides or {}).items():
-        if key not in priors and key not in _NOISE_PARAMS:
-            valid = ", ".join(list(priors) + list(_NOISE_PARAMS))
-            raise LawError(f"Unknown prior name {key!r} for law {law.name!r}; valid names: {valid}.")
-        priors[key] = as_prior(value, name=key)
-    return priors
-
-
-_NOISE_PARAMS = ("sigma", "nu")

@@ -155,9 +155,15 @@ class Prior:
             raise PriorError(f"Cannot read prior {text!r}; write it like Uniform(0, 1) or Normal(loc=0, scale=2).") from None
         if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Name):
             raise PriorError(f"Cannot read prior {text!r}; write it like Uniform(0, 1) or Normal(loc=0, scale=2).")
+        names = [k.arg for k in node.keywords]
+        if None in names:
+            raise PriorError(f"Cannot read prior {text!r}: write the arguments out, like Normal(loc=0, scale=2).")
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        if repeated:
+            raise PriorError(f"Prior {text!r} gives the argument(s) {', '.join(repeated)} more than once.")
         try:
             args = [_literal(a) for a in node.args]
-            kwargs = {k.arg: _literal(k.value) for k in node.keywords if k.arg is not None}
+            kwargs = {k.arg: _literal(k.value) for k in node.keywords}
         except ValueError:
             raise PriorError(f"Prior {text!r} must have numbers (or y0, log_y0) as arguments.") from None
         return cls(node.func.id, *args, **kwargs)

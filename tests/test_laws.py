@@ -1,0 +1,481 @@
+"""The law catalogue, the Law contract and Prior objects.
+
+(a) Each catalogue law's log-space mean, evaluated at raw inputs, equals an independent
+    numpy implementation of the paper's formula written with the conventional constants
+    (A, B, N_c, ...) that ``law.conventional`` computes; it stays finite, with finite
+    gradients, at extreme inputs where the naive formula overflows.
+(b) Every catalogue law honours the contract: priors with reasons, a constructor that
+    rejects a mismatched ``log_mean``, a JSON-able ``to_dict``, a finite prior predictive
+    and a finite log-density gradient at NumPyro's initial point.
+(c) Prior: printing, dict round trip, parsing, aliases, reference symbols, errors, and
+    NumPyro distributions.
+(d) A user-defined law in a few lines fits, and ``bayeslaw.register`` makes it loadable
+    by name.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+
+import arviz_stats as azs
+import jax
+import jax.numpy as jnp
+import numpy as np
+import numpyro
+import numpyro.distributions as dist
+import pandas as pd
+import pytest
+from numpyro.infer import Predictive
+from numpyro.infer.util import initialize_model
+
+import bayeslaw
+from bayeslaw import Law, LawError, Param, Prior, PriorError
+from bayeslaw.engine import make_model
+from bayeslaw.models import LAWS
+
+Y0 = 2.5  # a typical LLM loss, used as the reference-scale symbol y0
+REFS = {"y0": Y0, "log_y0": math.log(Y0)}
+
+
+# -- independent numpy implementations of the papers' formulas -----------------------------------
+
+
+def np_chinchilla(N, D, *, E, A, B, alpha, beta):
+    return E + A / N**alpha + B / D**beta
+
+
+def np_kaplan(N, D, *, N_c, D_c, alpha_N, alpha_D):
+    return ((N_c / N) ** (alpha_N / alpha_D) + D_c / D) ** alpha_D
+
+
+def np_compute(C, *, E, A, alpha):
+    return E + A * C**-alpha
+
+
+def np_power_law(x, *, E, A, alpha):
+    return E + A * x**-alpha
+
+
+def np_broken_power_law(x, *, E, b, c0, c1, d1, f1):
+    return E + b * x**-c0 * (1 + (x / d1) ** (1 / f1)) ** (-c1 * f1)
+
+
+def _grid(lo, hi, n=7):
+    return np.logspace(lo, hi, n)
+
+
+_N, _D = np.meshgrid(_grid(7, 11), _grid(9, 12.5))
+# Each case: sampled parameters (what NUTS sees), log reference scales, raw inputs, the numpy
+# formula and the conventional constants it takes.
+CASES = {
+    "chinchilla": dict(
+        params={"E": 1.8, "a": -0.9, "alpha": 0.34, "b": -1.1, "beta": 0.37},
+        log_ref={"N": math.log(1e9), "D": math.log(2e10)},
+        inputs={"N": _N.ravel(), "D": _D.ravel()},
+        formula=np_chinchilla, conv=("E", "A", "B", "alpha", "beta"),
+    ),
+    "kaplan": dict(
+        params={"p": 0.8, "alpha_N": 0.076, "q": 0.75, "alpha_D": 0.103},
+        log_ref={"N": math.log(1e9), "D": math.log(2e10)},
+        inputs={"N": _N.ravel(), "D": _D.ravel()},
+        formula=np_kaplan, conv=("N_c", "D_c", "alpha_N", "alpha_D"),
+    ),
+    "compute": dict(
+        params={"E": 1.7, "a": -0.3, "alpha": 0.15},
+        log_ref={"C": math.log(1e20)},
+        inputs={"C": _grid(17, 24, 15)},
+        formula=np_compute, conv=("E", "A", "alpha"),
+    ),
+    "power_law": dict(
+        params={"E": 1.9, "a": 0.2, "alpha": 0.3},
+        log_ref={"x": math.log(3e8)},
+        inputs={"x": _grid(6, 11, 15)},
+        formula=np_power_law, conv=("E", "A", "alpha"),
+    ),
+    "broken_power_law": dict(
+        params={"E": 1.5, "log_b": 0.3, "c0": 0.1, "c1": 0.4, "log_d1": 0.5, "f1": 0.3},
+        log_ref={"x": math.log(1e9)},
+        inputs={"x": _grid(6, 12, 25)},
+        formula=np_broken_power_law, conv=("E", "b", "c0", "c1", "d1", "f1"),
+    ),
+}
+
+# The dominant term as every size goes to 0 (log L ~ slope * log(size) + const), computed from
+# conventional constants: an independent check where the naive formula overflows.
+SMALL_SIZE_ASYMPTOTE = {
+    "chinchilla": lambda c, s: (math.log(c["A"]) - c["alpha"] * s["N"]) if c["alpha"] > c["beta"]
+    else (math.log(c["B"]) - c["beta"] * s["D"]),
+    "kaplan": lambda c, s: max(c["alpha_N"] * (math.log(c["N_c"]) - s["N"]),
+                               c["alpha_D"] * (math.log(c["D_c"]) - s["D"])),
+    "compute": lambda c, s: math.log(c["A"]) - c["alpha"] * s["C"],
+    "power_law": lambda c, s: math.log(c["A"]) - c["alpha"] * s["x"],
+    "broken_power_law": lambda c, s: math.log(c["b"]) - c["c0"] * s["x"],
+}
+
+law_names = sorted(LAWS)
+all_laws = pytest.mark.parametrize("law", [LAWS[n] for n in law_names], ids=law_names)
+
+
+def _jparams(params):
+    return {k: jnp.asarray(v) for k, v in params.items()}
+
+
+def test_every_catalogue_law_has_a_formula_check():
+    assert set(CASES) == set(LAWS)
+    assert set(SMALL_SIZE_ASYMPTOTE) == set(LAWS)
+
+
+# -- (a) maths ------------------------------------------------------------------------------------
+
+
+@all_laws
+def test_log_mean_matches_paper_formula(law):
+    case = CASES[law.name]
+    conv = {k: float(v) for k, v in law.conventional(_jparams(case["params"]), case["log_ref"]).items()}
+    assert set(case["conv"]) <= set(conv) and set(law.report) <= set(conv)
+    got = np.exp(np.asarray(law.evaluate_log(case["inputs"], case["params"], case["log_ref"])))
+    want = case["formula"](*(case["inputs"][v] for v in law.inputs), **{k: conv[k] for k in case["conv"]})
+    assert got.shape == want.shape
+    np.testing.assert_allclose(got, want, rtol=1e-10)
+
+
+@all_laws
+def test_conventional_constants_do_not_depend_on_the_reference_scale(law):
+    """The same curve described with another reference scale gives the same A, B, N_c, ...."""
+    case = CASES[law.name]
+    conv = law.conventional(_jparams(case["params"]), case["log_ref"])
+    shift = {v: r + 2.0 for v, r in case["log_ref"].items()}
+    # The same curve, re-expressed for reference scales e^2 times larger (algebra in _recentre):
+    # the law's values and the conventional constants must not change.
+    y_ref = np.asarray(law.evaluate_log(case["inputs"], case["params"], case["log_ref"]))
+    conv2 = _recentre(law, case["params"], case["log_ref"], shift)
+    y_shift = np.asarray(law.evaluate_log(case["inputs"], conv2["sampled"], shift))
+    np.testing.assert_allclose(y_shift, y_ref, rtol=1e-10, atol=1e-12)
+    for k in case["conv"]:
+        np.testing.assert_allclose(float(conv2["conventional"][k]), float(conv[k]), rtol=1e-10)
+
+
+def _recentre(law, params, log_ref, new_ref):
+    """Sampled parameters describing the same curve at ``new_ref`` (law-specific algebra)."""
+    p = dict(params)
+    d = {v: new_ref[v] - log_ref[v] for v in log_ref}
+    if law.name == "chinchilla":
+        p["a"] = params["a"] - params["alpha"] * d["N"]
+        p["b"] = params["b"] - params["beta"] * d["D"]
+    elif law.name == "compute":
+        p["a"] = params["a"] - params["alpha"] * d["C"]
+    elif law.name == "power_law":
+        p["a"] = params["a"] - params["alpha"] * d["x"]
+    elif law.name == "kaplan":
+        p["p"] = params["p"] - params["alpha_N"] * d["N"]
+        p["q"] = params["q"] - params["alpha_D"] * d["D"]
+    elif law.name == "broken_power_law":
+        p["log_b"] = params["log_b"] - params["c0"] * d["x"]
+        p["log_d1"] = params["log_d1"] - d["x"]
+    else:  # pragma: no cover - a new law needs its algebra here
+        raise AssertionError(f"no re-centring rule for {law.name}")
+    return {"sampled": p, "conventional": law.conventional(_jparams(p), new_ref)}
+
+
+@all_laws
+def test_extreme_inputs_stay_finite(law):
+    case = CASES[law.name]
+    conv = {k: float(v) for k, v in law.conventional(_jparams(case["params"]), case["log_ref"]).items()}
+    for size in (1e15, 1.0, 1e-3):
+        raw = {v: np.array([size]) for v in law.inputs}
+        got = np.asarray(law.evaluate_log(raw, case["params"], case["log_ref"]))
+        assert np.all(np.isfinite(got)), (size, got)
+        want = case["formula"](*(raw[v] for v in law.inputs), **{k: conv[k] for k in case["conv"]})
+        np.testing.assert_allclose(np.exp(got), want, rtol=1e-9)
+    # Tiny sizes where L itself overflows float64 in the naive form: log space stays finite and
+    # follows the dominant power-law term.
+    raw = {v: np.array([1e-300]) for v in law.inputs}
+    got = float(np.asarray(law.evaluate_log(raw, case["params"], case["log_ref"]))[0])
+    assert math.isfinite(got)
+    logs = {v: math.log(1e-300) for v in law.inputs}
+    assert got == pytest.approx(SMALL_SIZE_ASYMPTOTE[law.name](conv, logs), rel=1e-6)
+    if law.name in ("chinchilla", "compute", "power_law"):
+        # With an exponent of 1.5 the naive formula overflows to inf; the log-space law does not.
+        steep = {**case["params"], **{k: 1.5 for k in ("alpha", "beta") if k in case["params"]}}
+        steep_conv = {k: float(v) for k, v in law.conventional(_jparams(steep), case["log_ref"]).items()}
+        with np.errstate(over="ignore", divide="ignore", under="ignore"):
+            naive = case["formula"](*(raw[v] for v in law.inputs), **{k: steep_conv[k] for k in case["conv"]})
+        assert np.isinf(naive).all()
+        got = float(np.asarray(law.evaluate_log(raw, steep, case["log_ref"]))[0])
+        assert math.isfinite(got) and got > 700  # log L > log(max float64)
+    # Gradients with respect to every sampled parameter are finite at both extremes.
+    for size in (1e15, 1e-300):
+        raw = {v: np.array([size]) for v in law.inputs}
+        grads = jax.grad(lambda p: law.evaluate_log(raw, p, case["log_ref"]).sum())(_jparams(case["params"]))
+        assert all(np.isfinite(np.asarray(g)).all() for g in grads.values()), (size, grads)
+
+
+# -- (b) catalogue contract -----------------------------------------------------------------------
+
+
+@all_laws
+def test_every_param_has_a_prior_and_a_reason(law):
+    assert law.params, law.name
+    for name, p in law.params.items():
+        assert isinstance(p, Param)
+        assert isinstance(p.prior, Prior), name
+        assert isinstance(p.why, str) and p.why.strip(), f"{law.name}.{name} has no 'why'"
+        p.prior.resolve(REFS)  # the default prior is a valid distribution
+    assert law.formula and law.reference and law.version
+    assert set(law.report) <= set(law.params) | set(law.conventional(
+        _jparams(CASES[law.name]["params"]), CASES[law.name]["log_ref"]))
+    for name in law.params:
+        assert name in law.describe()
+
+
+@all_laws
+def test_constructor_rejects_mismatched_log_mean(law):
+    names = list(law.params)
+    # log_mean takes a parameter that has no prior: drop the last prior.
+    fewer = {k: law.params[k] for k in names[:-1]}
+    with pytest.raises(LawError) as exc:
+        Law(name=law.name, inputs=law.inputs, log_mean=law.log_mean, params=fewer,
+            formula=law.formula, reference=law.reference)
+    msg = str(exc.value)
+    assert names[-1] in msg and "no prior is declared" in msg and law.name in msg
+    # a prior for a parameter that log_mean does not take
+    more = {**law.params, "zeta": Param(Prior("Normal", 0, 1), "test")}
+    with pytest.raises(LawError) as exc:
+        Law(name=law.name, inputs=law.inputs, log_mean=law.log_mean, params=more,
+            formula=law.formula, reference=law.reference)
+    msg = str(exc.value)
+    assert "zeta" in msg and "does not take" in msg
+
+
+@all_laws
+def test_to_dict_is_json(law):
+    d = law.to_dict()
+    back = json.loads(json.dumps(d, allow_nan=False))
+    assert back["name"] == law.name and back["hash"] == law.hash and back["version"] == law.version
+    assert set(back["priors"]) == set(law.params)
+    for k, pd_ in back["priors"].items():
+        assert Prior.from_dict(pd_) == law.params[k].prior
+    assert re.fullmatch(r"[0-9a-f]{16}", law.hash)
+
+
+def _centred_grid(law, log_ref):
+    raw = {"N": _N.ravel(), "D": _D.ravel(), "C": 6 * _N.ravel() * _D.ravel(), "x": np.logspace(7, 11, 49)}
+    return {v: jnp.asarray(np.log(raw[v]) - log_ref[v]) for v in law.inputs}
+
+
+def _log_ref(law):
+    raw = {"N": _N.ravel(), "D": _D.ravel(), "C": 6 * _N.ravel() * _D.ravel(), "x": np.logspace(7, 11, 49)}
+    return {v: float(np.mean(np.log(raw[v]))) for v in law.inputs}
+
+
+def _dists(law, likelihood="student_t"):
+    from bayeslaw.engine import get_likelihood, resolve_priors
+
+    return {k: p.resolve(REFS) for k, p in resolve_priors(law, get_likelihood(likelihood), None).items()}
+
+
+@all_laws
+def test_prior_predictive_is_finite(law):
+    log_ref = _log_ref(law)
+    xs = _centred_grid(law, log_ref)
+    draws = Predictive(make_model(law, "student_t"), num_samples=1000)(jax.random.PRNGKey(0), _dists(law), xs)
+    params = {k: draws[k][:, None] for k in law.params}
+    mu = np.asarray(law.log_mean({v: x[None, :] for v, x in xs.items()}, **params))
+    assert mu.shape == (1000, next(iter(xs.values())).shape[0])
+    assert np.isfinite(mu).all()
+    assert np.isfinite(np.asarray(draws["log_loss"])).all()
+    # The default priors put the typical curve at the loss scale y0 (within a factor e^2).
+    assert abs(np.median(mu) - math.log(Y0)) < 2.0
+
+
+@all_laws
+def test_log_density_gradient_is_finite_at_init(law):
+    log_ref = _log_ref(law)
+    xs = _centred_grid(law, log_ref)
+    case = CASES[law.name]
+    log_y = law.log_mean(xs, **_jparams(case["params"]))
+    info = initialize_model(jax.random.PRNGKey(1), make_model(law, "student_t"),
+                            model_args=(_dists(law), xs, log_y))
+    z = info.param_info.z
+    assert set(z) == set(law.params) | {"sigma", "nu"}
+    assert np.isfinite(float(info.param_info.potential_energy))
+    for k, g in info.param_info.z_grad.items():
+        assert np.isfinite(np.asarray(g)).all(), k
+    # and at a point far from the data (unconstrained values of +-3)
+    far = {k: jnp.full_like(v, 3.0 if i % 2 else -3.0) for i, (k, v) in enumerate(z.items())}
+    g = jax.grad(info.potential_fn)(far)
+    assert all(np.isfinite(np.asarray(v)).all() for v in g.values())
+
+
+# -- (c) Prior ------------------------------------------------------------------------------------
+
+
+def test_prior_repr_is_the_constructor_call():
+    assert repr(Prior("Uniform", 0, 1)) == "Uniform(low=0, high=1)"
+    assert str(Prior("Gamma", concentration=2, rate=5)) == "Gamma(concentration=2, rate=5)"
+    assert repr(Prior("HalfNormal", scale="y0")) == "HalfNormal(scale=y0)"
+    for p in (Prior("Normal", -0.5, 2.5), Prior("Normal", loc=0.123456789, scale=1e-7),
+              Prior("TruncatedNormal", 0, 1, 0, math.inf), Prior("Normal", loc="log_y0", scale=2)):
+        assert Prior.parse(repr(p)) == p, repr(p)
+
+
+def test_prior_dict_round_trip():
+    for p in (Prior("Beta", 2, 4), Prior("StudentT", 3, 0, 1), Prior("LogNormal", loc="log_y0", scale=1.5),
+              Prior("Delta", 0.25)):
+        d = p.to_dict()
+        assert json.loads(json.dumps(d)) == d
+        assert Prior.from_dict(d) == p
+        assert hash(Prior.from_dict(d)) == hash(p)
+    with pytest.raises(PriorError, match="'dist' key"):
+        Prior.from_dict({"loc": 0, "scale": 1})
+
+
+def test_prior_parse_forms_and_aliases():
+    assert Prior.parse("Uniform(0, 1)") == Prior("Uniform", low=0.0, high=1.0)
+    assert Prior.parse("  Normal(loc=0, scale=2) ") == Prior("Normal", 0, 2)
+    assert Prior.parse("Normal(0, scale=2)") == Prior("Normal", 0, 2)
+    assert Prior.parse("Normal(-1.5, 2e-1)") == Prior("Normal", -1.5, 0.2)
+    # PyMC / SciPy spellings
+    assert Prior("Normal", mu=0, sigma=2) == Prior("Normal", 0, 2)
+    assert Prior.parse("Normal(mu=0, sd=2)") == Prior("Normal", 0, 2)
+    assert Prior("Gamma", alpha=2, beta=5) == Prior("Gamma", concentration=2, rate=5)
+    assert Prior("InverseGamma", alpha=3, beta=1) == Prior("InverseGamma", 3, 1)
+    assert Prior("Beta", alpha=2, beta=4) == Prior("Beta", 2, 4)
+    assert Prior("StudentT", nu=3, mu=0, sigma=1) == Prior("StudentT", 3, 0, 1)
+    assert Prior("Uniform", lower=0, upper=1) == Prior("Uniform", 0, 1)
+    assert Prior("Exponential", lam=2) == Prior("Exponential", 2)
+    # numpy scalars are numbers too
+    assert Prior("Normal", np.float32(0.5), np.int64(2)) == Prior("Normal", 0.5, 2)
+
+
+def test_prior_reference_symbols():
+    p = Prior.parse("HalfNormal(y0)")
+    assert p.params == {"scale": "y0"}
+    d = p.resolve({"y0": 3.0})
+    assert isinstance(d, dist.HalfNormal) and float(d.scale) == 3.0
+    q = Prior.parse("Normal(log_y0, 2)").resolve(REFS)
+    assert float(q.loc) == pytest.approx(math.log(Y0))
+    with pytest.raises(PriorError, match="reference scale 'y0'"):
+        p.resolve({})
+
+
+@pytest.mark.parametrize("text, pattern", [
+    ("Uniform(0)", r"Uniform needs argument\(s\) high; write e\.g\. Uniform\(low=1, high=1\)"),
+    ("Uniform(1, 0)", r"low < high"),
+    ("Normal(0, -1)", r"scale must be positive"),
+    ("Gamma(2, 5, 7)", r"at most 2 arguments \(concentration, rate\)"),
+    ("Normal(0, 1, scale=2)", r"at most 2 arguments|twice"),
+    ("Normal(loc=0, scale=1, loc=2)", r"gives the argument\(s\) loc more than once"),
+    ("Normal(**kw)", r"write the arguments out"),
+    ("Normal(*args)", r"numbers \(or y0, log_y0\)"),
+    ("Normal(0, width=1)", r"Normal has no argument 'width'; its arguments are: loc, scale"),
+    ("Normal(x0, 1)", r"numbers \(or y0, log_y0\)"),
+    ("Normal('a', 1)", r"numbers \(or y0, log_y0\)"),
+    ("Normal(nan, 1)", r"numbers \(or y0, log_y0\)"),
+    ("Normal(0, inf)", r"must be a finite number"),
+    ("Normal(True, 1)", r"numbers"),
+    ("Gaussian(0, 1)", r"Unknown distribution 'Gaussian'; choose one of: Normal, HalfNormal"),
+    ("Uniform(0, 1", r"Cannot read prior 'Uniform\(0, 1'; write it like Uniform\(0, 1\)"),
+    ("Uniform", r"Cannot read prior"),
+    ("np.Uniform(0, 1)", r"Cannot read prior"),
+    ("", r"Cannot read prior"),
+])
+def test_bad_prior_text_raises_a_useful_error(text, pattern):
+    with pytest.raises(PriorError, match=pattern):
+        Prior.parse(text)
+
+
+def test_bad_prior_values_raise():
+    with pytest.raises(PriorError, match="neither a number nor a reference scale"):
+        Prior("Normal", "y1", 1)
+    with pytest.raises(PriorError, match="got argument 'scale' twice"):
+        Prior("Normal", 0, 1, sigma=2)
+    with pytest.raises(PriorError, match="must be a numpyro distribution, a Prior or a string"):
+        bayeslaw.priors.as_prior(0.5, name="alpha")
+    assert issubclass(PriorError, ValueError)
+
+
+@pytest.mark.parametrize("prior", [
+    Prior("Normal", 0.5, 2), Prior("HalfNormal", 0.2), Prior("LogNormal", -1, 1), Prior("StudentT", 3, 0, 1),
+    Prior("Cauchy", 0, 1), Prior("HalfCauchy", 1), Prior("Gamma", 2, 5), Prior("InverseGamma", 2, 3),
+    Prior("Exponential", 1.5), Prior("Beta", 2, 4), Prior("Uniform", 0, 1),
+    Prior("TruncatedNormal", 0, 1, -1, 2), Prior("Delta", 3),
+], ids=lambda p: p.dist)
+def test_prior_from_distribution_round_trip(prior):
+    d = prior.resolve({})
+    assert Prior.from_distribution(d) == prior
+    assert bayeslaw.priors.as_prior(d) == prior
+
+
+def test_prior_from_distribution_edge_cases():
+    # float32 parameters (JAX without x64) are recorded as written, not as their float64 widening
+    with jax.enable_x64(False):
+        d = dist.Normal(0.1, 0.3)
+        assert Prior.from_distribution(d) == Prior("Normal", 0.1, 0.3)
+    # one-sided truncation
+    assert Prior.from_distribution(dist.TruncatedNormal(0.0, 1.0, low=0.0)) == Prior(
+        "TruncatedNormal", 0, 1, 0, math.inf)
+    assert Prior.from_distribution(dist.TruncatedNormal(0.0, 1.0, high=1.0)) == Prior(
+        "TruncatedNormal", 0, 1, -math.inf, 1)
+    with pytest.raises(PriorError, match="Cannot record a Laplace prior; use one of Normal"):
+        Prior.from_distribution(dist.Laplace(0.0, 1.0))
+    with pytest.raises(PriorError, match="Only scalar prior arguments"):
+        Prior.from_distribution(dist.Normal(jnp.zeros(3), 1.0))
+
+
+# -- (d) a user-defined law -------------------------------------------------------------------
+
+
+def _pure_power(x, log_c, alpha):
+    return log_c - alpha * x["x"]
+
+
+def test_user_defined_law_fits_and_registers(monkeypatch, tmp_path):
+    monkeypatch.setattr(bayeslaw.law, "_USER_LAWS", {})  # leave the registry as it was
+    # A law in a few lines: priors may be given as strings.
+    law = Law(name="pure_power", inputs=("x",), log_mean=_pure_power,
+              params={"log_c": "Normal(log_y0, 1)", "alpha": "Gamma(2, 5)"},
+              formula="L = c * x^-alpha", reference="test")
+    assert law.params["alpha"].prior == Prior("Gamma", 2, 5)
+    with pytest.raises(LawError, match="Unknown law 'pure_power'"):
+        bayeslaw.get_law("pure_power")
+    assert bayeslaw.register(law) is law
+    assert bayeslaw.get_law("pure_power") is law and "pure_power" in bayeslaw.available_laws()
+    with pytest.raises(LawError, match="register\\(\\) takes a Law"):
+        bayeslaw.register("pure_power")
+
+    rng = np.random.default_rng(0)
+    x = np.logspace(6, 9, 12)
+    loss = 30.0 * x**-0.2 * np.exp(rng.normal(0, 0.01, x.size))
+    f = bayeslaw.fit(pd.DataFrame({"x": x, "loss": loss}), law="pure_power", x="x", num_chains=2,
+                     num_warmup=300, num_samples=300, seed=0, check=False)
+    # check=False: the library's R-hat threshold (1.01) is meant for full-length runs; this short
+    # run is held to R-hat <= 1.05 and no divergences, as in test_recovery.py.
+    assert f.law is law and f.spec["law"]["name"] == "pure_power"
+    alpha = f.draws("alpha")
+    lo, hi = np.quantile(alpha, [0.05, 0.95])
+    assert lo < 0.2 < hi and hi - lo < 0.05
+    assert int(f.idata["sample_stats"]["diverging"].sum()) == 0
+    rhat = azs.rhat(f.idata, var_names=["log_c", "alpha"])
+    assert max(float(rhat[k]) for k in ("log_c", "alpha")) <= 1.05
+    # loadable by name while registered, with a hint when it is not
+    f.save(tmp_path / "fit")
+    assert bayeslaw.load(tmp_path / "fit").law is law
+    monkeypatch.setattr(bayeslaw.law, "_USER_LAWS", {})
+    with pytest.raises(LawError, match="register it with bayeslaw.register"):
+        bayeslaw.load(tmp_path / "fit")
+    assert bayeslaw.load(tmp_path / "fit", law=law).law is law
+
+
+def test_law_declaration_errors():
+    with pytest.raises(LawError, match="snake_case"):
+        Law(name="PurePower", inputs=("x",), log_mean=_pure_power,
+            params={"log_c": "Normal(0, 1)", "alpha": "Gamma(2, 5)"}, formula="", reference="")
+    with pytest.raises(LawError, match="distinct input names"):
+        Law(name="pp", inputs=("x", "x"), log_mean=_pure_power,
+            params={"log_c": "Normal(0, 1)", "alpha": "Gamma(2, 5)"}, formula="", reference="")
+    with pytest.raises(PriorError, match="Unknown distribution"):
+        Law(name="pp", inputs=("x",), log_mean=_pure_power,
+            params={"log_c": "Normal(0, 1)", "alpha": "Gama(2, 5)"}, formula="", reference="")
