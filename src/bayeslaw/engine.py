@@ -20,7 +20,6 @@ import jax.numpy as jnp
 import numpy as np
 import numpyro
 import numpyro.distributions as dist
-from numpyro.infer import MCMC, NUTS
 
 from .data import SIZE_COLUMNS, Runs, load_runs
 from .errors import BayeslawError, DataError, LawError
@@ -122,15 +121,47 @@ def _model(log_mean, param_names, likelihood_name, dists, x, log_y=None):
         numpyro.sample("log_loss", obs, obs=log_y)
 
 
+_MODELS: dict[tuple, Any] = {}
+_LOGLIK: dict[tuple, Any] = {}
+_CACHE_SIZE = 16
+
+
+def _remember(cache: dict, key: tuple, make):
+    """A tiny bounded cache (oldest entry evicted): compiled programs are reused across fits."""
+    if key not in cache:
+        if len(cache) >= _CACHE_SIZE:
+            cache.pop(next(iter(cache)))
+        cache[key] = make()
+    return cache[key]
+
+
 def make_model(law: Law, likelihood: str):
-    """The NumPyro model ``model(dists, x, log_y=None)`` for a law and likelihood."""
+    """The NumPyro model ``model(dists, x, log_y=None)`` for a law and likelihood.
+
+    The same function object is returned for the same law and likelihood, so JAX and
+    NumPyro reuse what they compiled for it.
+    """
     names = tuple(law.params)
     lik = get_likelihood(likelihood).name
 
-    def model(dists, x, log_y=None):
-        _model(law.log_mean, names, lik, dists, x, log_y)
+    def make():
+        def model(dists, x, log_y=None):
+            _model(law.log_mean, names, lik, dists, x, log_y)
 
-    return model
+        return model
+
+    return _remember(_MODELS, (law.name, law.hash, lik), make)
+
+
+def _log_likelihood_fn(law: Law, likelihood: str):
+    """Jitted pointwise log-likelihood of posterior draws (cached per law and likelihood)."""
+    model = make_model(law, likelihood)
+
+    def make():
+        return jax.jit(lambda samples, dists, xs, log_y: numpyro.infer.log_likelihood(
+            model, samples, dists, xs, log_y)["log_loss"])
+
+    return _remember(_LOGLIK, (law.name, law.hash, likelihood), make)
 
 
 def reference_scales(inputs: Mapping[str, np.ndarray], loss: np.ndarray) -> dict[str, float]:
@@ -226,6 +257,7 @@ def fit(
     >>> f.summary()  # doctest: +SKIP
     """
     from .result import Fit, build_datatree, check_diagnostics
+    from .sampler import run_nuts
 
     for name, val in (("num_warmup", num_warmup), ("num_samples", num_samples), ("num_chains", num_chains)):
         if isinstance(val, bool) or not isinstance(val, (int, np.integer)) or val < 1:
@@ -261,19 +293,18 @@ def fit(
         dists = {k: p.resolve(refs) for k, p in resolved.items()}
         xs = {v: jnp.asarray(np.log(a) - log_ref[v]) for v, a in raw.items()}
         log_y = jnp.asarray(np.log(loss))
-        model = make_model(law, lik.name)
-        kernel = NUTS(model, dense_mass=dense_mass, target_accept_prob=target_accept_prob)
-        mcmc = MCMC(kernel, num_warmup=num_warmup, num_samples=num_samples, num_chains=num_chains,
-                    chain_method=chain_method, progress_bar=progress_bar)
+        # supports of Uniform/TruncatedNormal priors depend on their arguments: part of the program's key
+        support_key = tuple((k, repr(p), repr(dists[k].support)) for k, p in resolved.items())
         t0 = time.perf_counter()
-        mcmc.run(jax.random.PRNGKey(seed), dists, xs, log_y,
-                 extra_fields=("diverging", "num_steps", "energy", "potential_energy", "accept_prob",
-                               "adapt_state.step_size"))
-        samples = jax.device_get(mcmc.get_samples(group_by_chain=True))
-        extra = jax.device_get(mcmc.get_extra_fields(group_by_chain=True))
+        samples, extra = run_nuts(make_model(law, lik.name), (dists, xs, log_y),
+                                  cache_key=(law.name, law.hash, lik.name, support_key),
+                                  num_warmup=num_warmup, num_samples=num_samples, num_chains=num_chains,
+                                  chain_method=chain_method, dense_mass=dense_mass,
+                                  target_accept_prob=target_accept_prob, seed=seed,
+                                  progress_bar=bool(progress_bar))
         wall = time.perf_counter() - t0
         flat = {k: v.reshape((-1,) + v.shape[2:]) for k, v in samples.items()}
-        loglik = numpyro.infer.log_likelihood(model, flat, dists, xs, log_y)["log_loss"]
+        loglik = _log_likelihood_fn(law, lik.name)(flat, dists, xs, log_y)
         loglik = np.asarray(loglik).reshape(num_chains, num_samples, -1)
         conventional = {k: np.asarray(v) for k, v in law.conventional(samples, log_ref).items()}
         prior = _prior_draws(law, dists, log_ref, seed, num_draws=num_samples)

@@ -156,7 +156,7 @@ def build_datatree(law, lik, conventional, extra, loglik, runs, cols, spec, prio
         "energy": np.asarray(extra["energy"]),
         "lp": -np.asarray(extra["potential_energy"]),
         "acceptance_rate": np.asarray(extra["accept_prob"]),
-        "step_size": np.asarray(extra["adapt_state.step_size"]),
+        "step_size": np.asarray(extra["step_size"]),
         "n_steps": n_steps,
         "tree_depth": np.floor(np.log2(np.maximum(n_steps, 1))).astype(int) + 1,
     }
