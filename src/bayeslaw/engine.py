@@ -186,7 +186,7 @@ def default_chain_method(num_chains: int) -> str:
 
 def _prior_draws(law: Law, dists, log_ref, seed: int, num_draws: int) -> dict[str, np.ndarray]:
     """Independent prior draws (1 chain) of every parameter and conventional constant."""
-    keys = jax.random.split(jax.random.PRNGKey(seed + 1), len(dists))
+    keys = jax.random.split(jax.random.fold_in(jax.random.PRNGKey(seed), 1), len(dists))
     draws = {k: d.sample(key, (1, num_draws)) for (k, d), key in zip(dists.items(), keys)}
     return {k: np.asarray(v) for k, v in law.conventional(draws, log_ref).items()}
 
