@@ -1,0 +1,287 @@
+"""Figures: what is drawn (axes scales, bands, points, targets, held-out runs), not pixels."""
+
+import matplotlib
+
+matplotlib.use("Agg")  # tests only; the library never picks a backend
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+from matplotlib.collections import PathCollection, PolyCollection  # noqa: E402
+from matplotlib.container import ErrorbarContainer  # noqa: E402
+
+import bayeslaw  # noqa: E402
+from bayeslaw import plots  # noqa: E402
+
+TARGET = {"N": [7e10], "D": [1.4e12]}
+MAGIC = {".png": b"\x89PNG\r\n\x1a\n", ".pdf": b"%PDF-"}
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    plt.close("all")
+
+
+@pytest.fixture(scope="module")
+def power_law_fit():
+    """A tiny one-variable fit (loss against N); check=False: a 200-draw fit may not pass the checks."""
+    return bayeslaw.fit(bayeslaw.example_data_path(), "power_law", x="N", num_chains=2, num_warmup=200,
+                        num_samples=200, seed=3, check=False)
+
+
+@pytest.fixture(scope="module")
+def held_out():
+    """The five largest-compute runs of the bundled table, as a DataFrame."""
+    data = pd.read_csv(bayeslaw.example_data_path())
+    return data.nlargest(5, "C")[["N", "D", "C", "loss"]].reset_index(drop=True)
+
+
+def bands(ax):
+    return [c for c in ax.collections if isinstance(c, PolyCollection)]
+
+
+def by_gid(ax, gid):
+    found = [a for a in [*ax.collections, *ax.lines] if a.get_gid() == gid]
+    assert found, f"no artist with gid {gid!r}"
+    return found
+
+
+def y_extent(poly):
+    y = np.concatenate([p.vertices[:, 1] for p in poly.get_paths()])
+    return y.min(), y.max()
+
+
+def targets_container(ax):
+    found = [c for c in ax.containers if isinstance(c, ErrorbarContainer) and c.get_label().startswith("target")]
+    assert len(found) == 1
+    return found[0]
+
+
+# -- plot_curve ----------------------------------------------------------------------------
+
+
+def test_curve_optimal_slice_content(chinchilla_fit, held_out):
+    fig = plots.plot_curve(chinchilla_fit, TARGET, held_out=held_out)
+    assert isinstance(fig, matplotlib.figure.Figure)
+    ax = fig.axes[0]
+    assert ax.get_xscale() == "log" and ax.get_yscale() == "log"
+    assert ax.get_xlabel() == "training compute C (FLOPs)"
+    assert ax.get_ylabel() == "loss"
+    assert "chinchilla" in ax.get_title()
+
+    # three bands: 50% and 90% of the mean law, 90% of a new run, nested
+    polys = bands(ax)
+    assert len(polys) == 3
+    assert {p.get_gid() for p in polys} == {"band_50", "band_outer", "band_new_run"}
+    (b50,), (b90,), (bnew,) = by_gid(ax, "band_50"), by_gid(ax, "band_outer"), by_gid(ax, "band_new_run")
+    assert y_extent(bnew)[0] <= y_extent(b90)[0] <= y_extent(b50)[0]
+    assert y_extent(bnew)[1] >= y_extent(b90)[1] >= y_extent(b50)[1]
+    assert bnew.get_linestyle() != b90.get_linestyle()  # the new-run band has a dashed outline
+
+    # one point per fitted run, at its compute
+    (runs,) = by_gid(ax, "runs")
+    assert isinstance(runs, PathCollection)
+    n = chinchilla_fit.spec["data"]["n_runs"]
+    assert runs.get_offsets().shape == (n, 2)
+    C = chinchilla_fit.idata["constant_data"]["C"].values
+    np.testing.assert_allclose(np.sort(runs.get_offsets()[:, 0]), np.sort(C))
+
+    # held-out runs: a separate artist labelled "held out"
+    (held,) = [c for c in ax.collections if c.get_label() == "held out"]
+    assert held is not runs
+    np.testing.assert_allclose(held.get_offsets()[:, 0], held_out["C"])
+    np.testing.assert_allclose(held.get_offsets()[:, 1], held_out["loss"])
+
+    # the target at C = 6 N D, with an error bar around the predicted median, and a text label
+    cont = targets_container(ax)
+    line = cont.lines[0]
+    np.testing.assert_allclose(line.get_xdata(), [6 * 7e10 * 1.4e12])
+    pred = chinchilla_fit.predict(**TARGET).table.iloc[0]
+    np.testing.assert_allclose(line.get_ydata(), [pred["mean_median"]], rtol=1e-9)
+    assert cont.has_yerr
+    seg = cont.lines[2][0].get_segments()[0]
+    np.testing.assert_allclose(sorted(seg[:, 1]), [pred["new_run_lower"], pred["new_run_upper"]], rtol=1e-9)
+    assert any(t.get_text() == "N=70B, D=1.4T" for t in ax.texts)
+
+    # the curve runs from the data to beyond the target
+    (median,) = by_gid(ax, "median")
+    x = median.get_xdata()
+    assert x.min() <= C.min() * 1.0001 and x.max() > 6 * 7e10 * 1.4e12
+
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert "held out" in labels and f"runs (n={n})" in labels
+
+
+def test_curve_optimal_frontier_matches_optimal_allocation(chinchilla_fit):
+    fig = plots.plot_curve(chinchilla_fit)
+    (median,) = by_gid(fig.axes[0], "median")
+    x, y = median.get_xdata(), median.get_ydata()
+    i = len(x) // 2
+    dec = chinchilla_fit.optimal_allocation([x[i]])
+    np.testing.assert_allclose(y[i], np.median(dec.draws["loss_opt"][:, 0]), rtol=1e-9)
+
+
+def test_curve_accepts_a_prediction_and_compute_only_targets(chinchilla_fit):
+    pred = chinchilla_fit.predict(N=[7e10, 2.8e11], D=[1.4e12, 5.6e12])
+    ax = plots.plot_curve(chinchilla_fit, pred).axes[0]
+    line = targets_container(ax).lines[0]
+    np.testing.assert_allclose(line.get_xdata(), pred.table["C"])
+    np.testing.assert_allclose(line.get_ydata(), pred.table["mean_median"])
+    ax = plots.plot_curve(chinchilla_fit, {"C": [1e24]}).axes[0]
+    line = targets_container(ax).lines[0]
+    np.testing.assert_allclose(line.get_xdata(), [1e24])
+    dec = chinchilla_fit.optimal_allocation([1e24])
+    np.testing.assert_allclose(line.get_ydata(), [np.median(dec.draws["loss_opt"])], rtol=1e-9)
+
+
+def test_curve_ratio_slice_follows_d_equals_r_n(chinchilla_fit):
+    ax = plots.plot_curve(chinchilla_fit, TARGET, slice="ratio=20").axes[0]
+    assert ax.get_xscale() == "log" and ax.get_yscale() == "log"
+    assert len(bands(ax)) == 3
+    assert "D = 20 N" in ax.get_title()
+    (median,) = by_gid(ax, "median")
+    c = median.get_xdata()[10]
+    N = np.sqrt(c / (6 * 20))
+    expected = chinchilla_fit.predict(N=N, D=20 * N).table["mean_median"].iloc[0]
+    np.testing.assert_allclose(median.get_ydata()[10], expected, rtol=1e-9)
+
+
+def test_curve_n_slice_one_line_per_size(chinchilla_fit, held_out):
+    ax = plots.plot_curve(chinchilla_fit, TARGET, slice="N", held_out=held_out).axes[0]
+    assert ax.get_xlabel() == "training tokens D"
+    assert ax.get_xscale() == "log" and ax.get_yscale() == "log"
+    slices = [ln for ln in ax.lines if ln.get_gid() == "slice"]
+    n_sizes = len(np.unique(chinchilla_fit.idata["constant_data"]["N"].values))
+    assert len(slices) == min(5, n_sizes)
+    assert all(ln.get_label().startswith("N = ") for ln in slices)
+    assert len({tuple(ln.get_color()) for ln in slices}) == len(slices)  # one colour per size
+    assert len(bands(ax)) == len(slices)  # one mean-law band per size
+    (runs,) = by_gid(ax, "runs")
+    assert runs.get_offsets().shape[0] == chinchilla_fit.spec["data"]["n_runs"]
+    assert len(runs.get_facecolors()) == runs.get_offsets().shape[0]  # coloured point by point
+    assert [c.get_label() for c in ax.collections].count("held out") == 1
+    targets_container(ax)
+
+
+def test_curve_one_variable_law(power_law_fit, held_out):
+    ax = plots.plot_curve(power_law_fit, {"N": [7e10]}, held_out=held_out).axes[0]
+    assert ax.get_xlabel() == "parameters N"
+    assert ax.get_xscale() == "log" and ax.get_yscale() == "log"
+    assert len(bands(ax)) == 3
+    (runs,) = by_gid(ax, "runs")
+    np.testing.assert_allclose(np.sort(runs.get_offsets()[:, 0]),
+                               np.sort(power_law_fit.idata["constant_data"]["N"].values))
+    np.testing.assert_allclose(targets_container(ax).lines[0].get_xdata(), [7e10])
+    (held,) = [c for c in ax.collections if c.get_label() == "held out"]
+    np.testing.assert_allclose(held.get_offsets()[:, 0], held_out["N"])
+    with pytest.raises(bayeslaw.BayeslawError, match="slice"):
+        plots.plot_curve(power_law_fit, slice="N")
+
+
+def test_curve_draws_into_a_given_axes(power_law_fit):
+    fig, (a1, a2) = plt.subplots(1, 2)
+    out = plots.plot_curve(power_law_fit, ax=a2)
+    assert out is fig
+    assert len(bands(a2)) == 3 and not a1.collections
+
+
+def test_curve_rejects_bad_arguments(chinchilla_fit, held_out):
+    with pytest.raises(bayeslaw.BayeslawError, match="slice must be"):
+        plots.plot_curve(chinchilla_fit, slice="ratio=-3")
+    with pytest.raises(bayeslaw.BayeslawError, match="interval"):
+        plots.plot_curve(chinchilla_fit, interval=1.5)
+    with pytest.raises(bayeslaw.DataError, match="loss"):
+        plots.plot_curve(chinchilla_fit, held_out=held_out.drop(columns="loss"))
+    assert plt.get_fignums() == []  # nothing is drawn before the arguments are checked
+
+
+# -- plot_optimum --------------------------------------------------------------------------
+
+
+def test_optimum_two_log_panels_with_bands(chinchilla_fit):
+    fig = plots.plot_optimum(chinchilla_fit)
+    assert len(fig.axes) == 2
+    C_fit = chinchilla_fit.idata["constant_data"]["C"].values
+    for ax, key, var in zip(fig.axes, ("N_opt", "D_opt"), ("N", "D")):
+        assert ax.get_xscale() == "log" and ax.get_yscale() == "log"
+        assert ax.get_xlabel() == "training compute C (FLOPs)"
+        assert var in ax.get_ylabel()
+        assert len(bands(ax)) == 2
+        (median,) = by_gid(ax, "median")
+        x = median.get_xdata()
+        assert len(x) == 30
+        np.testing.assert_allclose([x[0], x[-1]], [C_fit.min(), 100 * C_fit.max()], rtol=1e-9)
+        dec = chinchilla_fit.optimal_allocation(x[[5]])
+        np.testing.assert_allclose(median.get_ydata()[5], dec.table[f"{key}_median"].iloc[0], rtol=1e-9)
+        lo, hi = y_extent(by_gid(ax, "band_outer")[0])
+        assert lo < median.get_ydata().min() * 1.0001 and hi > median.get_ydata().max() * 0.9999
+
+
+def test_optimum_custom_budgets(chinchilla_fit):
+    fig = plots.plot_optimum(chinchilla_fit, C=[1e21, 1e22, 1e23])
+    np.testing.assert_allclose(by_gid(fig.axes[0], "median")[0].get_xdata(), [1e21, 1e22, 1e23])
+
+
+def test_optimum_needs_a_law_of_n_and_d(power_law_fit):
+    with pytest.raises(bayeslaw.LawError, match="N and tokens D"):
+        plots.plot_optimum(power_law_fit)
+
+
+# -- arviz-plots figures and saving --------------------------------------------------------
+
+
+def axes_titles(pc):
+    return {ax.get_title() for ax in plots.as_figure(pc).axes}
+
+
+def test_params_prior_posterior_in_readable_scales(chinchilla_fit):
+    pc = plots.plot_params(chinchilla_fit)
+    titles = axes_titles(pc)
+    # amplitudes whose priors span many decades on log10 axes; exponents and nu as is
+    assert {"log10 A", "log10 B", "alpha", "beta", "nu"} <= titles
+    assert "A" not in titles
+    pc = plots.plot_params(chinchilla_fit, ["alpha", "A"], log_scale=False)
+    assert {"alpha", "A"} <= axes_titles(pc)
+    with pytest.raises(bayeslaw.BayeslawError, match="No posterior variable"):
+        plots.plot_params(chinchilla_fit, ["gamma"])
+
+
+def test_diagnostics_title_gives_the_numbers(chinchilla_fit):
+    pc = plots.plot_diagnostics(chinchilla_fit)
+    fig = plots.as_figure(pc)
+    s = plots.diagnostic_numbers(chinchilla_fit)
+    assert f"max R-hat {s['max_rhat']:.3f}" in fig.get_suptitle()
+    assert f"{s['divergences']} divergences" in fig.get_suptitle()
+    ylabels = {ax.get_ylabel() for ax in fig.axes}
+    assert set(chinchilla_fit.param_names) <= ylabels  # one rank row per parameter
+    plots.plot_diagnostics(chinchilla_fit, ["E"], kind="trace")
+
+
+@pytest.mark.parametrize("which", ["curve", "params", "diagnostics", "optimum"])
+def test_save_figure_formats(chinchilla_fit, tmp_path, which):
+    make = {"curve": lambda: plots.plot_curve(chinchilla_fit, TARGET),
+            "params": lambda: plots.plot_params(chinchilla_fit),
+            "diagnostics": lambda: plots.plot_diagnostics(chinchilla_fit),
+            "optimum": lambda: plots.plot_optimum(chinchilla_fit, C=[1e20, 1e22, 1e24])}[which]
+    obj = make()
+    for suffix in (".png", ".svg", ".pdf"):
+        out = plots.save_figure(obj, tmp_path / f"fig{suffix}")
+        assert out == tmp_path / f"fig{suffix}"
+        data = out.read_bytes()
+        assert len(data) > 1000
+        if suffix == ".svg":
+            assert b"<svg" in data[:2000]
+        else:
+            assert data.startswith(MAGIC[suffix])
+    # no temporary file left behind
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fig.pdf", "fig.png", "fig.svg"]
+
+
+def test_save_figure_rejects_unknown_suffix(power_law_fit, tmp_path):
+    fig = plots.plot_curve(power_law_fit)
+    with pytest.raises(bayeslaw.BayeslawError, match=r"\.png, \.svg or \.pdf"):
+        plots.save_figure(fig, tmp_path / "fig.jpeg")
+    with pytest.raises(bayeslaw.BayeslawError, match="Figure"):
+        plots.save_figure("not a figure", tmp_path / "fig.png")
