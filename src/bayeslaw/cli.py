@@ -282,12 +282,18 @@ def cmd_laws(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    import matplotlib
+
+    matplotlib.use("Agg")
     import bayeslaw
+    from . import plots
+    from .report import write_report
 
     out = Path(args.out)
     _check_out(out / "fit", overwrite=True, flag="--out")
     _setup_jax(4)
-    print(f"bayeslaw demo: fitting the Chinchilla law to the bundled runs ({bayeslaw.example_data_path().name}: "
+    say = (lambda *a: None) if args.quiet else print
+    print(f"bayeslaw demo: the Chinchilla law fitted to the bundled runs ({bayeslaw.example_data_path().name}: "
           "245 runs of Hoffmann et al. 2022, digitised by Epoch AI)\n")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -299,8 +305,38 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print(_fit_report(fit, "table", fit_dir))
     print("\nEpoch AI's refit of the same data (Besiroglu et al. 2024): E 1.82, A 482, B 2085, alpha 0.348, "
           "beta 0.366;\nHoffmann et al. 2022 published E 1.69, A 406, B 411, alpha 0.34, beta 0.28.")
-    return 0
 
+    target = {"N": [70e9], "D": [1.4e12]}
+    pred = fit.predict(**{k: v[0] for k, v in target.items()})
+    r = pred.to_records()[0]
+    print("\nprediction for Chinchilla itself (N = 70B parameters, D = 1.4T tokens), 90% intervals:")
+    print(f"  the law:   {r['mean_law']['median']:.3f} [{r['mean_law']['lower']:.3f}, {r['mean_law']['upper']:.3f}]")
+    print(f"  a new run: {r['new_run']['median']:.3f} [{r['new_run']['lower']:.3f}, {r['new_run']['upper']:.3f}]"
+          f"   ({r['extrapolation_decades']['N']:.2f} decades beyond the largest fitted N)")
+    opt = fit.optimal_allocation(C=5.76e23).to_records()[0]
+    print("\ncompute-optimal allocation at C = 5.76e23 FLOPs (Chinchilla's budget), 90% intervals:")
+    for key, label in (("N_opt", "parameters N*"), ("D_opt", "tokens D*"), ("tokens_per_param", "tokens per parameter"),
+                       ("loss_opt", "loss")):
+        q = opt[key]
+        print(f"  {label:<21} {q['median']:.4g} [{q['lower']:.4g}, {q['upper']:.4g}]")
+
+    figures = {
+        "curve.png": lambda: plots.plot_curve(fit, target),
+        "curve_by_size.png": lambda: plots.plot_curve(fit, slice="N"),
+        "params.png": lambda: plots.plot_params(fit),
+        "diagnostics.png": lambda: plots.plot_diagnostics(fit),
+        "optimum.png": lambda: plots.plot_optimum(fit),
+    }
+    import matplotlib.pyplot as plt
+
+    for name, make in figures.items():
+        obj = make()
+        plots.save_figure(obj, out / name)
+        plt.close("all")
+    report = write_report(fit, out / "report.html", targets=target, compute=[5.76e23])
+    print(f"\nwrote {fit_dir}/ (the fit), {', '.join(figures)} and {report.name} to {out}/")
+    say("next: open the report in a browser, or try `bayeslaw predict`, `bayeslaw optimum`, `bayeslaw plot`.")
+    return 0
 
 def _parse_at(values: list[str] | None) -> "pd.DataFrame":
     """--at N=70e9,D=1.4e12 (repeatable) -> one target per --at."""
@@ -427,6 +463,65 @@ def cmd_optimum(args: argparse.Namespace) -> int:
     return 0
 
 
+def _held_out(path: str | None):
+    if path is None:
+        return None
+    import bayeslaw
+
+    return bayeslaw.load_runs(path).frame
+
+
+def _out_file(path: str, allowed: tuple[str, ...]) -> Path:
+    from .errors import BayeslawError
+
+    out = Path(path)
+    if out.suffix.lower() not in allowed:
+        raise BayeslawError(f"Output file '{out}' must end in {', '.join(allowed)}; the suffix picks the format.")
+    if out.exists() and out.is_dir():
+        raise BayeslawError(f"Output '{out}' is a directory; give a file name such as curve{allowed[0]}.")
+    return out
+
+
+def cmd_plot(args: argparse.Namespace) -> int:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from . import plots
+
+    out = _out_file(args.output, (".png", ".svg", ".pdf"))
+    targets = _parse_at(args.target) if args.target else None
+    held = _held_out(args.held_out)
+    fit = _load_fit(args.fit_dir)
+    if args.kind == "curve":
+        obj = plots.plot_curve(fit, targets, held_out=held, slice=args.slice, interval=args.interval)
+    elif args.kind == "params":
+        obj = plots.plot_params(fit)
+    elif args.kind == "diagnostics":
+        obj = plots.plot_diagnostics(fit)
+    else:
+        obj = plots.plot_optimum(fit, interval=args.interval)
+    path = plots.save_figure(obj, out)
+    if not args.quiet:
+        print(f"wrote {path}")
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from .report import write_report
+
+    out = _out_file(args.output, (".html", ".htm"))
+    targets = _parse_at(args.target) if args.target else None
+    held = _held_out(args.held_out)
+    fit = _load_fit(args.fit_dir)
+    path = write_report(fit, out, targets=targets, compute=args.compute, held_out=held)
+    if not args.quiet:
+        print(f"wrote {path}")
+    return 0
+
+
 EPILOG_MAIN = """examples:
   bayeslaw demo                                   # fit the bundled Chinchilla runs
   bayeslaw laws                                   # the law catalogue, with default priors
@@ -527,6 +622,41 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--interval", type=float, default=0.9, help="interval mass (default 0.9)")
     p.add_argument("--format", choices=["table", "json", "csv"], default="table")
     p.set_defaults(func=cmd_optimum)
+
+    p = sub.add_parser("plot", parents=[common], help="draw a figure of a saved fit (PNG, SVG or PDF)",
+                       description="Figures of a saved fit: the scaling curve with bands and targets, parameter "
+                                   "posteriors over their priors, sampler diagnostics, or the compute optimum.",
+                       epilog="examples:\n  bayeslaw plot my_fit --kind curve --target N=70e9,D=1.4e12 -o curve.png\n"
+                              "  bayeslaw plot my_fit --kind curve --slice N -o slices.pdf\n"
+                              "  bayeslaw plot my_fit --kind params -o params.svg\n"
+                              "  bayeslaw plot my_fit --kind optimum -o optimum.png",
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("fit_dir", help="directory written by `bayeslaw fit --out`")
+    p.add_argument("--kind", choices=["curve", "params", "diagnostics", "optimum"], default="curve")
+    p.add_argument("--target", action="append", metavar="VAR=VALUE,...",
+                   help="mark a target on the curve, e.g. N=70e9,D=1.4e12 (repeatable)")
+    p.add_argument("--slice", default=None,
+                   help="two-variable laws: 'optimal' (along the compute-optimal frontier, default), "
+                        "'N' (one curve per model size) or 'ratio=20' (D = 20 N)")
+    p.add_argument("--held-out", metavar="CSV", help="runs not used in the fit, drawn distinctly")
+    p.add_argument("--interval", type=float, default=0.9, help="outer band mass (default 0.9)")
+    p.add_argument("-o", "--output", required=True, metavar="FILE", help="output file: .png, .svg or .pdf")
+    p.set_defaults(func=cmd_plot)
+
+    p = sub.add_parser("report", parents=[common], help="write a self-contained HTML report of a saved fit",
+                       description="One HTML file (figures embedded, opens offline) with the data, the law and "
+                                   "its priors, the parameter table, diagnostics with verdicts, predictions at "
+                                   "targets and the compute-optimal allocation.",
+                       epilog="example:\n  bayeslaw report my_fit --target N=70e9,D=1.4e12 --compute 5.76e23 "
+                              "-o report.html",
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("fit_dir", help="directory written by `bayeslaw fit --out`")
+    p.add_argument("--target", action="append", metavar="VAR=VALUE,...", help="predict at this target (repeatable)")
+    p.add_argument("--compute", action="append", type=float, metavar="FLOPS",
+                   help="budget for the compute-optimal allocation (repeatable)")
+    p.add_argument("--held-out", metavar="CSV", help="runs not used in the fit, checked against the bands")
+    p.add_argument("-o", "--output", required=True, metavar="FILE", help="output .html file")
+    p.set_defaults(func=cmd_report)
     return parser
 
 
