@@ -85,7 +85,8 @@ def main(argv: list[str] | None = None) -> int:
     import arviz_stats as azs
 
     import bayeslaw
-    from bayeslaw.engine import make_model, prior_refs, reference_scales, resolve_priors, get_likelihood
+    from bayeslaw.engine import (get_likelihood, make_model, prior_arguments, prior_families, prior_refs,
+                                 reference_scales, resolve_priors)
 
     res: dict = {"machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
                  "versions": bayeslaw.result.versions()}
@@ -122,9 +123,10 @@ def main(argv: list[str] | None = None) -> int:
     lik = get_likelihood("student_t")
     raw = {"N": runs.frame["N"].to_numpy(), "D": runs.frame["D"].to_numpy()}
     log_ref = reference_scales(raw, runs.loss)
-    dists = {k: p.resolve(prior_refs(log_ref)) for k, p in resolve_priors(law, lik, None).items()}
+    priors = resolve_priors(law, lik, None)
+    prior_args = prior_arguments(priors, prior_refs(log_ref))
     xs = {v: np.log(a) - log_ref[v] for v, a in raw.items()}
-    grad_us = _grad_cost_us((make_model(law, "student_t"), (dists, xs, np.log(runs.loss))))
+    grad_us = _grad_cost_us((make_model(law, "student_t", prior_families(priors)), (prior_args, xs, np.log(runs.loss))))
     # warmup steps are not in sample_stats; count them from the draws' mean (same order of magnitude)
     n_grad = 4 * 2000 * statistics.median(steps)
     res["grad_us"] = grad_us

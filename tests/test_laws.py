@@ -270,17 +270,20 @@ def _log_ref(law):
     return {v: float(np.mean(np.log(raw[v]))) for v in law.inputs}
 
 
-def _dists(law, likelihood="student_t"):
-    from bayeslaw.engine import get_likelihood, resolve_priors
+def _model_and_priors(law, likelihood="student_t"):
+    """The engine's model for a law and its default priors' numeric arguments at REFS."""
+    from bayeslaw.engine import get_likelihood, prior_arguments, prior_families, resolve_priors
 
-    return {k: p.resolve(REFS) for k, p in resolve_priors(law, get_likelihood(likelihood), None).items()}
+    priors = resolve_priors(law, get_likelihood(likelihood), None)
+    return make_model(law, likelihood, prior_families(priors)), prior_arguments(priors, REFS)
 
 
 @all_laws
 def test_prior_predictive_is_finite(law):
     log_ref = _log_ref(law)
     xs = _centred_grid(law, log_ref)
-    draws = Predictive(make_model(law, "student_t"), num_samples=1000)(jax.random.PRNGKey(0), _dists(law), xs)
+    model, prior_args = _model_and_priors(law)
+    draws = Predictive(model, num_samples=1000)(jax.random.PRNGKey(0), prior_args, xs)
     params = {k: draws[k][:, None] for k in law.params}
     mu = np.asarray(law.log_mean({v: x[None, :] for v, x in xs.items()}, **params))
     assert mu.shape == (1000, next(iter(xs.values())).shape[0])
@@ -296,8 +299,8 @@ def test_log_density_gradient_is_finite_at_init(law):
     xs = _centred_grid(law, log_ref)
     case = CASES[law.name]
     log_y = law.log_mean(xs, **_jparams(case["params"]))
-    info = initialize_model(jax.random.PRNGKey(1), make_model(law, "student_t"),
-                            model_args=(_dists(law), xs, log_y))
+    model, prior_args = _model_and_priors(law)
+    info = initialize_model(jax.random.PRNGKey(1), model, model_args=(prior_args, xs, log_y))
     z = info.param_info.z
     assert set(z) == set(law.params) | {"sigma", "nu"}
     assert np.isfinite(float(info.param_info.potential_energy))

@@ -24,7 +24,7 @@ import numpyro.distributions as dist
 from .data import SIZE_COLUMNS, Runs, load_runs
 from .errors import BayeslawError, DataError, LawError
 from .law import Law, Param, get_law
-from .priors import Prior, as_prior
+from .priors import DISTRIBUTIONS, Prior, as_prior
 
 # -- likelihoods ---------------------------------------------------------------------------
 
@@ -107,7 +107,11 @@ def design(runs: Runs, law: Law, x: str | None = None) -> dict[str, str]:
 # -- the generic model ---------------------------------------------------------------------
 
 
-def _model(log_mean, param_names, likelihood_name, dists, x, log_y=None):
+def _model(log_mean, param_names, likelihood_name, families, prior_args, x, log_y=None):
+    # Priors arrive as plain dicts of numbers (jit arguments with a deterministic order) and are
+    # built here; numpyro Distribution pytrees flatten in a hash-seed-dependent order, which made
+    # the compiled program differ between processes and defeated JAX's persistent cache.
+    dists = {name: DISTRIBUTIONS[fam][0](**prior_args[name]) for name, fam in families}
     params = {name: numpyro.sample(name, dists[name]) for name in param_names}
     mu = log_mean(x, **params)
     sigma = numpyro.sample("sigma", dists["sigma"])
@@ -135,33 +139,44 @@ def _remember(cache: dict, key: tuple, make):
     return cache[key]
 
 
-def make_model(law: Law, likelihood: str):
-    """The NumPyro model ``model(dists, x, log_y=None)`` for a law and likelihood.
+def prior_families(priors: Mapping[str, Prior]) -> tuple[tuple[str, str], ...]:
+    """(parameter, distribution name) pairs: the static part of the priors."""
+    return tuple((k, p.dist) for k, p in priors.items())
 
-    The same function object is returned for the same law and likelihood, so JAX and
-    NumPyro reuse what they compiled for it.
+
+def prior_arguments(priors: Mapping[str, Prior], refs: Mapping[str, float]) -> dict[str, dict[str, Any]]:
+    """The numeric part of the priors, passed to the compiled model as arguments."""
+    return {k: {a: jnp.asarray(v, dtype=float) for a, v in p.resolved_params(refs).items()}
+            for k, p in priors.items()}
+
+
+def make_model(law: Law, likelihood: str, families: tuple[tuple[str, str], ...]):
+    """The NumPyro model ``model(prior_args, x, log_y=None)`` for a law, likelihood and prior families.
+
+    The same function object is returned for the same inputs, so JAX and NumPyro reuse
+    what they compiled for it.
     """
     names = tuple(law.params)
     lik = get_likelihood(likelihood).name
 
     def make():
-        def model(dists, x, log_y=None):
-            _model(law.log_mean, names, lik, dists, x, log_y)
+        def model(prior_args, x, log_y=None):
+            _model(law.log_mean, names, lik, families, prior_args, x, log_y)
 
         return model
 
-    return _remember(_MODELS, (law.name, law.hash, lik), make)
+    return _remember(_MODELS, (law.name, law.hash, lik, families), make)
 
 
-def _log_likelihood_fn(law: Law, likelihood: str):
-    """Jitted pointwise log-likelihood of posterior draws (cached per law and likelihood)."""
-    model = make_model(law, likelihood)
+def _log_likelihood_fn(law: Law, likelihood: str, families: tuple[tuple[str, str], ...]):
+    """Jitted pointwise log-likelihood of posterior draws (cached per law, likelihood, priors)."""
+    model = make_model(law, likelihood, families)
 
     def make():
-        return jax.jit(lambda samples, dists, xs, log_y: numpyro.infer.log_likelihood(
-            model, samples, dists, xs, log_y)["log_loss"])
+        return jax.jit(lambda samples, prior_args, xs, log_y: numpyro.infer.log_likelihood(
+            model, samples, prior_args, xs, log_y)["log_loss"])
 
-    return _remember(_LOGLIK, (law.name, law.hash, likelihood), make)
+    return _remember(_LOGLIK, (law.name, law.hash, likelihood, families), make)
 
 
 def reference_scales(inputs: Mapping[str, np.ndarray], loss: np.ndarray) -> dict[str, float]:
@@ -296,7 +311,9 @@ def fit(
         # supports of Uniform/TruncatedNormal priors depend on their arguments: part of the program's key
         support_key = tuple((k, repr(p), repr(dists[k].support)) for k, p in resolved.items())
         t0 = time.perf_counter()
-        samples, extra = run_nuts(make_model(law, lik.name), (dists, xs, log_y),
+        families = prior_families(resolved)
+        prior_args = prior_arguments(resolved, refs)
+        samples, extra = run_nuts(make_model(law, lik.name, families), (prior_args, xs, log_y),
                                   cache_key=(law.name, law.hash, lik.name, support_key),
                                   num_warmup=num_warmup, num_samples=num_samples, num_chains=num_chains,
                                   chain_method=chain_method, dense_mass=dense_mass,
@@ -304,7 +321,7 @@ def fit(
                                   progress_bar=bool(progress_bar))
         wall = time.perf_counter() - t0
         flat = {k: v.reshape((-1,) + v.shape[2:]) for k, v in samples.items()}
-        loglik = _log_likelihood_fn(law, lik.name)(flat, dists, xs, log_y)
+        loglik = _log_likelihood_fn(law, lik.name, families)(flat, prior_args, xs, log_y)
         loglik = np.asarray(loglik).reshape(num_chains, num_samples, -1)
         conventional = {k: np.asarray(v) for k, v in law.conventional(samples, log_ref).items()}
         prior = _prior_draws(law, dists, log_ref, seed, num_draws=num_samples)

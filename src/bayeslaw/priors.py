@@ -119,9 +119,8 @@ class Prior:
     def __hash__(self) -> int:
         return hash((self.dist, tuple(self.params.items())))
 
-    def resolve(self, refs: Mapping[str, float]) -> dist.Distribution:
-        """The NumPyro distribution, with reference-scale symbols replaced by ``refs``."""
-        cls, _ = DISTRIBUTIONS[self.dist]
+    def resolved_params(self, refs: Mapping[str, float]) -> dict[str, float]:
+        """The distribution's arguments as numbers, reference-scale symbols replaced by ``refs``."""
         kwargs = {}
         for key, value in self.params.items():
             if isinstance(value, str):
@@ -129,6 +128,12 @@ class Prior:
                     raise PriorError(f"Prior {self} needs the reference scale {value!r}, which is not known here.")
                 value = float(refs[value])
             kwargs[key] = value
+        return kwargs
+
+    def resolve(self, refs: Mapping[str, float]) -> dist.Distribution:
+        """The NumPyro distribution, with reference-scale symbols replaced by ``refs``."""
+        cls, _ = DISTRIBUTIONS[self.dist]
+        kwargs = self.resolved_params(refs)
         try:
             return cls(**kwargs, validate_args=True)
         except ValueError as exc:
