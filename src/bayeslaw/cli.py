@@ -98,7 +98,7 @@ def _setup_jax(num_chains: int) -> None:
     if os.environ.get("BAYESLAW_NO_CACHE") != "1":
         cache = os.environ.get("BAYESLAW_CACHE_DIR") or str(Path.home() / ".cache" / "bayeslaw" / "jax")
         jax.config.update("jax_compilation_cache_dir", cache)
-        jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
+        jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
 
 
 def _format_table(df, floatfmt: str = "{:.4g}") -> str:
