@@ -334,7 +334,10 @@ def fit(
         "data": {**runs.to_dict(), "design": cols, "hash": runs.data_hash()},
         "sampler": {"algorithm": "NUTS", "num_warmup": num_warmup, "num_samples": num_samples,
                     "num_chains": num_chains, "chain_method": chain_method, "dense_mass": dense_mass,
-                    "target_accept_prob": target_accept_prob, "seed": seed, "wall_seconds": round(wall, 3)},
+                    "target_accept_prob": target_accept_prob, "seed": seed, "wall_seconds": round(wall, 3),
+                    "init": "Laplace approximation at the mode (damped Newton), per chain",
+                    "laplace_ok": [bool(v) for v in np.ravel(extra.pop("laplace_ok"))],
+                    "warmup_leapfrog_steps": [int(v) for v in np.ravel(extra.pop("warmup_steps"))]},
     }
     idata = build_datatree(law, lik, conventional, extra, loglik, runs, cols, spec, prior=prior)
     result = Fit(idata=idata, law=law, spec=spec)

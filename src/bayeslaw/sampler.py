@@ -17,7 +17,9 @@ from typing import Callable
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.flatten_util import ravel_pytree
 from numpyro.infer.hmc import hmc
+from numpyro.infer.initialization import init_to_uniform
 from numpyro.infer.util import initialize_model
 
 EXTRA_FIELDS = ("diverging", "num_steps", "energy", "potential_energy", "accept_prob", "step_size")
@@ -61,8 +63,49 @@ class _Progress:
 _PROGRESS = _Progress()
 
 
+def laplace_start(potential_fn, z0, rng_key, *, iters: int = 100):
+    """Mode and Laplace covariance of the posterior in unconstrained space, from start ``z0``.
+
+    Returns (start, inverse mass matrix, ok): the chain's start is a draw from the Laplace
+    approximation N(mode, H^-1) (so chains started from different points stay dispersed), and
+    H^-1 is the initial inverse mass matrix that warmup then adapts. Without it, warmup begins
+    with an identity metric on parameters whose scales differ by 10^3 and spends most of its
+    leapfrog steps there (about 70 per iteration against 26 after adaptation on the Chinchilla
+    data). The mode is found by damped Newton steps (Levenberg-Marquardt on the Hessian: the
+    dimension is small; JAX's BFGS gave up after a few line searches on these posteriors).
+    ``ok`` is False, and the inputs are returned unchanged, when the result is not finite or
+    the Hessian there is not positive definite (e.g. at a boundary of a weakly identified law).
+    """
+    flat0, unravel = ravel_pytree(z0)
+    f = lambda q: potential_fn(unravel(q))  # noqa: E731
+    grad, hess_fn = jax.grad(f), jax.hessian(f)
+    eye = jnp.eye(flat0.shape[0], dtype=flat0.dtype)
+
+    def newton(_, carry):
+        q, fq, lam = carry
+        g, h = grad(q), hess_fn(q)
+        step = jnp.linalg.solve(0.5 * (h + h.T) + lam * eye, g)
+        q_new = q - step
+        f_new = f(q_new)
+        better = jnp.isfinite(f_new) & (f_new < fq) & jnp.all(jnp.isfinite(q_new))
+        return (jnp.where(better, q_new, q), jnp.where(better, f_new, fq),
+                jnp.where(better, jnp.maximum(lam / 3.0, 1e-8), jnp.minimum(lam * 10.0, 1e8)))
+
+    q, fq, _ = jax.lax.fori_loop(0, iters, newton, (flat0, f(flat0), jnp.asarray(1.0, flat0.dtype)))
+    hess = hess_fn(q)
+    chol = jnp.linalg.cholesky(0.5 * (hess + hess.T))
+    ok = jnp.isfinite(fq) & jnp.all(jnp.isfinite(q)) & jnp.all(jnp.isfinite(chol))
+    safe_chol = jnp.where(ok, chol, eye)
+    cov = jax.scipy.linalg.cho_solve((safe_chol, True), eye)
+    # a draw from N(mode, H^-1): solve L^T u = eps with H = L L^T
+    eps = jax.random.normal(rng_key, flat0.shape, dtype=flat0.dtype)
+    start = jnp.where(ok, q + jax.scipy.linalg.solve_triangular(safe_chol.T, eps, lower=False), flat0)
+    return unravel(start), jnp.where(ok, cov, eye), ok
+
+
 def _make_program(potential_fn_gen, postprocess_fn_gen, *, num_warmup: int, num_samples: int, num_chains: int,
-                  chain_method: str, dense_mass: bool, target_accept_prob: float, progress: bool) -> Callable:
+                  chain_method: str, dense_mass: bool, target_accept_prob: float, progress: bool,
+                  laplace_init: bool = True) -> Callable:
     init_kernel, sample_kernel = hmc(potential_fn_gen=potential_fn_gen, algo="NUTS")
 
     def step(state, args):
@@ -73,9 +116,17 @@ def _make_program(potential_fn_gen, postprocess_fn_gen, *, num_warmup: int, num_
         return state
 
     def one_chain(rng_key, z0, args):
+        inv_mass, ok = None, jnp.asarray(False)
+        if laplace_init:
+            rng_key, k_start = jax.random.split(rng_key)
+            z0, inv_mass, ok = laplace_start(potential_fn_gen(*args), z0, k_start)
+            if not dense_mass:
+                inv_mass = jnp.diag(inv_mass)
         state = init_kernel(z0, num_warmup, dense_mass=dense_mass, target_accept_prob=target_accept_prob,
-                            model_args=args, rng_key=rng_key)
-        state = jax.lax.fori_loop(0, num_warmup, lambda _, s: step(s, args), state)
+                            inverse_mass_matrix=inv_mass, model_args=args, rng_key=rng_key)
+        state, warm_steps = jax.lax.fori_loop(
+            0, num_warmup, lambda _, c: (lambda s: (s, c[1] + s.num_steps))(step(c[0], args)),
+            (state, jnp.zeros((), dtype=jnp.int64)))
 
         def draw(s, _):
             s = step(s, args)
@@ -84,7 +135,7 @@ def _make_program(potential_fn_gen, postprocess_fn_gen, *, num_warmup: int, num_
 
         _, (z, *extra) = jax.lax.scan(draw, state, None, length=num_samples)
         params = jax.vmap(postprocess_fn_gen(*args))(z)
-        return params, dict(zip(EXTRA_FIELDS, extra))
+        return params, dict(zip(EXTRA_FIELDS, extra)) | {"warmup_steps": warm_steps, "laplace_ok": ok}
 
     if chain_method == "parallel":
         return jax.pmap(one_chain, in_axes=(0, 0, None))
@@ -103,7 +154,7 @@ def _make_program(potential_fn_gen, postprocess_fn_gen, *, num_warmup: int, num_
 
 def run_nuts(model, model_args: tuple, *, cache_key: tuple, num_warmup: int, num_samples: int, num_chains: int,
              chain_method: str, dense_mass: bool, target_accept_prob: float, seed: int,
-             progress_bar: bool = False) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+             progress_bar: bool = False, init_strategy=init_to_uniform) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     """Run NUTS; returns (samples, extra fields), each shaped (chains, draws, ...).
 
     ``cache_key`` must identify the model and anything that changes its parameter
@@ -112,7 +163,7 @@ def run_nuts(model, model_args: tuple, *, cache_key: tuple, num_warmup: int, num
     rng = jax.random.PRNGKey(seed)
     k_init, k_run = jax.random.split(rng)
     init = initialize_model(jax.random.split(k_init, num_chains), model, model_args=model_args,
-                            dynamic_args=True)
+                            dynamic_args=True, init_strategy=init_strategy)
     z0 = init.param_info.z
     shapes = tuple((tuple(np.shape(leaf)), str(jnp.result_type(leaf))) for leaf in jax.tree.leaves(model_args))
     settings = dict(num_warmup=num_warmup, num_samples=num_samples, num_chains=num_chains,
