@@ -15,9 +15,9 @@ numpyro.set_host_device_count(4)
 import jax  # noqa: E402
 
 jax.config.update("jax_enable_x64", True)
-_CACHE = Path(__file__).resolve().parent.parent / ".jax_cache"
+_CACHE = Path(os.environ.get("BAYESLAW_TEST_CACHE") or Path(__file__).resolve().parent.parent / ".jax_cache")
 jax.config.update("jax_compilation_cache_dir", str(_CACHE))
-jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
+jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED_DATA = REPO.parent / "shared" / "data"

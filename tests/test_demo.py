@@ -1,0 +1,18 @@
+"""`bayeslaw demo` (the README's first command) runs end to end and writes what it says."""
+
+from bayeslaw.cli import main
+
+
+def test_demo_writes_fit_figures_and_report(tmp_path, capsys):
+    out = tmp_path / "demo"
+    assert main(["--quiet", "demo", "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "law: chinchilla" in text and "diagnostics: all checks passed" in text
+    assert "N = 70B parameters, D = 1.4T tokens" in text and "tokens per parameter" in text
+    for name in ("curve.png", "curve_by_size.png", "params.png", "diagnostics.png", "optimum.png"):
+        assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (out / "fit" / "spec.json").is_file() and (out / "fit" / "fit.nc").is_file()
+    html = (out / "report.html").read_text()
+    assert html.lstrip().lower().startswith("<!doctype html") and "data:image/png;base64," in html
+    # running it again replaces the previous demo output instead of refusing
+    assert main(["--quiet", "demo", "--out", str(out)]) == 0
