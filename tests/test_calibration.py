@@ -15,6 +15,7 @@ def _load(name):
     sys.path.insert(0, str(HERE))
     spec = importlib.util.spec_from_file_location(f"calibration_{name}", HERE / f"{name}.py")
     mod = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = mod  # dataclasses look their module up here
     spec.loader.exec_module(mod)
     return mod
 
