@@ -24,6 +24,7 @@ from .errors import BayeslawError, DataError, DiagnosticWarning, FitFileError, L
 from .result import Fit, load
 from .law import Law, Param, available_laws, get_law, logsumexp, register
 from .priors import Prior
+from .compare import Comparison, compare, prior_sensitivity  # noqa: E402  (function shadows the module name)
 
 try:
     __version__ = _version("bayeslaw")
@@ -37,7 +38,7 @@ def example_data_path() -> _Path:
 
 
 __all__ = [
-    "BayeslawError", "DataError", "DiagnosticWarning", "Fit", "FitFileError", "LIKELIHOODS", "Law",
-    "LawError", "Param", "Prior", "PriorError", "Runs", "available_laws", "example_data_path", "fit",
-    "get_law", "load", "load_runs", "logsumexp", "register",
+    "BayeslawError", "Comparison", "DataError", "DiagnosticWarning", "Fit", "FitFileError", "LIKELIHOODS", "Law",
+    "LawError", "Param", "Prior", "PriorError", "Runs", "available_laws", "compare", "example_data_path", "fit",
+    "get_law", "load", "load_runs", "logsumexp", "prior_sensitivity", "register",
 ]

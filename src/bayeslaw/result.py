@@ -124,6 +124,13 @@ class Fit:
 
         return compute_for_loss(self, loss, flops_per_param_token=flops_per_param_token, interval=interval)
 
+    def loo(self, *, pareto_k_max: float = 0.7, refit: bool = True):
+        """PSIS-LOO (ELPD object) with exact refits of runs whose Pareto k > ``pareto_k_max``; see
+        :func:`bayeslaw.compare.loo` (its ``LooResult`` also lists the refitted runs)."""
+        from .compare import loo
+
+        return loo(self, pareto_k_max=pareto_k_max, refit=refit).elpd
+
     # -- persistence -------------------------------------------------------------------------
     def save(self, path: str | os.PathLike, *, overwrite: bool = False) -> Path:
         """Write the fit to a directory (``fit.nc`` + ``spec.json``), atomically.
