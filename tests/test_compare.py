@@ -134,7 +134,8 @@ def test_no_refit_warns_and_keeps_psis(outlier_comparison):
     assert fast.table.loc["normal", "n_pareto_k_high"] == c.table.loc["normal", "n_pareto_k_high"]
     psis = float(fast.loo["normal"].elpd.elpd_i.values[OUTLIER])
     exact = float(c.loo["normal"].elpd.elpd_i.values[OUTLIER])
-    assert psis != exact
+    # PSIS is wildly optimistic about the outlier (about -30 against about -900 by refitting)
+    assert psis - exact > 100
 
 
 def test_compare_rejects_bad_input(clean_fits):
