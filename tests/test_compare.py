@@ -47,8 +47,13 @@ def outlier_comparison():
     return fits, bayeslaw.compare(fits)
 
 
-def test_true_law_wins(clean_fits):
-    c = bayeslaw.compare(clean_fits)
+@pytest.fixture(scope="module")
+def clean_comparison(clean_fits):
+    return bayeslaw.compare(clean_fits)
+
+
+def test_true_law_wins(clean_fits, clean_comparison):
+    c = clean_comparison
     t = c.table
     assert list(t.columns[:7]) == ["rank", "elpd_loo", "se", "elpd_diff", "dse", "p_loo", "weight"]
     assert c.best == "chinchilla"
@@ -193,3 +198,20 @@ def test_prior_sensitivity(clean_fits):
     for p in ("alpha", "beta"):
         assert table.loc[p, "likelihood"] > table.loc[p, "prior"]
         assert table.loc[p, "dominated_by"] == "likelihood"
+
+
+def test_comparison_plot(clean_comparison, tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from bayeslaw.plots import as_figure, save_figure
+
+    pc = clean_comparison.plot()
+    fig = as_figure(pc)
+    labels = [t.get_text() for ax in fig.axes for t in ax.get_xticklabels() + ax.get_yticklabels()]
+    assert {"chinchilla", "compute"} <= set(labels)
+    out = save_figure(pc, tmp_path / "compare.png")
+    assert out.stat().st_size > 1000
+    plt.close(fig)

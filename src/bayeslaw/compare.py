@@ -244,6 +244,15 @@ class Comparison:
                         "pareto_k_high_runs": [_plain(v) for v in r.high_k_runs]})
         return out
 
+    def plot(self, *, relative_scale: bool = True, backend: str = "matplotlib", **kwargs):
+        """The comparison plot (``arviz_plots.plot_compare``): elpd_loo (or the difference to the best)
+        with its SE per model, best on top. Returns the PlotCollection; save it with
+        :func:`bayeslaw.plots.save_figure`."""
+        import arviz_plots as azp
+
+        frame = self.table.rename(columns={"elpd_loo": "elpd"})
+        return azp.plot_compare(frame, relative_scale=relative_scale, backend=backend, **kwargs)
+
     def __repr__(self) -> str:
         return f"<Comparison of {len(self.table)} fits by PSIS-LOO ({self.method}); best {self.best!r}>"
 
