@@ -215,3 +215,17 @@ def test_comparison_plot(clean_comparison, tmp_path):
     out = save_figure(pc, tmp_path / "compare.png")
     assert out.stat().st_size > 1000
     plt.close(fig)
+
+
+@pytest.mark.slow
+def test_chinchilla_data_student_t_beats_normal():
+    """The bundled Chinchilla runs (Epoch AI's digitisation, 245 runs): the Normal likelihood is
+    dragged by outlying runs to very different exponents, and LOO prefers Student-t decisively."""
+    path = bayeslaw.example_data_path()
+    fits = {lik: bayeslaw.fit(path, "chinchilla", likelihood=lik, seed=1, **SAMPLER) for lik in ("student_t", "normal")}
+    c = bayeslaw.compare(fits)
+    t = c.table
+    assert c.best == "student_t" and t.loc["student_t", "weight"] > 0.9
+    assert -t.loc["normal", "elpd_diff"] > 2 * t.loc["normal", "dse"]
+    assert t.loc["normal", "n_refitted"] == t.loc["normal", "n_pareto_k_high"] >= 1
+    assert np.median(fits["normal"].draws("beta")) - np.median(fits["student_t"].draws("beta")) > 0.1
