@@ -87,6 +87,7 @@ def test_outlier_high_pareto_k_is_refitted_exactly(outlier_comparison):
     assert c.table.loc["normal", "n_refitted"] == c.table.loc["normal", "n_pareto_k_high"]
     rec = {r["name"]: r for r in c.to_records()}["normal"]
     assert label in rec["refitted_runs"] and rec["n_refitted"] == len(rec["refitted_runs"])
+    assert all(d["run"] in rec["refitted_runs"] and d["checks"] for d in rec["refit_diagnostics"])
     reported = float(normal.elpd.elpd_i.values[labels.index(label)])
     assert np.isfinite(reported)
 

@@ -580,6 +580,11 @@ def cmd_compare(args: argparse.Namespace) -> int:
                                           progress_bar=not args.quiet and sys.stderr.isatty())
         result = compare(fits, pareto_k_max=args.pareto_k_max, refit=not args.no_refit)
     _emit_warnings(caught, args.quiet)
+    for name, r in result.loo.items():
+        for d in r.refit_diagnostics:
+            checks = ", ".join(c["check"] for c in d["diagnostics"])
+            print(f"warning: {name}: the exact refit without run {d['run']} failed diagnostic checks ({checks}); "
+                  "its elpd is less certain: raise --warmup/--draws.", file=sys.stderr)
     n_runs = int(next(iter(fits.values())).spec["data"]["n_runs"])
     if args.format == "json":
         print(json.dumps({"data": str(args.data), "n_runs": n_runs, "criterion": "psis-loo", "method": result.method,

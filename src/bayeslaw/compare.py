@@ -241,7 +241,9 @@ class Comparison:
                         "p_loo": float(row["p_loo"]), "weight": float(row["weight"]),
                         "n_pareto_k_high": int(row["n_pareto_k_high"]), "n_refitted": int(row["n_refitted"]),
                         "refitted_runs": [_plain(v) for v in r.refitted_runs],
-                        "pareto_k_high_runs": [_plain(v) for v in r.high_k_runs]})
+                        "pareto_k_high_runs": [_plain(v) for v in r.high_k_runs],
+                        "refit_diagnostics": [{"run": _plain(d["run"]), "checks": [c["check"] for c in d["diagnostics"]]}
+                                              for d in r.refit_diagnostics]})
         return out
 
     def plot(self, *, relative_scale: bool = True, backend: str = "matplotlib", **kwargs):
