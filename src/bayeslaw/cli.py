@@ -569,15 +569,20 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
     _setup_jax(args.chains)
     fits = {}
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        for law, runs, fit_x in plans:
-            for lik in likelihoods:
-                name = law.name if len(likelihoods) == 1 else f"{law.name}/{lik}"
+    for law, runs, fit_x in plans:
+        for lik in likelihoods:
+            name = law.name if len(likelihoods) == 1 else f"{law.name}/{lik}"
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
                 fits[name] = bayeslaw.fit(runs, law, x=fit_x, likelihood=lik, num_warmup=args.warmup,
                                           num_samples=args.draws, num_chains=args.chains,
                                           target_accept_prob=args.target_accept, seed=args.seed,
                                           progress_bar=not args.quiet and sys.stderr.isatty())
+            for w in caught:  # say which model each warning is about
+                w.message = f"{name}: {w.message}"
+            _emit_warnings(caught, args.quiet)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
         result = compare(fits, pareto_k_max=args.pareto_k_max, refit=not args.no_refit)
     _emit_warnings(caught, args.quiet)
     for name, r in result.loo.items():
