@@ -14,7 +14,7 @@ from scipy.special import logsumexp
 
 import bayeslaw
 from bayeslaw.cli import main
-from bayeslaw.compare import fixed_priors, held_out_elpd, log_prior_draws, refit, runs_of
+from bayeslaw.comparison import fixed_priors, held_out_elpd, log_prior_draws, refit, runs_of
 from bayeslaw.predict import log_mean_draws
 
 SAMPLER = dict(num_chains=2, num_warmup=300, num_samples=300, check=False)

@@ -24,7 +24,7 @@ from .errors import BayeslawError, DataError, DiagnosticWarning, FitFileError, L
 from .result import Fit, load
 from .law import Law, Param, available_laws, get_law, logsumexp, register
 from .priors import Prior
-from .compare import Comparison, compare, prior_sensitivity  # noqa: E402  (function shadows the module name)
+from .comparison import Comparison, compare, prior_sensitivity  # noqa: E402
 
 try:
     __version__ = _version("bayeslaw")

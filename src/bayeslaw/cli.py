@@ -536,7 +536,7 @@ weights. Models are named by law, or LAW/LIKELIHOOD when several likelihoods are
 
 def cmd_compare(args: argparse.Namespace) -> int:
     import bayeslaw
-    from .compare import compare
+    from .comparison import compare
     from .engine import design, get_likelihood
     from .errors import BayeslawError
 

@@ -126,8 +126,8 @@ class Fit:
 
     def loo(self, *, pareto_k_max: float = 0.7, refit: bool = True):
         """PSIS-LOO (ELPD object) with exact refits of runs whose Pareto k > ``pareto_k_max``; see
-        :func:`bayeslaw.compare.loo` (its ``LooResult`` also lists the refitted runs)."""
-        from .compare import loo
+        :func:`bayeslaw.comparison.loo` (its ``LooResult`` also lists the refitted runs)."""
+        from .comparison import loo
 
         return loo(self, pareto_k_max=pareto_k_max, refit=refit).elpd
 
