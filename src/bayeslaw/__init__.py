@@ -25,6 +25,7 @@ from .result import Fit, load
 from .law import Law, Param, available_laws, get_law, logsumexp, register
 from .priors import Prior
 from .comparison import Comparison, compare, prior_sensitivity  # noqa: E402
+from .backtest import Backtest, backtest  # noqa: E402
 
 try:
     __version__ = _version("bayeslaw")
@@ -38,7 +39,8 @@ def example_data_path() -> _Path:
 
 
 __all__ = [
-    "BayeslawError", "Comparison", "DataError", "DiagnosticWarning", "Fit", "FitFileError", "LIKELIHOODS", "Law",
-    "LawError", "Param", "Prior", "PriorError", "Runs", "available_laws", "compare", "example_data_path", "fit",
-    "get_law", "load", "load_runs", "logsumexp", "prior_sensitivity", "register",
+    "Backtest", "BayeslawError", "Comparison", "DataError", "DiagnosticWarning", "Fit", "FitFileError",
+    "LIKELIHOODS", "Law", "LawError", "Param", "Prior", "PriorError", "Runs", "available_laws", "backtest",
+    "compare", "example_data_path", "fit", "get_law", "load", "load_runs", "logsumexp", "prior_sensitivity",
+    "register",
 ]

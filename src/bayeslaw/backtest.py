@@ -1,0 +1,286 @@
+"""Extrapolation-aware validation: fit on the small runs, score the predictions of the large ones.
+
+LOO asks how well a law predicts a run *inside* the fitted range; a scaling law is used to
+predict runs *beyond* it. :func:`backtest` splits the runs by a scale column (``N``, ``D``,
+``C`` or ``x``): the runs at or below a cutoff (by default the smallest 80%) are the
+training set, the larger ones the test set. Each law is fitted on the training runs
+only and scored on the test runs by
+
+* ``elpd_test``: held-out log predictive density, the sum over test runs of the
+  log-mean-exp over posterior draws of the likelihood's density of the run's log loss
+  (:func:`bayeslaw.comparison.log_density`, as for the exact refits of ``compare``);
+* ``rmsle``: root mean squared error of log loss of the posterior median of a new run;
+* ``coverage_50`` / ``coverage_90``: fraction of test runs inside the equal-tailed 50% and
+  90% intervals of a new run (law + the likelihood's noise);
+* ``crps``: mean continuous ranked probability score of the new-run predictive of log loss
+  (sample-based, :func:`crps_samples`; lower is better, in units of log loss).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from .errors import BayeslawError
+
+#: Columns of :attr:`Backtest.table`, in order.
+COLUMNS = ("law", "n_train", "n_test", "cutoff", "elpd_test", "elpd_test_per_run", "rmsle", "coverage_50",
+           "coverage_90", "crps", "rank")
+
+#: Scale columns a backtest can split on.
+SPLIT_COLUMNS = ("N", "D", "C", "x")
+
+
+def crps_samples(draws: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Sample-based CRPS of predictive draws at observations (lower is better).
+
+    ``CRPS(F, y) = E|X - y| - 0.5 E|X - X'|`` with X, X' independent draws from F. The
+    first term is the mean over draws; the second the mean over distinct pairs of draws
+    (unbiased), computed from the sorted draws in O(S log S).
+
+    Parameters
+    ----------
+    draws : array (S, n)
+        S draws of the predictive for each of n observations.
+    y : array (n,)
+        The observations.
+
+    Returns
+    -------
+    array (n,)
+    """
+    draws = np.asarray(draws, float)
+    if draws.ndim == 1:
+        draws = draws[:, None]
+    y = np.atleast_1d(np.asarray(y, float))
+    s = draws.shape[0]
+    if s < 2:
+        raise BayeslawError(f"CRPS needs at least 2 predictive draws; got {s}.")
+    term1 = np.mean(np.abs(draws - y[None, :]), axis=0)
+    srt = np.sort(draws, axis=0)
+    weights = (2 * np.arange(1, s + 1) - s - 1)[:, None]
+    pair_mean = 2 * np.sum(weights * srt, axis=0) / (s * (s - 1))  # mean |X - X'| over i != j
+    return term1 - 0.5 * pair_mean
+
+
+@dataclass
+class Backtest:
+    """Laws fitted on the smaller runs and scored on the larger ones.
+
+    Attributes
+    ----------
+    table : DataFrame
+        One row per law, best (highest ``elpd_test``) first; columns :data:`COLUMNS`.
+    pointwise : DataFrame
+        One row per law and test run: the run, its ``by`` value, observed loss,
+        ``elpd`` (log predictive density), new-run median and 50%/90% bounds of the loss,
+        and ``crps`` (on log loss).
+    fits : dict of str to Fit
+        The fits on the training runs, by law name.
+    by : str
+        The scale column the runs were split on.
+    cutoff : float
+        Largest ``by`` value in the training set.
+    train_runs, test_runs : list
+        Row labels of the training and test runs.
+    """
+
+    table: pd.DataFrame
+    pointwise: pd.DataFrame
+    fits: dict[str, Any]
+    by: str
+    cutoff: float
+    train_runs: list
+    test_runs: list
+
+    @property
+    def best(self) -> str:
+        """Name of the law with the highest held-out elpd."""
+        return str(self.table["law"].iloc[0])
+
+    def to_records(self) -> list[dict[str, Any]]:
+        """JSON-able list, one object per law, best first (keys as in docs/cli.md)."""
+        out = []
+        for _, row in self.table.iterrows():
+            rec: dict[str, Any] = {"law": str(row["law"]), "rank": int(row["rank"])}
+            for k in ("n_train", "n_test"):
+                rec[k] = int(row[k])
+            for k in ("cutoff", "elpd_test", "elpd_test_per_run", "rmsle", "coverage_50", "coverage_90", "crps"):
+                rec[k] = float(row[k])
+            rec["converged"] = bool(self.fits[rec["law"]].converged)
+            out.append(rec)
+        return out
+
+    def __repr__(self) -> str:
+        return (f"<Backtest of {len(self.table)} laws: trained on {len(self.train_runs)} runs with "
+                f"{self.by} <= {self.cutoff:.4g}, tested on {len(self.test_runs)}; best {self.best!r}>")
+
+
+def _laws(laws) -> list:
+    from .law import Law, get_law
+
+    if isinstance(laws, (str, Law)):
+        laws = [laws]
+    if not isinstance(laws, Sequence) or not laws:
+        raise BayeslawError("backtest() takes a law or a list of laws, e.g. ['chinchilla', 'compute'].")
+    out, seen = [], set()
+    for name in laws:
+        law = get_law(name)
+        if law.name not in seen:
+            seen.add(law.name)
+            out.append(law)
+    return out
+
+
+def _load(data, x, y):
+    """The run table, and the ``x`` to give fit() for one-variable laws."""
+    from .data import SIZE_COLUMNS, Runs, load_runs
+
+    if isinstance(data, Runs):
+        return data, x if isinstance(x, str) else None
+    if isinstance(x, str) and x not in SIZE_COLUMNS:
+        return load_runs(data, x=x, y=y), "x"  # any other column becomes the generic size x
+    return load_runs(data, x=x if isinstance(x, Mapping) else None, y=y), x if isinstance(x, str) else None
+
+
+def split(runs, *, by: str = "C", holdout_top: float = 0.2, cutoff: float | None = None) -> np.ndarray:
+    """Boolean mask of the training runs: ``by <= cutoff``, or the smallest (1 - holdout_top) fraction.
+
+    Without ``cutoff``, the test set is the round(holdout_top * n) runs with the largest ``by``
+    (runs tied with the largest training value stay in training).
+    """
+    if by not in SPLIT_COLUMNS:
+        raise BayeslawError(f"by must be one of {', '.join(SPLIT_COLUMNS)}; got {by!r}.")
+    if by not in runs.frame.columns:
+        have = ", ".join(runs.variables) or "none"
+        raise BayeslawError(f"Cannot split by {by}: the run table has no {by} column (size columns: {have}).")
+    values = runs.frame[by].to_numpy(float)
+    n = len(values)
+    if cutoff is not None:
+        try:
+            cutoff = float(cutoff)
+        except (TypeError, ValueError):
+            raise BayeslawError(f"cutoff must be a number (a value of {by}); got {cutoff!r}.") from None
+        if not np.isfinite(cutoff):
+            raise BayeslawError(f"cutoff must be finite; got {cutoff!r}.")
+        return values <= cutoff
+    if isinstance(holdout_top, bool) or not isinstance(holdout_top, (int, float)) or not 0 < holdout_top < 1:
+        raise BayeslawError(f"holdout_top must be a fraction between 0 and 1 (e.g. 0.2: test on the largest 20% "
+                            f"of runs by {by}); got {holdout_top!r}.")
+    n_test = int(round(holdout_top * n))
+    if n_test == 0:
+        raise BayeslawError(f"holdout_top={holdout_top:g} of {n} runs leaves no test runs; raise holdout_top "
+                            "or give more runs.")
+    if n_test >= n:
+        raise BayeslawError(f"holdout_top={holdout_top:g} of {n} runs leaves no training runs; lower holdout_top.")
+    threshold = np.sort(values)[n - n_test - 1]
+    return values <= threshold
+
+
+def score(fit, test, *, seed: int = 0) -> dict[str, Any]:
+    """Held-out scores of a fit on test runs: elpd, RMSLE, 50%/90% coverage, CRPS, and per-run values."""
+    from scipy.special import logsumexp
+
+    from .comparison import log_density
+    from .predict import log_mean_draws, noise_draws
+
+    ll = log_density(fit, test)
+    ll = ll.reshape(-1, ll.shape[-1])
+    elpd_i = logsumexp(ll, axis=0) - np.log(ll.shape[0])
+    design = fit.spec["data"]["design"]
+    mu = log_mean_draws(fit, {col: test.frame[col].to_numpy(float) for col in design.values()})
+    new = mu + noise_draws(fit, mu.shape, seed)  # log loss of a new run, per draw and test run
+    y = np.log(test.loss)
+    q05, q25, med, q75, q95 = np.quantile(new, [0.05, 0.25, 0.5, 0.75, 0.95], axis=0)
+    crps = crps_samples(new, y)
+    inside50 = (y >= q25) & (y <= q75)
+    inside90 = (y >= q05) & (y <= q95)
+    pointwise = pd.DataFrame({
+        "run": test.frame.index.to_numpy(), "loss": test.loss, "elpd": elpd_i,
+        "new_run_median": np.exp(med), "lower_50": np.exp(q25), "upper_50": np.exp(q75),
+        "lower_90": np.exp(q05), "upper_90": np.exp(q95), "crps": crps,
+    })
+    return {
+        "elpd_test": float(elpd_i.sum()), "elpd_test_per_run": float(elpd_i.mean()),
+        "rmsle": float(np.sqrt(np.mean((med - y) ** 2))), "coverage_50": float(inside50.mean()),
+        "coverage_90": float(inside90.mean()), "crps": float(crps.mean()), "pointwise": pointwise,
+    }
+
+
+def backtest(data, laws, *, by: str = "C", holdout_top: float = 0.2, cutoff: float | None = None,
+             likelihood: str = "student_t", x: str | Mapping[str, str] | None = None, y: str | None = None,
+             seed: int = 0, num_warmup: int = 1000, num_samples: int = 1000, num_chains: int = 4,
+             check: bool = True, progress_bar: bool = False) -> Backtest:
+    """Fit laws on the smaller runs and score their predictions of the larger ones.
+
+    Parameters
+    ----------
+    data : Runs, DataFrame or path
+        The run table (see :func:`bayeslaw.load_runs`).
+    laws : str, Law or list of them
+        The laws to backtest (catalogue names or :class:`~bayeslaw.Law` objects).
+    by : {"C", "N", "D", "x"}, default "C"
+        The scale column to split on.
+    holdout_top : float, default 0.2
+        Without ``cutoff``: test on the round(holdout_top * n) runs with the largest ``by``.
+    cutoff : float, optional
+        Train on the runs with ``by <= cutoff``, test on the rest (overrides ``holdout_top``).
+    likelihood : {"student_t", "normal"}
+    x, y : optional
+        Size and loss columns, as for :func:`bayeslaw.fit`.
+    seed, num_warmup, num_samples, num_chains, check, progress_bar
+        Passed to :func:`bayeslaw.fit` for every law (``seed`` also seeds the new-run draws).
+
+    Returns
+    -------
+    Backtest
+
+    Raises
+    ------
+    BayeslawError
+        If the split leaves no test runs, or fewer training runs than a law needs
+        (its parameters + 2).
+    """
+    from .engine import design, fit, get_likelihood
+
+    law_list = _laws(laws)
+    get_likelihood(likelihood)
+    runs, fit_x = _load(data, x, y)
+    train_mask = split(runs, by=by, holdout_top=holdout_top, cutoff=cutoff)
+    n_train, n_test = int(train_mask.sum()), int((~train_mask).sum())
+    values = runs.frame[by].to_numpy(float)
+    if n_test == 0:
+        raise BayeslawError(f"The split leaves no test runs: every run has {by} <= {cutoff:.4g} (largest "
+                            f"{values.max():.4g}); lower the cutoff.")
+    train, test = runs.subset(train_mask), runs.subset(~train_mask)
+    for law in law_list:
+        one_var = tuple(law.inputs) == ("x",)
+        design(runs, law, fit_x if one_var else None)
+        need = law.n_params + 2
+        if n_train < need:
+            where = f"{by} <= {cutoff:.4g}" if cutoff is not None else f"holdout_top={holdout_top:g}"
+            raise BayeslawError(f"The split ({where}) leaves {n_train} training runs of {len(runs)}, but law "
+                                f"{law.name!r} has {law.n_params} parameters and needs at least {need} "
+                                "(parameters + 2); raise the cutoff or lower holdout_top.")
+    cut = float(values[train_mask].max())
+
+    fits, rows, points = {}, [], []
+    for law in law_list:
+        one_var = tuple(law.inputs) == ("x",)
+        f = fit(train, law, x=fit_x if one_var else None, likelihood=likelihood, num_warmup=num_warmup,
+                num_samples=num_samples, num_chains=num_chains, seed=seed, progress_bar=progress_bar, check=check)
+        fits[law.name] = f
+        s = score(f, test, seed=seed)
+        pw = s.pop("pointwise")
+        pw.insert(0, "law", law.name)
+        pw.insert(2, by, test.frame[by].to_numpy(float))
+        points.append(pw)
+        rows.append({"law": law.name, "n_train": n_train, "n_test": n_test, "cutoff": cut, **s})
+    table = pd.DataFrame(rows)
+    table["rank"] = table["elpd_test"].rank(ascending=False, method="min").astype(int)
+    table = table.sort_values(["rank", "law"]).reset_index(drop=True)[list(COLUMNS)]
+    return Backtest(table=table, pointwise=pd.concat(points, ignore_index=True), fits=fits, by=by, cutoff=cut,
+                    train_runs=list(train.frame.index), test_runs=list(test.frame.index))
