@@ -640,6 +640,91 @@ def _add_compare_parser(sub, common) -> None:
     p.set_defaults(func=cmd_compare)
 
 
+EPILOG_BACKTEST = """examples:
+  bayeslaw backtest runs.csv --law chinchilla --law compute --by C
+  bayeslaw backtest runs.csv --law chinchilla --law kaplan --by C --cutoff 1e21 --format json
+  bayeslaw backtest runs.csv --law power_law --x D --by D --holdout-top 0.3 --format csv
+
+Each law is fitted with NUTS on the runs with the smaller scale (--by: N, D, C or x; the
+smallest 80% by default, or those at or below --cutoff) and scored on the larger, held-out
+runs: elpd_test (held-out log predictive density, higher is better), rmsle (of the new-run
+median), coverage_50/coverage_90 (held-out runs inside the new-run intervals: 0.5 and 0.9
+when calibrated) and crps (on log loss, lower is better). Laws are ranked by elpd_test.
+"""
+
+
+def cmd_backtest(args: argparse.Namespace) -> int:
+    import bayeslaw
+    from .backtest import backtest
+    from .engine import get_likelihood
+    from .errors import BayeslawError
+
+    laws = [bayeslaw.get_law(name) for name in dict.fromkeys(args.law or [])]
+    if not laws:
+        raise BayeslawError("Give the laws to backtest, e.g. --law chinchilla --law compute (see `bayeslaw laws`).")
+    get_likelihood(args.likelihood)
+    for flag, value in (("--chains", args.chains), ("--warmup", args.warmup), ("--draws", args.draws)):
+        if value < 1:
+            raise BayeslawError(f"{flag} must be at least 1; got {value}.")
+    x = _parse_x(args.x)
+    for law in laws:
+        _plan_x(x, law)  # checks --x against each law's inputs
+    _setup_jax(args.chains)
+    holdout_top = 0.2 if args.holdout_top is None else args.holdout_top
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = backtest(args.data, laws, by=args.by, holdout_top=holdout_top, cutoff=args.cutoff,
+                          likelihood=args.likelihood, x=x, y=args.y, seed=args.seed, num_warmup=args.warmup,
+                          num_samples=args.draws, num_chains=args.chains,
+                          progress_bar=not args.quiet and sys.stderr.isatty())
+    _emit_warnings(caught, args.quiet)
+    n_train, n_test = len(result.train_runs), len(result.test_runs)
+    if args.format == "json":
+        print(json.dumps({"data": str(args.data), "by": result.by, "cutoff": result.cutoff,
+                          "holdout_top": None if args.cutoff is not None else holdout_top,
+                          "likelihood": args.likelihood, "n_runs": n_train + n_test, "n_train": n_train,
+                          "n_test": n_test, "criterion": "held-out elpd", "models": result.to_records()}, indent=2))
+    elif args.format == "csv":
+        print(result.table.to_csv(index=False), end="")
+    else:
+        print(f"Backtest on {args.data}: trained on {n_train} runs with {result.by} <= {result.cutoff:.4g}, "
+              f"tested on the {n_test} larger runs; best first")
+        print("")
+        print(_format_table(result.table.drop(columns=["rank", "n_train", "n_test", "cutoff"]).set_index("law")))
+        print("")
+        print("elpd_test: held-out log predictive density (higher is better); rmsle: of the new-run median; "
+              "coverage_50/90: share of held-out runs inside the new-run intervals (0.5/0.9 when calibrated); "
+              "crps: on log loss (lower is better).")
+    return 0
+
+
+def _add_backtest_parser(sub, common) -> None:
+    p = sub.add_parser("backtest", parents=[common], help="fit laws on the smaller runs, score the larger held-out ones",
+                       description="Extrapolation check: fit each law on the runs below a scale cutoff and score "
+                                   "its predictions of the larger runs (held-out elpd, RMSLE, interval coverage, "
+                                   "CRPS).",
+                       epilog=EPILOG_BACKTEST, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("data", help="run table: CSV (comma/tab) or Parquet, one row per training run")
+    p.add_argument("--law", action="append", metavar="NAME", help="a law to backtest (repeatable; see `bayeslaw laws`)")
+    p.add_argument("--by", choices=["N", "D", "C", "x"], default="C", help="scale column to split on (default C)")
+    split = p.add_mutually_exclusive_group()
+    split.add_argument("--holdout-top", type=float, default=None, metavar="FRACTION",
+                       help="test on this fraction of runs with the largest --by (default 0.2)")
+    split.add_argument("--cutoff", type=float, default=None, metavar="VALUE",
+                       help="train on runs with --by <= VALUE, test on the rest")
+    p.add_argument("--likelihood", default="student_t", choices=["student_t", "normal"],
+                   help="observation model on log loss (default student_t)")
+    p.add_argument("--x", action="append", metavar="SPEC",
+                   help="size columns: NAME=COLUMN (repeatable) or, for one-variable laws, the column to use as x")
+    p.add_argument("--y", metavar="COLUMN", help="loss column (default: loss, val_loss, ... by name)")
+    p.add_argument("--seed", type=int, default=0, help="random seed of every fit and of the new-run draws (default 0)")
+    p.add_argument("--chains", type=int, default=4, help="NUTS chains per fit (default 4)")
+    p.add_argument("--warmup", type=int, default=1000, help="warmup iterations per chain (default 1000)")
+    p.add_argument("--draws", type=int, default=1000, help="draws per chain (default 1000)")
+    p.add_argument("--format", choices=["table", "json", "csv"], default="table", help="output format (default table)")
+    p.set_defaults(func=cmd_backtest)
+
+
 EPILOG_MAIN = """examples:
   bayeslaw demo                                   # fit the bundled Chinchilla runs
   bayeslaw laws                                   # the law catalogue, with default priors
@@ -777,6 +862,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_report)
 
     _add_compare_parser(sub, common)
+    _add_backtest_parser(sub, common)
     return parser
 
 
