@@ -18,6 +18,7 @@ only and scored on the test runs by
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
@@ -213,7 +214,7 @@ def score(fit, test, *, seed: int = 0) -> dict[str, Any]:
 def backtest(data, laws, *, by: str = "C", holdout_top: float = 0.2, cutoff: float | None = None,
              likelihood: str = "student_t", x: str | Mapping[str, str] | None = None, y: str | None = None,
              seed: int = 0, num_warmup: int = 1000, num_samples: int = 1000, num_chains: int = 4,
-             check: bool = True, progress_bar: bool = False) -> Backtest:
+             target_accept_prob: float = 0.8, check: bool = True, progress_bar: bool = False) -> Backtest:
     """Fit laws on the smaller runs and score their predictions of the larger ones.
 
     Parameters
@@ -231,8 +232,9 @@ def backtest(data, laws, *, by: str = "C", holdout_top: float = 0.2, cutoff: flo
     likelihood : {"student_t", "normal"}
     x, y : optional
         Size and loss columns, as for :func:`bayeslaw.fit`.
-    seed, num_warmup, num_samples, num_chains, check, progress_bar
+    seed, num_warmup, num_samples, num_chains, target_accept_prob, check, progress_bar
         Passed to :func:`bayeslaw.fit` for every law (``seed`` also seeds the new-run draws).
+        Diagnostic warnings of each fit are re-issued with the law's name in front.
 
     Returns
     -------
@@ -270,8 +272,13 @@ def backtest(data, laws, *, by: str = "C", holdout_top: float = 0.2, cutoff: flo
     fits, rows, points = {}, [], []
     for law in law_list:
         one_var = tuple(law.inputs) == ("x",)
-        f = fit(train, law, x=fit_x if one_var else None, likelihood=likelihood, num_warmup=num_warmup,
-                num_samples=num_samples, num_chains=num_chains, seed=seed, progress_bar=progress_bar, check=check)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            f = fit(train, law, x=fit_x if one_var else None, likelihood=likelihood, num_warmup=num_warmup,
+                    num_samples=num_samples, num_chains=num_chains, target_accept_prob=target_accept_prob, seed=seed,
+                    progress_bar=progress_bar, check=check)
+        for w in caught:  # say which law each warning is about
+            warnings.warn(f"{law.name}: {w.message}", w.category, stacklevel=2)
         fits[law.name] = f
         s = score(f, test, seed=seed)
         pw = s.pop("pointwise")

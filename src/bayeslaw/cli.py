@@ -663,9 +663,7 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     if not laws:
         raise BayeslawError("Give the laws to backtest, e.g. --law chinchilla --law compute (see `bayeslaw laws`).")
     get_likelihood(args.likelihood)
-    for flag, value in (("--chains", args.chains), ("--warmup", args.warmup), ("--draws", args.draws)):
-        if value < 1:
-            raise BayeslawError(f"{flag} must be at least 1; got {value}.")
+    _check_sampler(args)
     x = _parse_x(args.x)
     for law in laws:
         _plan_x(x, law)  # checks --x against each law's inputs
@@ -675,7 +673,7 @@ def cmd_backtest(args: argparse.Namespace) -> int:
         warnings.simplefilter("always")
         result = backtest(args.data, laws, by=args.by, holdout_top=holdout_top, cutoff=args.cutoff,
                           likelihood=args.likelihood, x=x, y=args.y, seed=args.seed, num_warmup=args.warmup,
-                          num_samples=args.draws, num_chains=args.chains,
+                          num_samples=args.draws, num_chains=args.chains, target_accept_prob=args.target_accept,
                           progress_bar=not args.quiet and sys.stderr.isatty())
     _emit_warnings(caught, args.quiet)
     n_train, n_test = len(result.train_runs), len(result.test_runs)
@@ -721,6 +719,7 @@ def _add_backtest_parser(sub, common) -> None:
     p.add_argument("--chains", type=int, default=4, help="NUTS chains per fit (default 4)")
     p.add_argument("--warmup", type=int, default=1000, help="warmup iterations per chain (default 1000)")
     p.add_argument("--draws", type=int, default=1000, help="draws per chain (default 1000)")
+    p.add_argument("--target-accept", type=float, default=0.8, help="NUTS target acceptance (default 0.8)")
     p.add_argument("--format", choices=["table", "json", "csv"], default="table", help="output format (default table)")
     p.set_defaults(func=cmd_backtest)
 
