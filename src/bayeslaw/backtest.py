@@ -252,6 +252,7 @@ def backtest(data, laws, *, by: str = "C", holdout_top: float = 0.2, cutoff: flo
     get_likelihood(likelihood)
     runs, fit_x = _load(data, x, y)
     train_mask = split(runs, by=by, holdout_top=holdout_top, cutoff=cutoff)
+    cutoff = None if cutoff is None else float(cutoff)  # split() has checked it
     n_train, n_test = int(train_mask.sum()), int((~train_mask).sum())
     values = runs.frame[by].to_numpy(float)
     if n_test == 0:
