@@ -615,6 +615,20 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_data_and_sampler_args(p, *, seed_help: str, chains_help: str = "NUTS chains per fit (default 4)") -> None:
+    """Options shared by every command that fits: column mapping and NUTS settings."""
+    p.add_argument("--x", action="append", metavar="SPEC",
+                   help="size columns: NAME=COLUMN (N, D or C; repeatable) or, for one-variable laws, "
+                        "the column to use as x (N, D, C or any column)")
+    p.add_argument("--y", metavar="COLUMN", help="loss column (default: loss, val_loss, ... by name)")
+    p.add_argument("--seed", type=int, default=0, help=seed_help)
+    p.add_argument("--chains", type=int, default=4, help=chains_help)
+    p.add_argument("--warmup", type=int, default=1000, help="warmup iterations per chain (default 1000)")
+    p.add_argument("--draws", type=int, default=1000, help="draws per chain (default 1000)")
+    p.add_argument("--target-accept", type=float, default=0.8,
+                   help="NUTS target acceptance (default 0.8; 0.95 removes most divergences on small ladders)")
+
+
 def _add_compare_parser(sub, common) -> None:
     p = sub.add_parser("compare", parents=[common], help="compare laws (and likelihoods) on the same runs by PSIS-LOO",
                        description="Fit several laws (and likelihoods) to the same runs and rank them by "
@@ -625,14 +639,7 @@ def _add_compare_parser(sub, common) -> None:
     p.add_argument("--law", action="append", metavar="NAME", help="a law to compare (repeatable; see `bayeslaw laws`)")
     p.add_argument("--likelihood", action="append", choices=["student_t", "normal"],
                    help="observation model on log loss (repeatable to compare likelihoods; default student_t)")
-    p.add_argument("--x", action="append", metavar="SPEC",
-                   help="size columns: NAME=COLUMN (repeatable) or, for one-variable laws, the column to use as x")
-    p.add_argument("--y", metavar="COLUMN", help="loss column (default: loss, val_loss, ... by name)")
-    p.add_argument("--seed", type=int, default=0, help="random seed of every fit (default 0)")
-    p.add_argument("--chains", type=int, default=4, help="NUTS chains per fit (default 4)")
-    p.add_argument("--warmup", type=int, default=1000, help="warmup iterations per chain (default 1000)")
-    p.add_argument("--draws", type=int, default=1000, help="draws per chain (default 1000)")
-    p.add_argument("--target-accept", type=float, default=0.8, help="NUTS target acceptance (default 0.8)")
+    _add_data_and_sampler_args(p, seed_help="random seed of every fit (default 0)")
     p.add_argument("--pareto-k-max", type=float, default=0.7,
                    help="runs with PSIS Pareto k above this are refitted exactly (default 0.7)")
     p.add_argument("--no-refit", action="store_true", help="keep PSIS values for high-k runs (faster, unreliable)")
@@ -712,14 +719,7 @@ def _add_backtest_parser(sub, common) -> None:
                        help="train on runs with --by <= VALUE, test on the rest")
     p.add_argument("--likelihood", default="student_t", choices=["student_t", "normal"],
                    help="observation model on log loss (default student_t)")
-    p.add_argument("--x", action="append", metavar="SPEC",
-                   help="size columns: NAME=COLUMN (repeatable) or, for one-variable laws, the column to use as x")
-    p.add_argument("--y", metavar="COLUMN", help="loss column (default: loss, val_loss, ... by name)")
-    p.add_argument("--seed", type=int, default=0, help="random seed of every fit and of the new-run draws (default 0)")
-    p.add_argument("--chains", type=int, default=4, help="NUTS chains per fit (default 4)")
-    p.add_argument("--warmup", type=int, default=1000, help="warmup iterations per chain (default 1000)")
-    p.add_argument("--draws", type=int, default=1000, help="draws per chain (default 1000)")
-    p.add_argument("--target-accept", type=float, default=0.8, help="NUTS target acceptance (default 0.8)")
+    _add_data_and_sampler_args(p, seed_help="random seed of every fit and of the new-run draws (default 0)")
     p.add_argument("--format", choices=["table", "json", "csv"], default="table", help="output format (default table)")
     p.set_defaults(func=cmd_backtest)
 
@@ -763,19 +763,12 @@ def build_parser() -> argparse.ArgumentParser:
                        epilog=EPILOG_FIT, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("data", help="run table: CSV (comma/tab) or Parquet, one row per training run")
     p.add_argument("--law", default="chinchilla", help="law name (see `bayeslaw laws`); default chinchilla")
-    p.add_argument("--x", action="append", metavar="SPEC",
-                   help="size columns: NAME=COLUMN (N, D or C; repeatable) or, for one-variable laws, "
-                        "the column to use as x (N, D, C or any column)")
-    p.add_argument("--y", metavar="COLUMN", help="loss column (default: loss, val_loss, ... by name)")
     p.add_argument("--prior", action="append", metavar="NAME=DIST",
                    help="override a prior, e.g. alpha='Uniform(0, 1)' (repeatable)")
     p.add_argument("--likelihood", default="student_t", choices=["student_t", "normal"],
                    help="observation model on log loss (default student_t: robust to outlying runs)")
-    p.add_argument("--seed", type=int, default=0, help="random seed; same seed, same draws (default 0)")
-    p.add_argument("--chains", type=int, default=4, help="NUTS chains, run in parallel (default 4)")
-    p.add_argument("--warmup", type=int, default=1000, help="warmup iterations per chain (default 1000)")
-    p.add_argument("--draws", type=int, default=1000, help="draws per chain (default 1000)")
-    p.add_argument("--target-accept", type=float, default=0.8, help="NUTS target acceptance (default 0.8)")
+    _add_data_and_sampler_args(p, seed_help="random seed; same seed, same draws (default 0)",
+                               chains_help="NUTS chains, run in parallel (default 4)")
     p.add_argument("--out", "-o", metavar="DIR", help="save the fit to this directory (fit.nc + spec.json)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing --out directory")
     p.add_argument("--format", choices=["table", "json"], default="table", help="output format (default table)")
