@@ -183,18 +183,7 @@ def load_runs(
     if problems:
         raise DataError(_bullets(name, problems))
 
-    derived: dict[str, str] = {}
-    present = set(out.columns)
-    kk = f"{k:g}"
-    if {"N", "C"} <= present and "D" not in present:
-        out["D"] = out["C"] / (k * out["N"])
-        derived["D"] = f"D = C / ({kk} N)"
-    elif {"N", "D"} <= present and "C" not in present:
-        out["C"] = k * out["N"] * out["D"]
-        derived["C"] = f"C = {kk} N D"
-    elif {"D", "C"} <= present and "N" not in present:
-        out["N"] = out["C"] / (k * out["D"])
-        derived["N"] = f"N = C / ({kk} D)"
+    derived = complete_sizes(out, k)
 
     group_cols = _find_groups(df, groups, set(mapping.values()), name)
     order = [c for c in ("x", *SIZE_COLUMNS, "loss") if c in out.columns]
@@ -225,6 +214,21 @@ _PARQUET_SUFFIXES = (".parquet", ".pq")
 _OTHER_FORMATS = {".xlsx": "Excel", ".xls": "Excel", ".json": "JSON", ".feather": "Feather", ".pkl": "pickle",
                   ".pickle": "pickle", ".h5": "HDF5", ".hdf5": "HDF5", ".npz": "NumPy", ".npy": "NumPy"}
 _FIX_FILE = "give a CSV/TSV file (UTF-8 text with a header row) or a Parquet file"
+
+
+def complete_sizes(frame: pd.DataFrame, k: float) -> dict[str, str]:
+    """Derive the missing one of N, D, C in place from C = k N D; returns what was derived and how."""
+    have, kk = set(frame.columns), f"{k:g}"
+    if {"N", "C"} <= have and "D" not in have:
+        frame["D"] = frame["C"] / (k * frame["N"])
+        return {"D": f"D = C / ({kk} N)"}
+    if {"N", "D"} <= have and "C" not in have:
+        frame["C"] = k * frame["N"] * frame["D"]
+        return {"C": f"C = {kk} N D"}
+    if {"D", "C"} <= have and "N" not in have:
+        frame["N"] = frame["C"] / (k * frame["D"])
+        return {"N": f"N = C / ({kk} D)"}
+    return {}
 
 
 def _read(source: str | os.PathLike) -> pd.DataFrame:

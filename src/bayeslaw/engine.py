@@ -25,6 +25,7 @@ from .data import SIZE_COLUMNS, Runs, load_runs
 from .errors import BayeslawError, DataError, LawError
 from .law import Law, Param, get_law
 from .priors import DISTRIBUTIONS, Prior, as_prior
+from .sampler import remember
 
 # -- likelihoods ---------------------------------------------------------------------------
 
@@ -127,16 +128,6 @@ def _model(log_mean, param_names, likelihood_name, families, prior_args, x, log_
 
 _MODELS: dict[tuple, Any] = {}
 _LOGLIK: dict[tuple, Any] = {}
-_CACHE_SIZE = 16
-
-
-def _remember(cache: dict, key: tuple, make):
-    """A tiny bounded cache (oldest entry evicted): compiled programs are reused across fits."""
-    if key not in cache:
-        if len(cache) >= _CACHE_SIZE:
-            cache.pop(next(iter(cache)))
-        cache[key] = make()
-    return cache[key]
 
 
 def prior_families(priors: Mapping[str, Prior]) -> tuple[tuple[str, str], ...]:
@@ -165,7 +156,7 @@ def make_model(law: Law, likelihood: str, families: tuple[tuple[str, str], ...])
 
         return model
 
-    return _remember(_MODELS, (law.name, law.hash, lik, families), make)
+    return remember(_MODELS, (law.name, law.hash, lik, families), make)
 
 
 def _log_likelihood_fn(law: Law, likelihood: str, families: tuple[tuple[str, str], ...]):
@@ -176,7 +167,7 @@ def _log_likelihood_fn(law: Law, likelihood: str, families: tuple[tuple[str, str
         return jax.jit(lambda samples, prior_args, xs, log_y: numpyro.infer.log_likelihood(
             model, samples, prior_args, xs, log_y)["log_loss"])
 
-    return _remember(_LOGLIK, (law.name, law.hash, likelihood, families), make)
+    return remember(_LOGLIK, (law.name, law.hash, likelihood, families), make)
 
 
 def reference_scales(inputs: Mapping[str, np.ndarray], loss: np.ndarray) -> dict[str, float]:

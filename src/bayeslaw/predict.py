@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from .data import SIZE_COLUMNS
+from .data import SIZE_COLUMNS, complete_sizes
 from .errors import DataError
 
 KINDS = ("mean", "new_run")
@@ -95,13 +95,7 @@ def as_targets(fit, N=None, D=None, C=None, x=None, targets: pd.DataFrame | Mapp
     # one-variable laws fitted on a named column (e.g. x -> "D") also accept x=...
     if "x" in design and design["x"] != "x" and "x" in frame.columns and design["x"] not in frame.columns:
         frame = frame.rename(columns={"x": design["x"]})
-    have = set(frame.columns)
-    if {"N", "C"} <= have and "D" not in have:
-        frame["D"] = frame["C"] / (k * frame["N"])
-    elif {"N", "D"} <= have and "C" not in have:
-        frame["C"] = k * frame["N"] * frame["D"]
-    elif {"D", "C"} <= have and "N" not in have:
-        frame["N"] = frame["C"] / (k * frame["D"])
+    complete_sizes(frame, k)
     missing = [col for col in design.values() if col not in frame.columns]
     if missing:
         raise DataError(f"Law {fit.law.name!r} needs {', '.join(missing)} at each target "

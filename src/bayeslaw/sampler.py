@@ -29,12 +29,13 @@ _CACHE_SIZE = 16
 _PROGRESS_EVERY = 50
 
 
-def _remember(key: tuple, make: Callable[[], Callable]) -> Callable:
-    if key not in _PROGRAMS:
-        if len(_PROGRAMS) >= _CACHE_SIZE:
-            _PROGRAMS.pop(next(iter(_PROGRAMS)))
-        _PROGRAMS[key] = make()
-    return _PROGRAMS[key]
+def remember(cache: dict, key: tuple, make: Callable[[], Callable]) -> Callable:
+    """A tiny bounded cache (oldest entry evicted): compiled programs are reused across fits."""
+    if key not in cache:
+        if len(cache) >= _CACHE_SIZE:
+            cache.pop(next(iter(cache)))
+        cache[key] = make()
+    return cache[key]
 
 
 class _Progress:
@@ -170,7 +171,7 @@ def run_nuts(model, model_args: tuple, *, cache_key: tuple, num_warmup: int, num
                     chain_method=chain_method, dense_mass=dense_mass, target_accept_prob=target_accept_prob,
                     progress=progress_bar)
     key = (cache_key, shapes, jax.tree.structure(model_args), tuple(sorted(settings.items())))
-    program = _remember(key, lambda: _make_program(init.potential_fn, init.postprocess_fn, **settings))
+    program = remember(_PROGRAMS, key, lambda: _make_program(init.potential_fn, init.postprocess_fn, **settings))
     keys = jax.random.split(k_run, num_chains)
     if progress_bar:
         _PROGRESS.start(num_chains * (num_warmup + num_samples), f"NUTS {num_chains} chains")
