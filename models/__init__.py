@@ -9,7 +9,8 @@ from importlib import import_module
 
 from bayeslaw.law import Law
 
-_MODULES = ("power_law", "chinchilla", "kaplan", "compute", "broken_power_law")
+_MODULES = ("power_law", "chinchilla", "kaplan", "compute", "broken_power_law", "shared_exponent", "farseer",
+            "data_constrained", "revisiting")
 
 LAWS: dict[str, Law] = {}
 for _mod in _MODULES:

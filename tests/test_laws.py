@@ -62,11 +62,53 @@ def np_broken_power_law(x, *, E, b, c0, c1, d1, f1):
     return E + b * x**-c0 * (1 + (x / d1) ** (1 / f1)) ** (-c1 * f1)
 
 
+def np_shared_exponent(N, D, *, E, A, B, alpha):
+    return E + A / N**alpha + B / D**alpha
+
+
+def np_farseer(N, D, *, a1, b1, a2, b2, a3, b3, alpha, beta, gamma):
+    return np.exp(a3 * N**gamma + b3) + np.exp(a2 * N**beta + b2) * D ** -np.exp(a1 * N**alpha + b1)
+
+
+def np_data_constrained(N, D, U, *, E, A, B, alpha, beta, rn_star, rd_star):
+    # Muennighoff et al.'s code (huggingface/datablations README), with min(D, U) as the base so
+    # that D <= U (no repetition) gives D' = D.
+    G = (alpha * A / (beta * B)) ** (1 / (alpha + beta))
+    UN = np.minimum(N, (U * G) ** (beta / alpha) * G)
+    RD = np.maximum(D / U - 1, 0)
+    RN = np.maximum(N / UN - 1, 0)
+    Dp = np.minimum(D, U) + U * rd_star * (1 - np.exp(-RD / rd_star))
+    Np = UN + UN * rn_star * (1 - np.exp(-RN / rn_star))
+    return E + A / Np**alpha + B / Dp**beta
+
+
+def np_m3(x, *, beta, gamma, c):
+    return beta * (1 / x + gamma) ** c  # the authors' benchmark code, methods/m3.py
+
+
+def np_m4(x, *, eps_inf, eps_0, alpha, beta, c):
+    """(L - eps_inf) / (eps_0 - L)^alpha = beta x^c, solved for each x with brentq (as w = L - eps_inf)."""
+    from scipy.optimize import brentq
+
+    gap = eps_0 - eps_inf
+    out = []
+    for xi in np.atleast_1d(x):
+        f = beta * xi**c
+        w = brentq(lambda w: w - f * (gap - w) ** alpha, 0.0, gap, xtol=1e-300, rtol=1e-15, maxiter=2000)
+        out.append(eps_inf + w)
+    return np.array(out)
+
+
 def _grid(lo, hi, n=7):
     return np.logspace(lo, hi, n)
 
 
 _N, _D = np.meshgrid(_grid(7, 11), _grid(9, 12.5))
+# unique tokens: from 1% of D (100 epochs) to 5 x D (no repetition: the law then uses D itself)
+_U = _D.ravel() * np.resize([0.01, 0.05, 0.2, 0.5, 1.0, 2.0, 5.0], _D.size)[::-1]
+# Muennighoff et al.'s fitted constants, from their code: E, A, B = exp(e, a, b)
+_MUENNIGHOFF = dict(E=math.exp(0.6254804), A=math.exp(6.255414), B=math.exp(7.3049974), alpha=0.3526596,
+                    beta=0.3526596, rd_star=15.387756, rn_star=5.309743)
 # Each case: sampled parameters (what NUTS sees), log reference scales, raw inputs, the numpy
 # formula and the conventional constants it takes.
 CASES = {
@@ -100,7 +142,50 @@ CASES = {
         inputs={"x": _grid(6, 12, 25)},
         formula=np_broken_power_law, conv=("E", "b", "c0", "c1", "d1", "f1"),
     ),
+    "shared_exponent": dict(
+        params={"E": 1.8, "a": -0.9, "b": -1.1, "alpha": 0.34},
+        log_ref={"N": math.log(1e9), "D": math.log(2e10)},
+        inputs={"N": _N.ravel(), "D": _D.ravel()},
+        formula=np_shared_exponent, conv=("E", "A", "B", "alpha"),
+    ),
+    "farseer": dict(
+        params={"log_floor": math.log(2.0), "slope_floor": -0.08, "gamma": 0.2, "log_term": -0.5,
+                "slope_term": 0.3, "beta": 0.1, "log_exponent": math.log(0.3), "slope_exponent": 0.05,
+                "alpha": 0.15},
+        log_ref={"N": math.log(1e9), "D": math.log(1e10)},  # D: the law's fixed scale
+        inputs={"N": _N.ravel(), "D": _D.ravel()},
+        formula=np_farseer, conv=("a1", "b1", "a2", "b2", "a3", "b3", "alpha", "beta", "gamma"),
+    ),
+    "data_constrained": dict(
+        # the published fit, in the sampled parameterisation at N0 = 1e9, D0 = 2e10
+        params={"E": _MUENNIGHOFF["E"], "a": 6.255414 - 0.3526596 * math.log(1e9), "alpha": 0.3526596,
+                "b": 7.3049974 - 0.3526596 * math.log(2e10), "beta": 0.3526596, "rn_star": 5.309743,
+                "rd_star": 15.387756},
+        log_ref={"N": math.log(1e9), "D": math.log(2e10), "U": math.log(2e10)},  # U at D's scale
+        inputs={"N": _N.ravel(), "D": _D.ravel(), "U": _U},
+        formula=np_data_constrained, conv=("E", "A", "B", "alpha", "beta", "rn_star", "rd_star"),
+    ),
+    "m3": dict(
+        params={"l0": math.log(2.5), "c": 0.4, "g": -1.0},
+        log_ref={"x": math.log(3e8)},
+        inputs={"x": _grid(6, 11, 15)},
+        formula=np_m3, conv=("beta", "gamma", "c"),
+    ),
+    "m4": dict(
+        params={"eps_inf": 1.5, "log_gap": math.log(8.0), "r0": 0.5, "k": 0.35, "alpha": 1.6},
+        log_ref={"x": math.log(3e8)},
+        inputs={"x": _grid(6, 11, 15)},
+        formula=np_m4, conv=("eps_inf", "eps_0", "alpha", "beta", "c"),
+    ),
 }
+
+
+def _log_farseer(c, s):
+    """log L of the Farseer formula at log sizes s, in log space (conventional constants)."""
+    n = s["N"]
+    log_a = c["a1"] * math.exp(c["alpha"] * n) + c["b1"]
+    return np.logaddexp(c["a3"] * math.exp(c["gamma"] * n) + c["b3"],
+                        c["a2"] * math.exp(c["beta"] * n) + c["b2"] - math.exp(log_a) * s["D"])
 
 # The dominant term as every size goes to 0 (log L ~ slope * log(size) + const), computed from
 # conventional constants: an independent check where the naive formula overflows.
@@ -112,6 +197,13 @@ SMALL_SIZE_ASYMPTOTE = {
     "compute": lambda c, s: math.log(c["A"]) - c["alpha"] * s["C"],
     "power_law": lambda c, s: math.log(c["A"]) - c["alpha"] * s["x"],
     "broken_power_law": lambda c, s: math.log(c["b"]) - c["c0"] * s["x"],
+    "shared_exponent": lambda c, s: np.logaddexp(math.log(c["A"]) - c["alpha"] * s["N"],
+                                                 math.log(c["B"]) - c["alpha"] * s["D"]),  # same exponent
+    "farseer": _log_farseer,  # no single dominant power law: the formula itself, in log space
+    "data_constrained": lambda c, s: math.log(np_data_constrained(  # finite in float64 at 1e-300
+        *(np.exp(s[v]) for v in ("N", "D", "U")), **{k: c[k] for k in CASES["data_constrained"]["conv"]})),
+    "m3": lambda c, s: math.log(c["beta"]) - c["c"] * s["x"],
+    "m4": lambda c, s: math.log(c["eps_0"]),  # beta x^c -> infinity: L -> eps_0
 }
 
 law_names = sorted(LAWS)
@@ -146,7 +238,8 @@ def test_conventional_constants_do_not_depend_on_the_reference_scale(law):
     """The same curve described with another reference scale gives the same A, B, N_c, ...."""
     case = CASES[law.name]
     conv = law.conventional(_jparams(case["params"]), case["log_ref"])
-    shift = {v: r + 2.0 for v, r in case["log_ref"].items()}
+    # (a law's fixed scales stay fixed, and shared ones move together)
+    shift = law.centred({v: r + 2.0 for v, r in case["log_ref"].items()})
     # The same curve, re-expressed for reference scales e^2 times larger (algebra in _recentre):
     # the law's values and the conventional constants must not change.
     y_ref = np.asarray(law.evaluate_log(case["inputs"], case["params"], case["log_ref"]))
@@ -174,6 +267,33 @@ def _recentre(law, params, log_ref, new_ref):
     elif law.name == "broken_power_law":
         p["log_b"] = params["log_b"] - params["c0"] * d["x"]
         p["log_d1"] = params["log_d1"] - d["x"]
+    elif law.name == "shared_exponent":
+        p["a"] = params["a"] - params["alpha"] * d["N"]
+        p["b"] = params["b"] - params["alpha"] * d["D"]
+    elif law.name == "data_constrained":
+        assert d["U"] == d["D"]
+        p["a"] = params["a"] - params["alpha"] * d["N"]
+        p["b"] = params["b"] - params["beta"] * d["D"]
+    elif law.name == "farseer":
+        assert d["D"] == 0.0  # D is at a fixed scale; N moves: value and slope at the new N0
+
+        def bc(e):
+            return math.expm1(e * d["N"]) / e
+
+        lb = params["log_term"] + math.exp(params["log_exponent"]) * math.log(1e10)
+        p["log_floor"] = params["log_floor"] + params["slope_floor"] * bc(params["gamma"])
+        p["slope_floor"] = params["slope_floor"] * math.exp(params["gamma"] * d["N"])
+        p["log_exponent"] = params["log_exponent"] + params["slope_exponent"] * bc(params["alpha"])
+        p["slope_exponent"] = params["slope_exponent"] * math.exp(params["alpha"] * d["N"])
+        lb_new = lb + params["slope_term"] * bc(params["beta"])
+        p["slope_term"] = params["slope_term"] * math.exp(params["beta"] * d["N"])
+        p["log_term"] = lb_new - math.exp(p["log_exponent"]) * math.log(1e10)
+    elif law.name == "m3":
+        g, c = params["g"], params["c"]
+        p["l0"] = params["l0"] + c * (np.logaddexp(-d["x"], g) - np.logaddexp(0.0, g))
+        p["g"] = g + d["x"]
+    elif law.name == "m4":
+        p["r0"] = params["r0"] - params["k"] * d["x"]
     else:  # pragma: no cover - a new law needs its algebra here
         raise AssertionError(f"no re-centring rule for {law.name}")
     return {"sampled": p, "conventional": law.conventional(_jparams(p), new_ref)}
@@ -260,14 +380,16 @@ def test_to_dict_is_json(law):
     assert re.fullmatch(r"[0-9a-f]{16}", law.hash)
 
 
+_RAW = {"N": _N.ravel(), "D": _D.ravel(), "C": 6 * _N.ravel() * _D.ravel(), "U": _U, "x": np.logspace(7, 11, 49)}
+
+
 def _centred_grid(law, log_ref):
-    raw = {"N": _N.ravel(), "D": _D.ravel(), "C": 6 * _N.ravel() * _D.ravel(), "x": np.logspace(7, 11, 49)}
-    return {v: jnp.asarray(np.log(raw[v]) - log_ref[v]) for v in law.inputs}
+    return {v: jnp.asarray(np.log(_RAW[v]) - log_ref[v]) for v in law.inputs}
 
 
 def _log_ref(law):
-    raw = {"N": _N.ravel(), "D": _D.ravel(), "C": 6 * _N.ravel() * _D.ravel(), "x": np.logspace(7, 11, 49)}
-    return {v: float(np.mean(np.log(raw[v]))) for v in law.inputs}
+    """The data's log reference scales, with the law's centring rules applied (as the engine does)."""
+    return law.centred({v: float(np.mean(np.log(_RAW[v]))) for v in law.inputs})
 
 
 def _model_and_priors(law, likelihood="student_t"):

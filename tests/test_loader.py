@@ -15,7 +15,8 @@ import bayeslaw
 from bayeslaw import cli, load_runs
 from bayeslaw.data import ROW_NOTE
 
-LAW_NAMES = {"power_law", "chinchilla", "kaplan", "compute", "broken_power_law"}
+LAW_NAMES = {"power_law", "chinchilla", "kaplan", "compute", "broken_power_law", "shared_exponent", "farseer",
+             "data_constrained", "m3", "m4"}
 
 
 def runs_frame(n: int = 8) -> pd.DataFrame:

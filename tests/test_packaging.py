@@ -32,7 +32,8 @@ def wheel(tmp_path_factory) -> Path:
 
 def test_wheel_contains_models_and_data(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
-    for law in ("__init__", "power_law", "chinchilla", "kaplan", "compute", "broken_power_law"):
+    for law in ("__init__", "power_law", "chinchilla", "kaplan", "compute", "broken_power_law", "shared_exponent",
+                "farseer", "data_constrained", "revisiting"):
         assert f"bayeslaw/models/{law}.py" in names
     assert "bayeslaw/data/chinchilla.csv" in names
     assert "bayeslaw/data/README.md" in names
@@ -51,5 +52,5 @@ def test_models_importable_from_installed_wheel(wheel, tmp_path):
     assert proc.returncode == 0, proc.stderr[-2000:]
     pkg, models, laws, data_ok = proc.stdout.strip().splitlines()
     assert Path(pkg).is_relative_to(target) and Path(models).is_relative_to(target)
-    assert laws == "broken_power_law,chinchilla,compute,kaplan,power_law"
+    assert laws == "broken_power_law,chinchilla,compute,data_constrained,farseer,kaplan,m3,m4,power_law,shared_exponent"
     assert data_ok == "True"

@@ -2,8 +2,9 @@
 
 A run table has one row per training run: model parameters ``N``, training
 tokens ``D``, training FLOPs ``C`` and the final ``loss``, plus optional group
-columns (``family``, ``seed``, ...). :func:`load_runs` accepts a CSV/Parquet path
-or a DataFrame, finds the columns (case-insensitive aliases, or an explicit
+columns (``family``, ``seed``, ...) and, for data-constrained laws, the number of
+unique training tokens ``U`` (``D / U`` epochs; ``U <= D``). :func:`load_runs` accepts a
+CSV/Parquet path or a DataFrame, finds the columns (case-insensitive aliases, or an explicit
 mapping), derives a missing one of N/D/C from ``C = k N D`` (k = 6 by default,
 recorded), and checks every value. All problems are collected and reported in
 one :class:`~bayeslaw.errors.DataError`.
@@ -24,7 +25,7 @@ import pandas as pd
 
 from .errors import DataError
 
-SIZE_COLUMNS = ("N", "D", "C")
+SIZE_COLUMNS = ("N", "D", "C", "U")
 
 #: Case-insensitive aliases for the canonical columns (compared after removing spaces, '-' and '_').
 ALIASES: dict[str, tuple[str, ...]] = {
@@ -34,6 +35,8 @@ ALIASES: dict[str, tuple[str, ...]] = {
           "datasetsize", "tokensseen", "data"),
     "C": ("c", "flops", "flop", "compute", "trainingflops", "trainingflop", "trainingcompute",
           "computeflops"),
+    "U": ("u", "uniquetokens", "nuniquetokens", "numuniquetokens", "uniquedata", "uniquedatasize",
+          "uniquetrainingtokens"),
     "loss": ("loss", "finalloss", "valloss", "validationloss", "evalloss", "testloss", "l"),
 }
 GROUP_NAMES = ("family", "seed", "group", "task", "dataset", "recipe")
@@ -52,7 +55,7 @@ class Runs:
     Attributes
     ----------
     frame : DataFrame
-        Canonical columns (``N``, ``D``, ``C`` as available, or ``x``; and ``loss``) as
+        Canonical columns (``N``, ``D``, ``C``, ``U`` as available, or ``x``; and ``loss``) as
         float64, then group and other columns as given. The index is the 1-based row
         number in the source.
     columns : dict
@@ -124,7 +127,8 @@ def load_runs(
         ``{"N": "params", "D": "tokens"}``. A single column name that is not N/D/C
         makes that column the generic size ``x`` (for one-variable laws). By default
         N, D and C are found by name (case-insensitive aliases such as ``params``,
-        ``tokens``, ``flops``).
+        ``tokens``, ``flops``), and so are unique tokens U (``unique_tokens``), which
+        data-constrained laws need and which may not exceed D.
     y : str, optional
         The loss column (default: ``loss`` or an alias such as ``val_loss``).
     groups : list of str, optional
@@ -184,6 +188,10 @@ def load_runs(
         raise DataError(_bullets(name, problems))
 
     derived = complete_sizes(out, k)
+    if {"U", "D"} <= set(out.columns):
+        problems += _unique_within_tokens(out, mapping, derived)
+        if problems:
+            raise DataError(_bullets(name, problems))
 
     group_cols = _find_groups(df, groups, set(mapping.values()), name)
     order = [c for c in ("x", *SIZE_COLUMNS, "loss") if c in out.columns]
@@ -330,7 +338,7 @@ def _find_columns(df: pd.DataFrame, x: Any, y: str | None, name: str) -> dict[st
     if isinstance(x, Mapping):
         for canon, col in x.items():
             if canon not in SIZE_COLUMNS and canon != "x":
-                raise DataError(f"x= maps {canon!r}, but the size variables are N, D, C (or x); "
+                raise DataError(f"x= maps {canon!r}, but the size variables are N, D, C, U (or x); "
                                 f"write e.g. x={{'N': 'params'}}.")
             explicit[canon] = require(col, canon)
     elif isinstance(x, str):
@@ -370,7 +378,7 @@ def _find_columns(df: pd.DataFrame, x: Any, y: str | None, name: str) -> dict[st
     if "loss" not in mapping:
         raise DataError(f"{name} has no loss column (looked for: loss, val_loss, eval_loss, final_loss, ...); "
                         f"its columns are: {', '.join(map(str, cols))}. Name it with y='COLUMN' (--y COLUMN).")
-    if not any(c in mapping for c in ("x", *SIZE_COLUMNS)):
+    if not any(c in mapping for c in ("x", "N", "D", "C")):
         raise DataError(f"{name} has no size column (N/params, D/tokens, C/flops); its columns are: "
                         f"{', '.join(map(str, cols))}. Name it with x='COLUMN' (--x COLUMN).")
     return {k: mapping[k] for k in ("x", *SIZE_COLUMNS, "loss") if k in mapping}
@@ -411,6 +419,20 @@ def _numeric(series: pd.Series, col: str, canon: str) -> tuple[pd.Series, list[s
         errs.append(f"{label} has zero or negative values in {_rows(rows)} (e.g. {values[rows[0]]:g}); "
                     f"{what} must be positive because laws are fitted in log space, so remove or correct those rows")
     return values, errs
+
+
+def _unique_within_tokens(out: pd.DataFrame, mapping: Mapping[str, str], derived: Mapping[str, str]) -> list[str]:
+    """Unique tokens U cannot exceed the tokens D seen in training (a relative 1e-9 allows rounding)."""
+    over = out["U"] > out["D"] * (1 + 1e-9)
+    if not over.any():
+        return []
+    rows = list(out.index[over])
+    r = rows[0]
+    d_col = f"D ({derived['D']})" if "D" in derived else f"column {mapping['D']!r}"
+    u_col = f"column {mapping['U']!r}" + (" (U)" if mapping["U"] != "U" else "")
+    return [f"{u_col} is larger than the tokens {d_col} in {_rows(rows)} (e.g. U = {out.at[r, 'U']:g} > "
+            f"D = {out.at[r, 'D']:g}); unique tokens cannot exceed the tokens seen in training, so correct "
+            "those rows or map the right columns"]
 
 
 def _plain(value: Any) -> Any:

@@ -93,15 +93,20 @@ def design(runs: Runs, law: Law, x: str | None = None) -> dict[str, str]:
             raise DataError(f"x={x!r} is not a size column of the runs; available: {', '.join(available)}.")
         if "x" in available:
             return {"x": "x"}
-        if len(available) == 1:
-            return {"x": available[0]}
+        # unique tokens U are a size column, but never picked as x unless asked for
+        auto = [v for v in available if v != "U"]
+        if len(auto) == 1:
+            return {"x": auto[0]}
         raise DataError(f"Law {law.name!r} has one size variable and the runs have {', '.join(available)}; "
                         f"choose one with x='D' in Python or --x D on the command line.")
     missing = [v for v in law.inputs if v not in runs.frame.columns]
     if missing:
         have = ", ".join(runs.variables)
+        hint = ("map them with x={'N': 'params', ...} (--x N=params) or give two of N, D, C" if missing != ["U"]
+                else "add a column of unique training tokens named U or unique_tokens, or map yours with "
+                     "x={'U': 'COLUMN'} (--x U=COLUMN)")
         raise DataError(f"Law {law.name!r} needs column(s) {', '.join(missing)} but the runs have {have}; "
-                        "map them with x={'N': 'params', ...} (--x N=params) or give two of N, D, C.")
+                        f"{hint}.")
     return {v: v for v in law.inputs}
 
 
@@ -287,7 +292,7 @@ def fit(
 
     raw = {v: runs.frame[c].to_numpy(np.float64) for v, c in cols.items()}
     loss = runs.loss
-    log_ref = reference_scales(raw, loss)
+    log_ref = law.centred(reference_scales(raw, loss))  # e.g. U at D's scale, so a law can compare them
     refs = prior_refs(log_ref)
     chain_method = chain_method or default_chain_method(num_chains)
     if progress_bar is None:

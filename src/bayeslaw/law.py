@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import inspect
+import math
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
@@ -46,7 +47,7 @@ class Law:
     name : str
         Lookup name (snake_case), e.g. ``"chinchilla"``.
     inputs : tuple of str
-        Input variables: ``"N"``, ``"D"``, ``"C"``, or ``"x"`` for a generic size.
+        Input variables: ``"N"``, ``"D"``, ``"C"``, ``"U"`` (unique tokens), or ``"x"`` for a generic size.
     log_mean : callable
         ``log_mean(x, **params) -> log L`` where ``x[v] = log(v / v_ref)``. Must be
         written with ``jax.numpy`` in log space (log-sum-exp, not exp of big numbers).
@@ -65,6 +66,11 @@ class Law:
         Parameters shown in summaries, conventional names first. Defaults to all params.
     version : str
         Bump when the law's maths or default priors change; saved fits record it.
+    centre : dict, optional
+        Inputs not centred at their own reference scale: ``{"U": "D"}`` centres ``U`` at the
+        reference scale of ``D`` (so that ``log_mean`` can compare the two: ``x["D"] - x["U"] =
+        log(D / U)``); a number fixes the log reference scale (``{"D": 0.0}``: raw ``log D``),
+        for a law whose form is not invariant to the unit of that input.
     """
 
     name: str
@@ -77,6 +83,7 @@ class Law:
     report: tuple[str, ...] = ()
     description: str = ""
     version: str = "1"
+    centre: Mapping[str, str | float] = field(default_factory=dict)
     _hash: str = field(default="", repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -98,6 +105,21 @@ class Law:
             if missing:
                 parts.append(f"priors are declared for {', '.join(missing)} but log_mean does not take them")
             raise LawError(f"Law {self.name!r}: " + "; ".join(parts) + ".")
+        centre = dict(self.centre)
+        for v, how in centre.items():
+            if v not in self.inputs:
+                raise LawError(f"Law {self.name!r}: centre names {v!r}, which is not one of its inputs "
+                               f"({', '.join(self.inputs)}).")
+            if isinstance(how, str):
+                if how not in self.inputs or how == v or isinstance(centre.get(how), str):
+                    raise LawError(f"Law {self.name!r}: centre[{v!r}] = {how!r} must name another input that is "
+                                   "centred at its own reference scale.")
+            elif isinstance(how, bool) or not isinstance(how, (int, float)) or not math.isfinite(how):
+                raise LawError(f"Law {self.name!r}: centre[{v!r}] must be another input's name or a finite log "
+                               f"reference scale; got {how!r}.")
+            else:
+                centre[v] = float(how)
+        object.__setattr__(self, "centre", centre)
         params = {}
         for pname, p in self.params.items():
             if not isinstance(p, Param):
@@ -114,6 +136,14 @@ class Law:
         """log L at raw inputs (e.g. ``{"N": 7e10, "D": 1.4e12}``) for sampled params."""
         x = {v: jnp.log(jnp.asarray(inputs[v], dtype=float)) - log_ref[v] for v in self.inputs}
         return self.log_mean(x, **{k: params[k] for k in self.params})
+
+    def centred(self, log_ref: Mapping[str, float]) -> dict[str, float]:
+        """The log reference scales with this law's ``centre`` rules applied (shared or fixed scales)."""
+        out = dict(log_ref)
+        fixed = {v: how for v, how in self.centre.items() if not isinstance(how, str)}
+        out.update(fixed)
+        out.update({v: out[how] for v, how in self.centre.items() if isinstance(how, str)})
+        return out
 
     def conventional(self, params: Mapping[str, Array], log_ref: Mapping[str, float]) -> dict[str, Array]:
         """Sampled params plus conventional constants (A, B, N_c, ...)."""
@@ -134,6 +164,8 @@ class Law:
     def _compute_hash(self) -> str:
         h = hashlib.sha256()
         h.update(repr((self.name, self.version, self.inputs, self.formula)).encode())
+        if self.centre:  # only laws that use it, so that older laws keep their hash
+            h.update(repr(sorted(self.centre.items())).encode())
         h.update(repr(sorted((k, repr(p.prior)) for k, p in self.params.items())).encode())
         for fn in (self.log_mean, self.to_conventional):
             code = getattr(fn, "__code__", None)
@@ -148,6 +180,10 @@ class Law:
                  f"  reference: {self.reference}"]
         if self.description:
             lines.append(f"  {self.description}")
+        for v, how in self.centre.items():
+            where = (f"at the reference scale of {how}" if isinstance(how, str)
+                     else f"at the fixed scale {v} = {math.exp(how):.3g}")
+            lines.append(f"  centring: {v} is centred {where}")
         lines.append("  priors:")
         width = max(len(k) for k in self.params)
         for k, p in self.params.items():
@@ -162,7 +198,8 @@ class Law:
         return {"name": self.name, "version": self.version, "hash": self.hash, "inputs": list(self.inputs),
                 "formula": self.formula, "reference": self.reference,
                 "priors": {k: p.prior.to_dict() for k, p in self.params.items()},
-                "why": {k: p.why for k, p in self.params.items()}}
+                "why": {k: p.why for k, p in self.params.items()},
+                **({"centre": dict(self.centre)} if self.centre else {})}
 
 
 def logsumexp(*terms: Array) -> Array:
