@@ -156,10 +156,26 @@ def test_cli_compare_json(tmp_path, capsys):
     path = tmp_path / "runs.csv"
     chinchilla_runs().to_csv(path, index=False)
     code = main(["compare", str(path), "--law", "chinchilla", "--law", "compute", "--chains", "2",
-                 "--warmup", "300", "--draws", "300", "--seed", "1", "--quiet", "--format", "json"])
+                 "--warmup", "300", "--draws", "300", "--seed", "1", "--quiet", "--format", "json",
+                 "--at", "N=7e10,D=1.4e12", "--at", "N=1e9,D=2e10", "--plot", str(tmp_path / "elpd.png"),
+                 "--overlay", str(tmp_path / "overlay.svg"), "--slice", "ratio=20"])
     out = capsys.readouterr().out
     assert code == 0
     doc = json.loads(out)
+    # the stack and its predictions beside each model's (docs/cli.md keys)
+    weights = {m["name"]: m["weight"] for m in doc["models"]}
+    assert doc["stack"]["weights_from"] == "loo" and doc["stack"]["weights"] == pytest.approx(weights)
+    assert sum(doc["stack"]["draws_per_model"].values()) == doc["stack"]["draws"] == 600
+    assert doc["predictions"]["interval"] == 0.9 and len(doc["predictions"]["results"]) == 2
+    r = doc["predictions"]["results"][0]
+    assert {"N", "D", "C", "mean_law", "new_run", "interval", "extrapolation_decades", "models"} <= set(r)
+    assert set(r["models"]) == {"chinchilla", "compute"}
+    assert set(r["extrapolation_decades"]) == {"N", "D", "C"}  # the union of the laws' inputs
+    lows = [m["mean_law"]["lower"] for m in r["models"].values()]
+    highs = [m["mean_law"]["upper"] for m in r["models"].values()]
+    assert min(lows) <= r["mean_law"]["lower"] <= max(lows) and min(highs) <= r["mean_law"]["upper"] <= max(highs)
+    assert (tmp_path / "elpd.png").read_bytes().startswith(b"\x89PNG")
+    assert b"<svg" in (tmp_path / "overlay.svg").read_bytes()[:2000]
     assert doc["n_runs"] == 48 and doc["method"] == "stacking" and doc["pareto_k_max"] == 0.7
     keys = {"name", "elpd_loo", "se", "elpd_diff", "dse", "p_loo", "weight", "n_pareto_k_high", "n_refitted"}
     assert [m["name"] for m in doc["models"]] == ["chinchilla", "compute"]
@@ -173,13 +189,21 @@ def test_cli_compare_table_and_errors(tmp_path, capsys):
     path = tmp_path / "runs.csv"
     chinchilla_runs().to_csv(path, index=False)
     code = main(["compare", str(path), "--law", "compute", "--likelihood", "student_t", "--likelihood", "normal",
-                 "--chains", "2", "--warmup", "300", "--draws", "300", "--quiet"])
+                 "--chains", "2", "--warmup", "300", "--draws", "300", "--quiet", "--at", "C=1e22"])
     out = capsys.readouterr().out
     assert code == 0
     assert "compute/student_t" in out and "compute/normal" in out and "Pareto k" in out
+    # --at: one row per model and one for the stack
+    assert "target 0: C=1e+22" in out
+    assert all(any(line.startswith(m) for line in out.splitlines()) for m in ("compute/normal", "stack "))
     assert main(["compare", str(path), "--law", "chinchilla", "--quiet"]) == 2
     assert "at least two models" in capsys.readouterr().err
     assert main(["compare", str(path), "--law", "nope", "--law", "compute", "--quiet"]) == 2
+    for argv, needle in ((["--at", "N"], "NAME=VALUE"), (["--plot", "x.gif"], ".png"),
+                         (["--by", "N"], "--weights backtest"), (["--slice", "N"], "--overlay")):
+        capsys.readouterr()
+        assert main(["compare", str(path), "--law", "chinchilla", "--law", "compute", "--quiet", *argv]) == 2
+        assert needle in capsys.readouterr().err  # refused before any fitting
 
 
 def test_prior_sensitivity(clean_fits):
@@ -230,3 +254,287 @@ def test_chinchilla_data_student_t_beats_normal():
     assert -t.loc["normal", "elpd_diff"] > 2 * t.loc["normal", "dse"]
     assert t.loc["normal", "n_refitted"] == t.loc["normal", "n_pareto_k_high"] >= 1
     assert np.median(fits["normal"].draws("beta")) - np.median(fits["student_t"].draws("beta")) > 0.1
+
+
+# -- law averaging: the stacked predictive (bayeslaw.stack) ---------------------------------
+
+TARGET = {"N": [7e10, 1e9], "D": [1.4e12, 2e10]}
+
+
+def test_stack_weight_one_is_that_fit(clean_fits):
+    fit = clean_fits["chinchilla"]
+    s = bayeslaw.stack(clean_fits, {"chinchilla": 1.0, "compute": 0.0})
+    assert s.method == "given" and list(s.draw_counts) == [600, 0]
+    pred, alone = s.predict(**TARGET), fit.predict(**TARGET)
+    pd.testing.assert_frame_equal(pred.table, alone.table)  # the same quantiles, and the fit's range alone
+    for kind in ("mean", "new_run"):
+        np.testing.assert_array_equal(pred.draws(kind), alone.draws(kind))
+    assert pred.to_records() == alone.to_records()
+    # decisions: the fit's own; a member with weight 0 need not define them (compute has no N*)
+    C = [1e21, 5.76e23]
+    dec, own = s.optimal_allocation(C), fit.optimal_allocation(C)
+    pd.testing.assert_frame_equal(dec.table, own.table)
+    for key, draws in own.draws.items():
+        np.testing.assert_array_equal(dec.draws[key], draws)
+    assert set(dec.members) == {"chinchilla"}
+
+
+def test_stack_half_and_half_is_a_mixture(clean_fits):
+    s = bayeslaw.stack(clean_fits, [0.5, 0.5])
+    assert s.num_draws == 600 and dict(s.draw_counts) == {"chinchilla": 300, "compute": 300}
+    pred = s.predict(**TARGET, seed=3)
+    member = pred.idata["predictions"]["member"].values.ravel()
+    assert pred.idata["predictions"]["loss"].shape == (1, 600, 2, 2)
+    assert (member == "chinchilla").sum() == (member == "compute").sum() == 300
+    sel = s.selection(seed=3)
+    assert all(np.array_equal(sel[n], s.selection(seed=3)[n]) for n in sel)  # seeded: reproducible
+    mix = pred.draws("mean")
+    for name in ("chinchilla", "compute"):
+        own = pred.members[name].draws("mean")
+        # each mixture draw is one of that fit's draws (a subset without replacement)
+        np.testing.assert_array_equal(mix[member == name], own[sel[name]])
+        assert len(np.unique(sel[name])) == 300
+        # new runs come from the same posterior draws (and the fit's own noise)
+        np.testing.assert_array_equal(pred.draws("new_run")[member == name], pred.members[name].draws("new_run")[sel[name]])
+    # the table summarises the mixture's draws
+    t = pred.table
+    np.testing.assert_allclose(t["mean_median"], np.median(mix, axis=0))
+    np.testing.assert_allclose(t["mean_lower"], np.quantile(mix, 0.05, axis=0))
+    # a quantile of a mixture lies between the components' quantiles (here the components are the subsets)
+    for q, col in ((0.05, "mean_lower"), (0.5, "mean_median"), (0.95, "mean_upper")):
+        parts = np.stack([np.quantile(mix[member == n], q, axis=0) for n in ("chinchilla", "compute")])
+        assert np.all(parts.min(axis=0) * (1 - 1e-3) <= t[col]) and np.all(t[col] <= parts.max(axis=0) * (1 + 1e-3))
+    # the two laws disagree at 70B/1.4T, so the stacked interval is at least as wide as the narrower one
+    widths = [p.table["mean_upper"][0] - p.table["mean_lower"][0] for p in pred.members.values()]
+    assert t["mean_upper"][0] - t["mean_lower"][0] >= min(widths)
+    # extrapolation from the union of the laws' inputs: chinchilla's N and D, compute's C
+    assert {"beyond_N", "beyond_D", "beyond_C"} <= set(t.columns)
+    C_max = clean_fits["compute"].idata["constant_data"]["C"].values.max()
+    assert t["beyond_C"][0] == pytest.approx(np.log10(6 * 7e10 * 1.4e12 / C_max))
+    assert t["beyond_C"][1] == 0.0
+    # other seeds pick other draws; the same seed the same ones
+    assert not np.array_equal(s.selection(seed=4)["compute"], sel["compute"])
+    np.testing.assert_array_equal(s.predict(**TARGET, seed=3).draws("mean"), mix)
+
+
+def test_stack_decisions_are_mixtures_of_member_decisions(clean_fits, outlier_comparison):
+    fits, comparison = outlier_comparison
+    s = bayeslaw.stack(fits, {"student_t": 0.3, "normal": 0.7})
+    assert dict(s.draw_counts) == {"student_t": 180, "normal": 420}
+    C = [1e21, 5.76e23]
+    dec = s.optimal_allocation(C, seed=5)
+    sel = s.selection(seed=5)
+    # each member's decision is the fit's own (test_stack_weight_one_is_that_fit); the stack's draws are theirs,
+    # at the mixture's draws
+    assert set(dec.members) == {"student_t", "normal"}
+    for key in ("N_opt", "D_opt", "tokens_per_param", "loss_opt"):
+        expected = np.concatenate([dec.members[n].draws[key][sel[n]] for n in ("student_t", "normal")])
+        np.testing.assert_array_equal(dec.draws[key], expected)
+        np.testing.assert_allclose(dec.table[f"{key}_median"], np.median(expected, axis=0))
+        np.testing.assert_allclose(dec.table[f"{key}_upper"], np.quantile(expected, 0.95, axis=0))
+    assert list(dec.member).count("normal") == 420
+    own = dec.members["normal"].draws["N_opt"]
+    assert own.shape == (600, 2) and np.array_equal(dec.draws["N_opt"][dec.member == "normal"], own[sel["normal"]])
+    # compute to reach a loss, for a law of N and D and a law of C
+    both = bayeslaw.stack(clean_fits, [0.5, 0.5])
+    back = both.compute_for_loss([2.3, 1.0], seed=1)
+    sel = both.selection(seed=1)
+    expected = np.concatenate([back.members[n].draws["C"][sel[n]] for n in clean_fits])
+    np.testing.assert_array_equal(back.draws["C"], expected)
+    np.testing.assert_array_equal(back.members["compute"].draws["C"],
+                                  clean_fits["compute"].compute_for_loss([2.3, 1.0]).draws["C"])
+    np.testing.assert_allclose(back.table["reachable"], np.isfinite(expected).mean(axis=0))
+    assert back.table["reachable"][1] == 0.0  # below every floor
+    # a law of C alone has no allocation to choose: the stack says which member is the problem
+    with pytest.raises(bayeslaw.LawError, match="member 'compute'"):
+        both.optimal_allocation(1e22)
+
+
+def test_stack_weights_from_loo_and_backtest(clean_fits, clean_comparison):
+    from bayeslaw.averaging import backtest_weights, stacking_weights
+
+    s = clean_comparison.stack()
+    assert s.method == "loo" and s.comparison is clean_comparison
+    assert dict(s.weights) == pytest.approx(dict(clean_comparison.weights))
+    assert s.weights.sum() == pytest.approx(1.0)
+    # our stacking of pointwise densities is arviz-stats' (same objective)
+    E = np.column_stack([clean_comparison.elpd[n].elpd_i.values for n in s.names])
+    np.testing.assert_allclose(stacking_weights(E), s.weights.to_numpy(), atol=1e-4)
+    # ... and stays finite where exp(elpd) underflows
+    np.testing.assert_allclose(stacking_weights(E - 1000.0), stacking_weights(E), atol=1e-6)
+    # backtest weights: stacking on the held-out densities, models matched by name (or law)
+    rng = np.random.default_rng(0)
+    good = rng.normal(2.0, 0.3, 10)
+    pointwise = pd.DataFrame({"law": ["chinchilla"] * 10 + ["compute"] * 10, "run": list(range(40, 50)) * 2,
+                              "elpd": np.concatenate([good, good - 3.0])})
+    bt = bayeslaw.Backtest(table=pd.DataFrame(), pointwise=pointwise, fits=dict(clean_fits), by="C", cutoff=1.0,
+                           train_runs=[], test_runs=list(range(40, 50)))
+    w = backtest_weights(clean_fits, bt)
+    assert w["chinchilla"] > 0.99
+    s = bayeslaw.stack({"A": clean_fits["chinchilla"], "B": clean_fits["compute"]}, weights=bt)
+    assert s.method == "backtest" and s.backtest is bt and list(s.weights.index) == ["A", "B"]
+    assert s.weights["A"] == pytest.approx(w["chinchilla"])
+    mixed = pointwise.assign(elpd=np.concatenate([good, good[::-1]]))
+    expected = stacking_weights(np.column_stack([good, good[::-1]]))
+    np.testing.assert_allclose(backtest_weights(clean_fits, bt.__class__(**{**bt.__dict__, "pointwise": mixed})),
+                               expected)
+    swapped = {"chinchilla": clean_fits["compute"], "compute": clean_fits["chinchilla"]}
+    with pytest.raises(bayeslaw.BayeslawError, match="same models"):
+        backtest_weights(swapped, bt)
+
+
+def test_stack_rejects_bad_input(clean_fits, outlier_comparison):
+    fits, _ = outlier_comparison
+    with pytest.raises(bayeslaw.BayeslawError, match="non-negative"):
+        bayeslaw.stack(clean_fits, [1.0, -0.5])
+    with pytest.raises(bayeslaw.BayeslawError, match="No weight for compute"):
+        bayeslaw.stack(clean_fits, {"chinchilla": 1.0})
+    with pytest.raises(bayeslaw.BayeslawError, match="unknown"):
+        bayeslaw.stack(clean_fits, {"chinchilla": 1.0, "compute": 0.0, "kaplan": 1.0})
+    with pytest.raises(bayeslaw.BayeslawError, match="weights must be"):
+        bayeslaw.stack(clean_fits, "bma")
+    with pytest.raises(bayeslaw.BayeslawError, match="same runs"):
+        bayeslaw.stack({"a": clean_fits["chinchilla"], "b": fits["normal"]}, [0.5, 0.5])
+    with pytest.raises(bayeslaw.BayeslawError, match="stack the fits that were compared"):
+        bayeslaw.stack(fits, weights=_clean_comparison_of(clean_fits))
+    with pytest.raises(bayeslaw.DataError, match="member 'chinchilla'"):
+        bayeslaw.stack(clean_fits, [0.5, 0.5]).predict(C=1e22)  # chinchilla needs N and D
+
+
+def _clean_comparison_of(fits):
+    return bayeslaw.Comparison(table=pd.DataFrame({"weight": [0.5, 0.5]}, index=list(fits)), loo={},
+                               method="stacking", pareto_k_max=0.7)
+
+
+@pytest.mark.slow
+def test_stack_backtest_weights_refit_each_model(clean_fits):
+    """weights="backtest": each fit refitted (same law, likelihood, priors, sampler) on the smaller 80% of the runs
+    by C and scored on the rest; the true law extrapolates better and takes (nearly) all the weight."""
+    s = bayeslaw.stack(clean_fits, "backtest", by="C", holdout_top=0.2)
+    bt = s.backtest
+    assert s.method == "backtest" and len(bt.test_runs) == 10 and len(bt.train_runs) == 38
+    assert set(bt.fits) == {"chinchilla", "compute"}
+    assert all(f.spec["data"]["n_runs"] == 38 for f in bt.fits.values())
+    assert bt.table["law"].iloc[0] == "chinchilla"
+    assert s.weights["chinchilla"] > 0.8
+    assert s.predict(**TARGET).table["mean_median"].notna().all()
+
+
+# -- figures of comparisons and stacks (content, not pixels) --------------------------------
+
+
+def _legend(ax):
+    return [t.get_text() for t in ax.get_legend().get_texts()]
+
+
+def test_plot_compare_shows_elpd_and_weights(clean_comparison, tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from bayeslaw import plots
+
+    pc = plots.plot_compare(clean_comparison)
+    fig = plots.as_figure(pc)
+    ax = fig.axes[0]
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    w = clean_comparison.weights
+    assert labels == [f"{n} (weight {w[n]:.2f})" for n in ("chinchilla", "compute")]
+    assert ax.get_xlabel() == "ELPD (difference)" and "PSIS-LOO" in ax.get_title()
+    # one SE bar per model, centred on elpd_diff
+    bars = [ln for ln in ax.lines if len(ln.get_xdata()) == 2 and ln.get_ydata()[0] == ln.get_ydata()[1]]
+    assert len(bars) == 2
+    t = clean_comparison.table
+    centres = sorted(np.mean(b.get_xdata()) for b in bars)
+    np.testing.assert_allclose(centres, sorted(t["elpd_diff"]), atol=1e-9)
+    absolute = plots.as_figure(plots.plot_compare(clean_comparison, relative_scale=False, show_weights=False))
+    assert {t.get_text() for t in absolute.axes[0].get_yticklabels()} == {"chinchilla", "compute"}
+    assert plots.save_figure(pc, tmp_path / "elpd.pdf").read_bytes().startswith(b"%PDF-")
+    plt.close("all")
+
+
+def test_plot_overlay_bands_per_law_and_stack(clean_fits, clean_comparison, tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.container import ErrorbarContainer
+
+    from bayeslaw import plots
+
+    s = clean_comparison.stack()
+    fig = plots.plot_overlay(s, {"N": [7e10], "D": [1.4e12]})
+    ax = fig.axes[0]
+    assert ax.get_xscale() == "log" and ax.get_yscale() == "log"
+    assert ax.get_xlabel() == "training compute C (FLOPs)"
+    members = [c for c in ax.collections if c.get_gid() == "band_model"]
+    stacked = [c for c in ax.collections if c.get_gid() == "band_stack"]
+    assert len(members) == 2 and len(stacked) == 1
+    assert len({tuple(c.get_facecolor()[0]) for c in members}) == 2  # one colour per law
+    legend = _legend(ax)
+    for name in ("chinchilla", "compute"):
+        assert f"{name} (weight {s.weights[name]:.2f})" in legend
+    assert "stack: 90% interval, mean law" in legend and "runs (n=48)" in legend
+    (runs,) = [c for c in ax.collections if c.get_gid() == "runs"]
+    assert runs.get_offsets().shape == (48, 2)
+    # the target: the stack's median and new-run interval, at C = 6 N D
+    (cont,) = [c for c in ax.containers if isinstance(c, ErrorbarContainer)]
+    pred = s.predict(N=7e10, D=1.4e12).table.iloc[0]
+    np.testing.assert_allclose(cont.lines[0].get_xdata(), [6 * 7e10 * 1.4e12])
+    np.testing.assert_allclose(cont.lines[0].get_ydata(), [pred["mean_median"]], rtol=1e-9)
+    # the member medians: chinchilla along its compute-optimal frontier, compute at C
+    med = [ln for ln in ax.lines if ln.get_gid() == "median_model"]
+    x = med[0].get_xdata()
+    np.testing.assert_allclose(med[0].get_ydata()[7], np.median(clean_fits["chinchilla"].optimal_allocation(
+        [x[7]]).draws["loss_opt"]), rtol=1e-9)
+    np.testing.assert_allclose(med[1].get_ydata()[7], clean_fits["compute"].predict(C=x[7]).table["mean_median"][0],
+                               rtol=1e-9)
+    # a dict of fits with weights; with all the weight on one law, the stack's median is that law's
+    fig = plots.plot_overlay(clean_fits, weights={"chinchilla": 1, "compute": 0}, slice="ratio=20")
+    ax = fig.axes[0]
+    (stack_median,) = [ln for ln in ax.lines if ln.get_gid() == "median_stack"]
+    np.testing.assert_array_equal(stack_median.get_ydata(),
+                                  [ln for ln in ax.lines if ln.get_gid() == "median_model"][0].get_ydata())
+    assert "compute (weight 0.00)" in _legend(ax)
+    # the N slice: one band per law and size, one stacked band per size
+    ax = plots.plot_overlay(s, slice="N").axes[0]
+    assert ax.get_xlabel() == "training tokens D"
+    n_sizes = len([ln for ln in ax.lines if ln.get_gid() == "median_stack"])
+    assert n_sizes == 5
+    assert len([c for c in ax.collections if c.get_gid() == "band_model"]) == 2 * n_sizes
+    assert len([c for c in ax.collections if c.get_gid() == "band_stack"]) == n_sizes
+    out = plots.save_figure(plots.plot_overlay(clean_comparison, slice="N"), tmp_path / "overlay.png")
+    assert out.read_bytes().startswith(b"\x89PNG")
+    plt.close("all")
+
+
+def test_plot_curve_accepts_a_stack(clean_fits):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.collections import PolyCollection
+
+    from bayeslaw import plots
+
+    s = bayeslaw.stack(clean_fits, [0.5, 0.5])
+    ax = plots.plot_curve(s, {"N": [7e10], "D": [1.4e12]}).axes[0]
+    assert ax.get_xscale() == "log" and ax.get_yscale() == "log" and "stack of chinchilla" in ax.get_title()
+    assert {p.get_gid() for p in ax.collections if isinstance(p, PolyCollection)} == {
+        "band_50", "band_outer", "band_new_run"}
+    (median,) = [ln for ln in ax.lines if ln.get_gid() == "median"]
+    x = median.get_xdata()[[10]]
+    mix = s.mix({"chinchilla": clean_fits["chinchilla"].optimal_allocation(x).draws["loss_opt"],
+                 "compute": clean_fits["compute"].predict(C=x).draws("mean")})
+    np.testing.assert_allclose(median.get_ydata()[10], np.median(mix), rtol=1e-9)
+    # all the weight on one fit: that fit's curve
+    one = bayeslaw.stack(clean_fits, {"chinchilla": 1, "compute": 0})
+    a, b = (plots.plot_curve(f, slice="ratio=20").axes[0] for f in (one, clean_fits["chinchilla"]))
+    for gid in ("median", "band_outer", "band_new_run"):
+        x, y = ([c for c in [*ax.lines, *ax.collections] if c.get_gid() == gid][0] for ax in (a, b))
+        if gid == "median":
+            np.testing.assert_array_equal(x.get_ydata(), y.get_ydata())
+        else:
+            np.testing.assert_array_equal(x.get_paths()[0].vertices, y.get_paths()[0].vertices)
+    plt.close("all")

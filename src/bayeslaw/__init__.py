@@ -26,6 +26,7 @@ from .law import Law, Param, available_laws, get_law, logsumexp, register
 from .priors import Prior
 from .comparison import Comparison, compare, prior_sensitivity  # noqa: E402
 from .backtest import Backtest, backtest  # noqa: E402
+from .averaging import Stack, stack  # noqa: E402
 
 try:
     __version__ = _version("bayeslaw")
@@ -40,7 +41,7 @@ def example_data_path() -> _Path:
 
 __all__ = [
     "Backtest", "BayeslawError", "Comparison", "DataError", "DiagnosticWarning", "Fit", "FitFileError",
-    "LIKELIHOODS", "Law", "LawError", "Param", "Prior", "PriorError", "Runs", "available_laws", "backtest",
-    "compare", "example_data_path", "fit", "get_law", "load", "load_runs", "logsumexp", "prior_sensitivity",
-    "register",
+    "LIKELIHOODS", "Law", "LawError", "Param", "Prior", "PriorError", "Runs", "Stack", "available_laws",
+    "backtest", "compare", "example_data_path", "fit", "get_law", "load", "load_runs", "logsumexp",
+    "prior_sensitivity", "register", "stack",
 ]

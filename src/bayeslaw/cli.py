@@ -527,10 +527,16 @@ EPILOG_COMPARE = """examples:
   bayeslaw compare runs.csv --law chinchilla --likelihood student_t --likelihood normal --format json
   bayeslaw compare runs.csv --law chinchilla --law compute --chains 2 --draws 500 --format csv
 
+  bayeslaw compare runs.csv --law chinchilla --law compute --at N=70e9,D=1.4e12 --overlay overlay.png
+  bayeslaw compare runs.csv --law chinchilla --law compute --plot elpd.svg --weights backtest --by C
+
 Every law (and likelihood) is fitted to the same runs with NUTS and scored by PSIS-LOO
 (arviz-stats). Runs with Pareto k above --pareto-k-max (0.7) are refitted exactly without
 that run, so the reported elpd holds; the table says how many were. Weights are stacking
 weights. Models are named by law, or LAW/LIKELIHOOD when several likelihoods are compared.
+With --at, each model's prediction is printed beside the stacked one (the mixture of the
+models with the stacking weights: by LOO, or with --weights backtest by the held-out density
+of the runs with the largest --by when each model is refitted on the others).
 """
 
 
@@ -552,6 +558,16 @@ def cmd_compare(args: argparse.Namespace) -> int:
     if not 0 < args.pareto_k_max < 1.5:
         raise BayeslawError(f"--pareto-k-max must be between 0 and 1.5 (usually 0.7); got {args.pareto_k_max:g}.")
     _check_sampler(args)
+    targets = _parse_at(args.at) if args.at else None
+    if not 0.5 < args.interval < 1:
+        raise BayeslawError(f"--interval must be between 0.5 and 1 (e.g. 0.9); got {args.interval:g}.")
+    plot_out = _out_file(args.plot, (".png", ".svg", ".pdf")) if args.plot else None
+    overlay_out = _out_file(args.overlay, (".png", ".svg", ".pdf")) if args.overlay else None
+    if args.slice is not None and overlay_out is None:
+        raise BayeslawError("--slice applies to the --overlay figure; give --overlay FILE too.")
+    if args.weights != "backtest" and (args.by is not None or args.holdout_top is not None or args.cutoff is not None):
+        raise BayeslawError("--by, --holdout-top and --cutoff choose the split of --weights backtest; "
+                            "add --weights backtest or leave them out.")
     x = _parse_x(args.x)
     plans = []
     for law in laws:
@@ -591,12 +607,49 @@ def cmd_compare(args: argparse.Namespace) -> int:
             print(f"warning: {name}: the exact refit without run {d['run']} failed diagnostic checks ({checks}); "
                   "its elpd is less certain: raise --warmup/--draws.", file=sys.stderr)
     n_runs = int(next(iter(fits.values())).spec["data"]["n_runs"])
+    stk = pred = None
+    if targets is not None or overlay_out is not None or args.weights == "backtest":
+        if args.weights == "backtest":
+            from .averaging import stack
+
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                stk = stack(fits, weights="backtest", by=args.by or "C",
+                            holdout_top=0.2 if args.holdout_top is None else args.holdout_top, cutoff=args.cutoff)
+            _emit_warnings(caught, args.quiet)
+        else:
+            stk = result.stack()
+    if targets is not None:
+        pred = stk.predict(targets=targets, interval=args.interval, seed=args.seed)
+    if plot_out is not None or overlay_out is not None:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        from . import plots
+
+        for out, make in ((plot_out, lambda: plots.plot_compare(result)),
+                          (overlay_out, lambda: plots.plot_overlay(stk, targets, slice=args.slice,
+                                                                   interval=args.interval))):
+            if out is not None:
+                path = plots.save_figure(make(), out)
+                plt.close("all")
+                if not args.quiet:
+                    print(f"wrote {path}", file=sys.stderr)
     if args.format == "json":
-        print(json.dumps({"data": str(args.data), "n_runs": n_runs, "criterion": "psis-loo", "method": result.method,
-                          "pareto_k_max": result.pareto_k_max, "refit": not args.no_refit,
-                          "models": result.to_records()}, indent=2))
+        doc = {"data": str(args.data), "n_runs": n_runs, "criterion": "psis-loo", "method": result.method,
+               "pareto_k_max": result.pareto_k_max, "refit": not args.no_refit, "models": result.to_records()}
+        if stk is not None:
+            doc["stack"] = stk.to_dict()
+        if pred is not None:
+            doc["predictions"] = {"interval": args.interval, "seed": args.seed, "results": _stack_records(pred)}
+        print(json.dumps(doc, indent=2))
     elif args.format == "csv":
         print(result.table.to_csv(), end="")
+        if pred is not None:
+            print("")
+            print(_stack_table(pred).to_csv(index=False), end="")
     else:
         table = result.table.drop(columns=["rank"])
         total = int(table["n_refitted"].sum())
@@ -612,7 +665,59 @@ def cmd_compare(args: argparse.Namespace) -> int:
         else:
             print(f"Pareto k <= {result.pareto_k_max:g} for every run: PSIS-LOO is reliable, nothing refitted.")
         print("elpd_diff: elpd_loo minus the best's; dse: its standard error (|elpd_diff| > 2 dse: a clear difference).")
+        if stk is not None and args.weights == "backtest":
+            print("")
+            print(f"stacking weights by backtest (each model refitted on the runs with {stk.backtest.by} <= "
+                  f"{stk.backtest.cutoff:.4g}, scored on the {len(stk.backtest.test_runs)} larger runs): "
+                  + ", ".join(f"{n} {w:.3g}" for n, w in stk.weights.items()))
+        if pred is not None:
+            _print_stack_predictions(pred, stk, args.interval)
     return 0
+
+
+def _stack_records(pred) -> list[dict[str, Any]]:
+    """The stacked prediction's records, each with every model's own prediction under ``models``."""
+    recs = pred.to_records()
+    members = {n: p.to_records() for n, p in pred.members.items()}
+    for i, rec in enumerate(recs):
+        rec["models"] = {n: {k: r[i][k] for k in ("mean_law", "new_run", "extrapolation_decades")}
+                         for n, r in members.items()}
+    return recs
+
+
+def _stack_table(pred):
+    """One row per target and model (the stack last): model, weight, the inputs, the prediction columns."""
+    import pandas as pd
+
+    rows = []
+    for name, p in [*pred.members.items(), ("stack", pred)]:
+        t = p.table.copy()
+        t.insert(0, "weight", 1.0 if name == "stack" else float(pred.weights[name]))
+        t.insert(0, "model", name)
+        t.insert(0, "target", range(len(t)))
+        rows.append(t)
+    table = pd.concat(rows, ignore_index=True)
+    return table.sort_values(["target"], kind="stable").reset_index(drop=True)
+
+
+def _print_stack_predictions(pred, stk, interval: float) -> None:
+    import numpy as np
+
+    how = {"loo": "stacking by PSIS-LOO", "backtest": "stacking by backtest"}.get(stk.method, stk.method)
+    print("")
+    print(f"predictions with {interval:.0%} equal-tailed intervals: each model, and their stack (the mixture with "
+          f"the weights of {how}; {stk.num_draws} draws)")
+    table = _stack_table(pred)
+    inputs = [c for c in ("x", "N", "D", "C") if c in table.columns]
+    for i, part in table.groupby("target", sort=True):
+        where = ", ".join(f"{c}={part[c].iloc[-1]:.4g}" for c in inputs if np.isfinite(part[c].iloc[-1]))
+        print(f"\ntarget {i}: {where}")
+        shown = _compact(part.drop(columns=["target", *inputs]).set_index("model"))
+        shown = shown.rename(columns={"mean": "mean law", "new_run": "new run"})
+        print(_format_table(shown))
+        far = part.iloc[-1].filter(like="beyond_").abs()
+        if (far > 0).any():
+            print(f"note: {far.max():.2f} decades beyond the fitted range; the intervals assume the laws hold that far.")
 
 
 def _add_data_and_sampler_args(p, *, seed_help: str, chains_help: str = "NUTS chains per fit (default 4)") -> None:
@@ -643,6 +748,25 @@ def _add_compare_parser(sub, common) -> None:
     p.add_argument("--pareto-k-max", type=float, default=0.7,
                    help="runs with PSIS Pareto k above this are refitted exactly (default 0.7)")
     p.add_argument("--no-refit", action="store_true", help="keep PSIS values for high-k runs (faster, unreliable)")
+    p.add_argument("--at", action="append", metavar="VAR=VALUE,...",
+                   help="predict at this target with each model and with their stack, e.g. N=70e9,D=1.4e12 "
+                        "(repeatable)")
+    p.add_argument("--weights", choices=["loo", "backtest"], default="loo",
+                   help="stacking weights of the stack: by PSIS-LOO (default) or by a backtest (each model "
+                        "refitted on the smaller runs and scored on the larger ones)")
+    p.add_argument("--by", choices=["N", "D", "C", "x"], default=None,
+                   help="--weights backtest: scale column to split on (default C)")
+    split = p.add_mutually_exclusive_group()
+    split.add_argument("--holdout-top", type=float, default=None, metavar="FRACTION",
+                       help="--weights backtest: hold out this fraction of runs with the largest --by (default 0.2)")
+    split.add_argument("--cutoff", type=float, default=None, metavar="VALUE",
+                       help="--weights backtest: train on runs with --by <= VALUE")
+    p.add_argument("--interval", type=float, default=0.9, help="interval mass of --at and --overlay (default 0.9)")
+    p.add_argument("--plot", metavar="FILE", help="write the ELPD comparison plot (.png, .svg or .pdf)")
+    p.add_argument("--overlay", metavar="FILE",
+                   help="write one scaling-curve figure with every model's band and the stack's (.png, .svg or .pdf)")
+    p.add_argument("--slice", default=None,
+                   help="--overlay for laws of N and D: 'optimal' (default), 'N' or 'ratio=20', as for `bayeslaw plot`")
     p.add_argument("--format", choices=["table", "json", "csv"], default="table", help="output format (default table)")
     p.set_defaults(func=cmd_compare)
 

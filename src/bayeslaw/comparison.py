@@ -70,14 +70,18 @@ def fixed_priors(fit) -> dict[str, Any]:
     return out
 
 
-def refit(fit, runs, *, seed: int | None = None, check: bool = False):
-    """Fit the same law, likelihood, priors and sampler settings to other runs (e.g. a subset)."""
+def refit(fit, runs, *, seed: int | None = None, check: bool = False, priors: Mapping[str, Any] | None = None):
+    """Fit the same law, likelihood, priors and sampler settings to other runs (e.g. a subset).
+
+    ``priors`` replaces the fit's priors with reference scales fixed at its values (:func:`fixed_priors`).
+    """
     from .engine import fit as _fit
 
     s = fit.spec["sampler"]
     design = fit.spec["data"]["design"]
     x = design["x"] if tuple(fit.law.inputs) == ("x",) else None
-    return _fit(runs, fit.law, x=x, priors=fixed_priors(fit), likelihood=fit.spec["likelihood"],
+    priors = fixed_priors(fit) if priors is None else priors
+    return _fit(runs, fit.law, x=x, priors=priors, likelihood=fit.spec["likelihood"],
                 num_warmup=int(s["num_warmup"]), num_samples=int(s["num_samples"]),
                 num_chains=int(s["num_chains"]), chain_method=s.get("chain_method"),
                 target_accept_prob=float(s.get("target_accept_prob", 0.8)),
@@ -210,12 +214,15 @@ class Comparison:
     method : str
         How the weights were computed (``"stacking"``, ``"bb-pseudo-bma"``, ``"pseudo-bma"``).
     pareto_k_max : float
+    fits : dict
+        The compared fits, by name (:meth:`stack` averages them with these weights).
     """
 
     table: pd.DataFrame
     loo: dict[str, LooResult]
     method: str
     pareto_k_max: float
+    fits: dict[str, Any] = field(default_factory=dict)
 
     @property
     def elpd(self) -> dict[str, Any]:
@@ -254,6 +261,14 @@ class Comparison:
 
         frame = self.table.rename(columns={"elpd_loo": "elpd"})
         return azp.plot_compare(frame, relative_scale=relative_scale, backend=backend, **kwargs)
+
+    def stack(self):
+        """The stacked predictive of the compared fits with these weights (:func:`bayeslaw.stack`)."""
+        from .averaging import stack
+
+        if not self.fits:
+            raise BayeslawError("This comparison holds no fits; use bayeslaw.stack(fits, weights=comparison).")
+        return stack(self.fits, weights=self)
 
     def __repr__(self) -> str:
         return f"<Comparison of {len(self.table)} fits by PSIS-LOO ({self.method}); best {self.best!r}>"
@@ -324,7 +339,8 @@ def compare(fits: Mapping[str, Any], *, method: str = "stacking", pareto_k_max: 
     table["law"] = [fits[n].law.name for n in table.index]
     table = table.sort_values("rank")
     table.index.name = "model"
-    return Comparison(table=table[list(COLUMNS)], loo=results, method=method, pareto_k_max=pareto_k_max)
+    return Comparison(table=table[list(COLUMNS)], loo=results, method=method, pareto_k_max=pareto_k_max,
+                      fits={str(n): f for n, f in fits.items()})
 
 
 # -- prior sensitivity ------------------------------------------------------------------------

@@ -25,7 +25,8 @@ import pandas as pd
 
 from .errors import BayeslawError, DataError, LawError
 
-__all__ = ["plot_curve", "plot_params", "plot_diagnostics", "plot_optimum", "save_figure"]
+__all__ = ["plot_curve", "plot_overlay", "plot_compare", "plot_params", "plot_diagnostics", "plot_optimum",
+           "save_figure"]
 
 #: Axis labels with units, by canonical variable.
 AXIS_LABELS = {
@@ -60,7 +61,9 @@ def plot_curve(fit, targets=None, *, held_out=None, slice: str | None = None, in
 
     Parameters
     ----------
-    fit : Fit
+    fit : Fit or Stack
+        A fit, or a stacked predictive (:func:`bayeslaw.stack`): its bands are those of the
+        mixture. A stack's members may mix laws of N and D with laws of C (drawn against C).
     targets : dict, DataFrame or Prediction, optional
         Scales to mark, e.g. ``{"N": [7e10], "D": [1.4e12]}`` (any inputs accepted by
         :meth:`Fit.predict`; in the ``"optimal"`` slice ``{"C": [...]}`` alone is also
@@ -87,34 +90,12 @@ def plot_curve(fit, targets=None, *, held_out=None, slice: str | None = None, in
     import matplotlib.pyplot as plt
 
     _check_interval(interval)
-    design = _design(fit)
-    runs = _observed(fit)
-    held = _held_out_frame(fit, held_out) if held_out is not None else None
-    if len(design) == 1:
-        if slice is not None:
-            raise BayeslawError(f"slice={slice!r} applies to laws of N and D; {fit.law.name!r} is a law of "
-                                f"{_design_col(fit)} alone: leave slice out.")
-        xcol = _design_col(fit)
-        cut = {"kind": "x", "xcol": xcol}
-    elif set(design) == {"N", "D"}:
-        cut = _parse_slice(slice)
-        xcol = "D" if cut["kind"] == "N" else "C"
-        cut["xcol"] = xcol
-    else:
-        raise LawError(f"plot_curve draws laws of one variable or of N and D; {fit.law.name!r} is a law of "
-                       f"{', '.join(design.values())}.")
-
+    cut = _curve_cut(fit, slice)
+    xcol = cut["xcol"]
+    runs = _observed(_rep(fit))
+    held = _held_out_frame(_rep(fit), held_out) if held_out is not None else None
     tgt = _target_frame(fit, targets, cut) if targets is not None else None
-    x_data = runs[xcol].to_numpy(float)
-    x_lo, x_hi = x_data.min(), x_data.max()
-    ends = [x_hi * 10.0]
-    if held is not None:
-        ends.append(held[xcol].max() * 10 ** 0.25)
-        x_lo = min(x_lo, held[xcol].min())
-    if tgt is not None:
-        ends.append(tgt["x"].max() * 10 ** 0.5)
-        x_lo = min(x_lo, tgt["x"].min())
-    grid = np.logspace(np.log10(x_lo), np.log10(max(ends)), _N_GRID)
+    grid, x_hi = _grid(runs, held, tgt, xcol)
     mean, new = _curve_draws(fit, cut, grid) if cut["kind"] != "N" else (None, None)
 
     # all computation done: draw
@@ -140,14 +121,135 @@ def plot_curve(fit, targets=None, *, held_out=None, slice: str | None = None, in
                 xytext=(4, 0), textcoords="offset points", fontsize=8, color="0.4", va="bottom")
     ax.set_xscale("log")
     ax.set_yscale("log")
-    ax.set_xlabel(_axis_label(fit, xcol))
+    ax.set_xlabel(_axis_label(_rep(fit), xcol))
     ax.set_ylabel(AXIS_LABELS["loss"])
-    ax.set_title(f"{fit.law.name}: {fit.law.formula}\n{_cut_title(cut, fit)}", fontsize=10)
+    head = f"{fit.law.name}: {fit.law.formula}" if not _is_stack(fit) else fit.label
+    ax.set_title(f"{head}\n{_cut_title(cut, _rep(fit))}", fontsize=10)
     ax.grid(True, which="major", color="0.9", lw=0.6)
     ax.autoscale_view()
     _nice_log_ticks(ax.yaxis)
     ax.legend(fontsize=8, loc="upper right", framealpha=0.9)
     return fig
+
+
+def plot_overlay(models, targets=None, *, weights: Any = "loo", held_out=None, slice: str | None = None,
+                 interval: float = 0.9, ax=None):
+    """Several laws on one scaling-curve figure: each fit's mean-law band and the stacked one.
+
+    Draws, on log-log axes, the ``interval`` band and median of the mean law of every fit in a
+    distinct colour (legend: name and stacking weight), the band and median of the stacked
+    predictive's mean law (black outline, black line), the observed runs, held-out runs and
+    targets (the stack's median with its new-run interval). The cut is chosen as in
+    :func:`plot_curve` (for laws of N and D: ``slice`` "optimal", "ratio=<r>" or "N"; laws of C
+    are drawn against C alongside them).
+
+    Parameters
+    ----------
+    models : Stack, Comparison or dict of str to Fit
+        A stack (:func:`bayeslaw.stack`); a comparison (its fits and weights); or fits of the same
+        runs, stacked with ``weights``.
+    targets : dict, DataFrame or Prediction, optional
+        As for :func:`plot_curve`.
+    weights : optional
+        For a dict of fits: the ``weights`` argument of :func:`bayeslaw.stack` (default "loo").
+    held_out, slice, interval, ax
+        As for :func:`plot_curve`.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    import matplotlib as mpl
+    import matplotlib.pyplot as plt
+
+    _check_interval(interval)
+    stk = _as_stack(models, weights)
+    cut = _curve_cut(stk, slice)
+    xcol = cut["xcol"]
+    runs = _observed(_rep(stk))
+    held = _held_out_frame(_rep(stk), held_out) if held_out is not None else None
+    tgt = _target_frame(stk, targets, cut) if targets is not None else None
+    grid, x_hi = _grid(runs, held, tgt, xcol)
+    if cut["kind"] == "N":
+        sizes = _slice_sizes(runs)
+        N, D = np.repeat(sizes, len(grid)), np.tile(grid, len(sizes))
+        member = {n: _member_mean(f, {"kind": "points"}, None, N=N, D=D).reshape(-1, len(sizes), len(grid))
+                  for n, f in stk.fits.items()}
+    else:
+        sizes = None
+        member = {n: _member_mean(f, cut, grid)[:, None, :] for n, f in stk.fits.items()}
+    counts = stk.draw_counts
+    mixture = stk.mix({n: m for n, m in member.items() if counts[n] > 0})
+
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(7.5, 5.0), layout="constrained")
+    else:
+        fig = ax.figure
+    colors = mpl.colormaps["tab10"](np.arange(len(member)) % 10)
+    for (name, draws), color in zip(member.items(), colors):
+        for j in range(draws.shape[1]):
+            lo, hi = _q(draws[:, j], interval)
+            first = j == 0
+            ax.fill_between(grid, lo, hi, facecolor=color, alpha=0.18, edgecolor=color, lw=0.6, zorder=2,
+                            label=f"{name} (weight {stk.weights[name]:.2f})" if first else None, gid="band_model")
+            ax.plot(grid, np.median(draws[:, j], axis=0), color=color, lw=1.0, ls="--", zorder=3,
+                    gid="median_model")
+    for j in range(mixture.shape[1]):
+        lo, hi = _q(mixture[:, j], interval)
+        first = j == 0
+        ax.fill_between(grid, lo, hi, facecolor="none", edgecolor="black", lw=1.0 if sizes is None else 0.7,
+                        zorder=4, hatch="////" if sizes is None else None,
+                        label=f"stack: {_pct(interval)} interval, mean law" if first else None, gid="band_stack")
+        med = np.median(mixture[:, j], axis=0)
+        ax.plot(grid, med, color="black", lw=1.8, zorder=5, gid="median_stack",
+                label=("stack: posterior median" + ("" if sizes is None else ", one line per N")) if first else None)
+        if sizes is not None:
+            ax.annotate(f"N = {_human(sizes[j], 'N')}", (grid[-1], med[-1]), xytext=(3, 0),
+                        textcoords="offset points", fontsize=7, va="center", ha="left")
+    ax.scatter(runs[xcol].to_numpy(float), runs["loss"].to_numpy(float), s=14, color=_RUN_COLOR, alpha=0.7,
+               lw=0, zorder=6, label=f"runs (n={len(runs)})", gid="runs")
+    if held is not None:
+        ax.scatter(held[xcol].to_numpy(float), held["loss"].to_numpy(float), s=46, marker="D",
+                   facecolor=_HELD_OUT_COLOR, edgecolor="black", lw=0.7, zorder=6, label="held out", gid="held_out")
+    if tgt is not None:
+        _draw_targets(ax, tgt)
+    ax.axvline(x_hi, color="0.55", lw=0.8, ls=":", zorder=1)
+    ax.annotate("extrapolation \u2192", xy=(x_hi, 0.02), xycoords=("data", "axes fraction"),
+                xytext=(4, 0), textcoords="offset points", fontsize=8, color="0.4", va="bottom")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel(_axis_label(_rep(stk), xcol))
+    ax.set_ylabel(AXIS_LABELS["loss"])
+    how = {"loo": "stacking weights by PSIS-LOO", "backtest": "stacking weights by backtest",
+           "given": "given weights"}.get(stk.method, stk.method)
+    ax.set_title(f"{len(stk.fits)} laws and their stack ({how})\n{_cut_title(cut, _rep(stk))}", fontsize=10)
+    ax.grid(True, which="major", color="0.9", lw=0.6)
+    ax.autoscale_view()
+    _nice_log_ticks(ax.yaxis)
+    ax.legend(fontsize=8, loc="upper right", framealpha=0.9)
+    return fig
+
+
+def plot_compare(comparison, *, relative_scale: bool = True, rotated: bool = False, show_weights: bool = True,
+                 **pc_kwargs):
+    """The ELPD comparison plot of a :class:`~bayeslaw.Comparison` (``arviz_plots.plot_compare``).
+
+    One point per model with its standard-error bar, best on top: with ``relative_scale`` the
+    difference to the best model's elpd_loo and the SE of that difference (``dse``), otherwise
+    elpd_loo and its SE; a dashed line marks the best model. With ``show_weights`` the model
+    labels carry the stacking weights. Returns the ``arviz_plots.PlotCollection``
+    (matplotlib backend); save it with :func:`save_figure`.
+    """
+    import arviz_plots as azp
+
+    frame = comparison.table.rename(columns={"elpd_loo": "elpd"})
+    if show_weights:
+        frame = frame.rename(index={n: f"{n} (weight {w:.2f})" for n, w in frame["weight"].items()})
+    pc = azp.plot_compare(frame, relative_scale=relative_scale, rotated=rotated, backend="matplotlib", **pc_kwargs)
+    fig = as_figure(pc)
+    fig.axes[0].set_title(f"Model comparison by PSIS-LOO, {comparison.method} weights\nhigher is better",
+                          fontsize=10)
+    return pc
 
 
 def plot_params(fit, var_names: list[str] | None = None, *, log_scale: str | bool | list[str] = "auto",
@@ -395,6 +497,69 @@ def _design(fit) -> dict[str, str]:
     return dict(fit.spec["data"]["design"])
 
 
+def _is_stack(obj) -> bool:
+    from .averaging import Stack
+
+    return isinstance(obj, Stack)
+
+
+def _rep(obj):
+    """The fit whose runs, column names and k a figure uses: the fit itself, or a stack's first law of N and D
+    (else its first fit). A stack's fits share their runs."""
+    if not _is_stack(obj):
+        return obj
+    fits = list(obj.fits.values())
+    return next((f for f in fits if set(_design(f)) == {"N", "D"}), fits[0])
+
+
+def _as_stack(models, weights):
+    from .averaging import stack
+    from .comparison import Comparison
+
+    if _is_stack(models):
+        return models
+    if isinstance(models, Comparison):
+        return models.stack()
+    if isinstance(models, Mapping):
+        return stack(models, weights=weights)
+    raise BayeslawError(f"Expected a Stack, a Comparison or a dict of fits; got {type(models).__name__}.")
+
+
+def _curve_cut(obj, slice: str | None) -> dict[str, Any]:
+    """The one-dimensional cut a curve is drawn along: kind ("x", "optimal", "ratio", "N") and x-axis column."""
+    fits = list(obj.fits.values()) if _is_stack(obj) else [obj]
+    cols = [tuple(_design(f).values()) for f in fits]
+    if len(set(cols)) == 1 and len(cols[0]) == 1:
+        if slice is not None:
+            what = repr(fits[0].law.name) if not _is_stack(obj) else "this stack"
+            raise BayeslawError(f"slice={slice!r} applies to laws of N and D; {what} is a law of "
+                                f"{cols[0][0]} alone: leave slice out.")
+        return {"kind": "x", "xcol": cols[0][0]}
+    if any(set(_design(f)) == {"N", "D"} for f in fits):
+        cut = _parse_slice(slice)
+        cut["xcol"] = "D" if cut["kind"] == "N" else "C"
+        return cut
+    if not _is_stack(obj):
+        raise LawError(f"plot_curve draws laws of one variable or of N and D; {obj.law.name!r} is a law of "
+                       f"{', '.join(cols[0])}.")
+    raise LawError("A stack's curve needs fits of the same variable, or laws of N and D (with laws of C beside "
+                   f"them); these are laws of {'; '.join(', '.join(c) for c in cols)}.")
+
+
+def _grid(runs: pd.DataFrame, held, tgt, xcol: str) -> tuple[np.ndarray, float]:
+    """The x grid of a curve (from the data to beyond held-out runs and targets) and the largest fitted x."""
+    x_data = runs[xcol].to_numpy(float)
+    x_lo, x_hi = x_data.min(), x_data.max()
+    ends = [x_hi * 10.0]
+    if held is not None:
+        ends.append(held[xcol].max() * 10 ** 0.25)
+        x_lo = min(x_lo, held[xcol].min())
+    if tgt is not None:
+        ends.append(tgt["x"].max() * 10 ** 0.5)
+        x_lo = min(x_lo, tgt["x"].min())
+    return np.logspace(np.log10(x_lo), np.log10(max(ends)), _N_GRID), float(x_hi)
+
+
 def _design_col(fit) -> str:
     return next(iter(_design(fit).values()))
 
@@ -471,15 +636,35 @@ def _axis_label(fit, col: str) -> str:
 
 
 def _curve_draws(fit, cut: Mapping[str, Any], grid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Draws (draws x grid) of the mean law and of a new run along the cut."""
-    if cut["kind"] == "optimal":
-        mean = fit.optimal_allocation(grid).draws["loss_opt"]
-    elif cut["kind"] == "ratio":
-        N = np.sqrt(grid / (_k(fit) * cut["ratio"]))
-        mean = fit.predict(N=N, D=cut["ratio"] * N).draws("mean")
+    """Draws (draws x grid) of the mean law and of a new run along the cut (a stack: of its mixture)."""
+    if _is_stack(fit):
+        counts = fit.draw_counts
+        mean = fit.mix({n: _member_mean(f, cut, grid) for n, f in fit.fits.items() if counts[n] > 0})
     else:
-        mean = fit.predict(targets={cut["xcol"]: grid}).draws("mean")
+        mean = _member_mean(fit, cut, grid)
     return mean, _new_run_draws(fit, mean)
+
+
+def _member_mean(fit, cut: Mapping[str, Any], grid: np.ndarray | None, **points) -> np.ndarray:
+    """Draws (draws x grid) of one fit's mean law along a cut; a law of C alone is drawn against C
+    (along the frontier, or at C = k N D of the points)."""
+    if cut["kind"] == "points":
+        return _predict_mean(fit, **points)
+    if cut["kind"] == "optimal":
+        if set(_design(fit)) == {"N", "D"}:
+            return fit.optimal_allocation(grid).draws["loss_opt"]
+        return _predict_mean(fit, C=grid)
+    if cut["kind"] == "ratio":
+        N = np.sqrt(grid / (_k(fit) * cut["ratio"]))
+        return _predict_mean(fit, N=N, D=cut["ratio"] * N)
+    return _predict_mean(fit, targets={cut["xcol"]: grid})
+
+
+def _predict_mean(fit, **kwargs) -> np.ndarray:
+    try:
+        return fit.predict(**kwargs).draws("mean")
+    except DataError as exc:
+        raise LawError(f"{fit.law.name!r} cannot be drawn on this curve: {exc}") from None
 
 
 def _new_run_draws(fit, mean: np.ndarray) -> np.ndarray:
@@ -492,7 +677,7 @@ def _new_run_draws(fit, mean: np.ndarray) -> np.ndarray:
     from .predict import noise_draws
 
     reps = max(1, math.ceil(8000 / mean.shape[0]))
-    eps = noise_draws(fit, (mean.shape[0], reps), seed=0)
+    eps = fit.noise_draws(reps, seed=0) if _is_stack(fit) else noise_draws(fit, (mean.shape[0], reps), seed=0)
     return (mean[:, None, :] * np.exp(eps)[:, :, None]).reshape(-1, mean.shape[1])
 
 
@@ -506,8 +691,7 @@ def _target_frame(fit, targets, cut: Mapping[str, Any]) -> pd.DataFrame:
         frame = pd.DataFrame(targets)
         if cut["kind"] == "optimal" and list(frame.columns) == ["C"]:
             C = frame["C"].to_numpy(float)
-            mean = fit.optimal_allocation(C).draws["loss_opt"]
-            new = _new_run_draws(fit, mean)
+            mean, new = _curve_draws(fit, cut, C)
             table = pd.DataFrame({"C": C, "mean_median": np.median(mean, axis=0)})
             table["new_run_lower"], table["new_run_upper"] = np.quantile(new, [0.05, 0.95], axis=0)
             q = 0.9
@@ -556,10 +740,7 @@ def _draw_mean_bands(ax, x, draws, interval: float, what: str | None = "mean law
 def _draw_n_slices(ax, fit, runs: pd.DataFrame, grid: np.ndarray, interval: float) -> None:
     import matplotlib as mpl
 
-    sizes = np.unique(runs["N"].to_numpy(float))
-    if len(sizes) > _MAX_SLICES:
-        idx = np.unique(np.round(np.linspace(0, len(sizes) - 1, _MAX_SLICES)).astype(int))
-        sizes = sizes[idx]
+    sizes = _slice_sizes(runs)
     colors = mpl.colormaps["viridis"](np.linspace(0.0, 0.85, len(sizes)))
     N = np.repeat(sizes, len(grid))
     D = np.tile(grid, len(sizes))
@@ -583,6 +764,15 @@ def _draw_n_slices(ax, fit, runs: pd.DataFrame, grid: np.ndarray, interval: floa
     rgba[:, 3] = np.where(on_slice, 0.9, 0.3)
     ax.scatter(runs["D"].to_numpy(float), runs["loss"].to_numpy(float), s=14, color=rgba, lw=0, zorder=4,
                label=f"runs (n={len(runs)}), coloured by nearest N", gid="runs")
+
+
+def _slice_sizes(runs: pd.DataFrame) -> np.ndarray:
+    """Up to 5 model sizes of the runs, evenly spread in rank, for the "N" slice."""
+    sizes = np.unique(runs["N"].to_numpy(float))
+    if len(sizes) > _MAX_SLICES:
+        idx = np.unique(np.round(np.linspace(0, len(sizes) - 1, _MAX_SLICES)).astype(int))
+        sizes = sizes[idx]
+    return sizes
 
 
 def _draw_targets(ax, tgt: pd.DataFrame) -> None:
