@@ -71,6 +71,7 @@ def run_task(task: dict) -> dict:
     wall = time.perf_counter() - t0
     pred = fit.predict(targets=targets[list(design.columns)], interval=0.9, seed=task["seed"])
     t = pred.table
+    mean_draws, new_draws = pred.draws("mean"), pred.draws("new_run")
     row = {"law": task["law"], "noise": task["noise"], "seed": task["seed"], "wall_s": wall,
            "r_hat_max": float(fit.summary()["r_hat"].max()),
            "divergences": int(fit.idata["sample_stats"]["diverging"].sum()),
@@ -81,6 +82,10 @@ def run_task(task: dict) -> dict:
         row[f"t{i}_new_cov"] = int(t["new_run_lower"].iloc[i] <= fresh <= t["new_run_upper"].iloc[i])
         row[f"t{i}_mean_width"] = float((t["mean_upper"].iloc[i] - t["mean_lower"].iloc[i]) / truth)
         row[f"t{i}_new_width"] = float((t["new_run_upper"].iloc[i] - t["new_run_lower"].iloc[i]) / truth)
+        # probability integral transform: where the truth falls in the posterior (0.5 = centre;
+        # a skew means bias, a U shape means overconfidence)
+        row[f"t{i}_mean_pit"] = float((mean_draws[..., i] < truth).mean())
+        row[f"t{i}_new_pit"] = float((new_draws[..., i] < fresh).mean())
     if task["peer"] and task["law"] in PEER_LAWS:
         row.update(_peer(design, ladder, targets, task["seed"]))
     return row

@@ -292,3 +292,161 @@ def backtest(data, laws, *, by: str = "C", holdout_top: float = 0.2, cutoff: flo
     table = table.sort_values(["rank", "law"]).reset_index(drop=True)[list(COLUMNS)]
     return Backtest(table=table, pointwise=pd.concat(points, ignore_index=True), fits=fits, by=by, cutoff=cut,
                     train_runs=list(train.frame.index), test_runs=list(test.frame.index))
+
+
+# -- leave-future-out and leave-one-group-out -------------------------------------------------------
+
+
+@dataclass
+class CrossValidation:
+    """Leave-future-out or leave-one-group-out cross-validation of one fit.
+
+    Attributes
+    ----------
+    kind : {"lfo", "logo"}
+    elpd, se : float
+        Summed held-out log predictive density and its standard error.
+    n_scored : int
+        Runs scored (LFO: the runs after the first ``min_train``; LOGO: all runs).
+    n_refits : int
+        Exact refits made (LFO with ``method="approx"`` refits only where PSIS fails).
+    pointwise : DataFrame
+        One row per scored run: ``run``, the split column's value (LFO) or ``group`` (LOGO),
+        ``elpd``, and for LFO ``pareto_k`` (NaN where the run was scored by a refit).
+    result : arviz_stats ELPDData
+        The ArviZ object (``ELPDDataLFO`` / ``ELPDDataLOOKFold``), for ``arviz_stats.compare``.
+    """
+
+    kind: str
+    elpd: float
+    se: float
+    n_scored: int
+    n_refits: int
+    pointwise: pd.DataFrame
+    result: Any
+
+    def to_record(self) -> dict[str, Any]:
+        return {"kind": self.kind, "elpd": float(self.elpd), "se": float(self.se), "n_scored": int(self.n_scored),
+                "n_refits": int(self.n_refits)}
+
+
+def _refit_wrapper(fit, runs):
+    """An ``arviz_stats.SamplingWrapper`` that refits ``fit``'s model (same priors and sampler) on
+    subsets of ``runs`` (positions index ``runs``) and scores the left-out runs under ``dim``."""
+    import xarray as xr
+    from arviz_stats import SamplingWrapper
+
+    from .comparison import log_density, refit
+
+    class _Wrapper(SamplingWrapper):
+        def __init__(self, dim):
+            super().__init__(model=fit.law, idata_orig=fit.idata)
+            self.dim = dim
+            self.fits: dict[int, Any] = {}
+            self.n_refits = 0
+
+        def sel_observations(self, idx):
+            mask = np.ones(len(runs), bool)
+            mask[np.asarray(idx, int).ravel()] = False
+            return runs.subset(mask), runs.subset(~mask)
+
+        def sample(self, modified_observed_data):
+            self.n_refits += 1
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # a refit's sampler warnings are not the user's fit's
+                return refit(fit, modified_observed_data)
+
+        def get_inference_data(self, fitted_model):
+            self.fits[id(fitted_model.idata)] = fitted_model
+            return fitted_model.idata
+
+        def log_likelihood__i(self, excluded_obs, idata__i):
+            f = self.fits[id(idata__i)]
+            ll = log_density(f, excluded_obs)
+            return xr.DataArray(ll, dims=("chain", "draw", self.dim),
+                                coords={self.dim: excluded_obs.frame.index.to_numpy()})
+
+    return _Wrapper
+
+
+def _ordered_tree(fit, order, dim):
+    """The fit's posterior and log-likelihood with runs reordered and their dimension renamed."""
+    import xarray as xr
+
+    ll = fit.idata["log_likelihood"]["log_loss"].isel(run=order).rename(run=dim)
+    return xr.DataTree.from_dict({"posterior": fit.idata["posterior"].to_dataset(),
+                                  "log_likelihood": xr.Dataset({"log_loss": ll})})
+
+
+def leave_future_out(fit, *, by: str = "C", min_train: float | int = 0.5, horizon: int = 1,
+                     method: str = "approx", k_threshold: float = 0.7) -> CrossValidation:
+    """Leave-future-out cross-validation over increasing scale (``arviz_stats.lfo_cv``).
+
+    The runs are ordered by ``by`` (ties keep file order). At each forecast origin i the law
+    is fitted to the i smallest runs and scores the next ``horizon`` runs; the first origin
+    is ``min_train`` (a count, or a fraction of the runs). With ``method="approx"`` the
+    posterior is carried from one origin to the next by Pareto-smoothed importance sampling
+    and refitted exactly (same law, likelihood, priors and sampler settings) whenever the
+    Pareto k of the weights exceeds ``k_threshold`` (Bürkner, Gabry & Vehtari 2020);
+    ``method="exact"`` refits at every origin.
+
+    Unlike LOO, every scored run is predicted from smaller runs only, so the score rewards
+    laws that extrapolate, not laws that interpolate.
+    """
+    import arviz_stats as azs
+
+    from .comparison import runs_of
+
+    runs = runs_of(fit)
+    if by not in runs.frame.columns:
+        raise BayeslawError(f"Cannot order runs by {by}: the fit's runs have no {by} column "
+                            f"(they have {', '.join(runs.variables)}).")
+    if method not in ("approx", "exact"):
+        raise BayeslawError(f"method must be 'approx' or 'exact'; got {method!r}.")
+    n = len(runs)
+    start = int(round(min_train * n)) if isinstance(min_train, float) and min_train < 1 else int(min_train)
+    need = fit.law.n_params + 2
+    if not need <= start < n - horizon + 1:
+        raise BayeslawError(f"min_train={min_train!r} gives {start} training runs of {n}; it must leave at least "
+                            f"{need} (the law's parameters + 2) for the first fit and {horizon} run(s) to predict.")
+    order = np.argsort(runs.frame[by].to_numpy(float), kind="stable")
+    ordered = runs.subset(runs.frame.index[order])
+    wrapper = _refit_wrapper(fit, ordered)("time")
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*Pareto.*", category=UserWarning)
+        warnings.filterwarnings("ignore", message=".*refits out of.*", category=UserWarning)
+        res = azs.lfo_cv(_ordered_tree(fit, order, "time"), wrapper, start, horizon, time_dim="time",
+                         pointwise=True, var_name="log_loss", method=method, k_threshold=k_threshold)
+    labels = res.elpd_i["time"].values
+    pareto = res.pareto_k.values if res.pareto_k is not None else np.full(len(labels), np.nan)
+    pointwise = pd.DataFrame({"run": labels, by: ordered.frame.loc[labels, by].to_numpy(float),
+                              "elpd": res.elpd_i.values, "pareto_k": pareto})
+    return CrossValidation("lfo", float(res.elpd), float(res.se), len(labels), wrapper.n_refits, pointwise, res)
+
+
+def leave_one_group_out(fit, group: str) -> CrossValidation:
+    """Leave-one-group-out cross-validation: refit without each group and score its runs
+    (``arviz_stats.loo_kfold`` with one fold per group).
+
+    Asks whether a law fitted to some families (architectures, tasks, data sets) predicts a
+    family it has not seen. ``group`` is a group column of the fit's runs (see
+    :func:`bayeslaw.load_runs`, ``groups=``).
+    """
+    import arviz_stats as azs
+
+    from .comparison import runs_of
+
+    runs = runs_of(fit)
+    if group not in runs.groups:
+        have = ", ".join(runs.groups) or "none"
+        raise BayeslawError(f"Cannot leave groups out by {group!r}: it is not a group column of the fit's runs "
+                            f"(group columns: {have}); load the runs with groups=[{group!r}].")
+    values = runs.frame[group].to_numpy()
+    codes, uniques = pd.factorize(values, sort=True)
+    if len(uniques) < 2:
+        raise BayeslawError(f"Column {group!r} has one value ({uniques[0]!r}); leave-one-group-out needs two or more.")
+    wrapper = _refit_wrapper(fit, runs)("run")
+    res = azs.loo_kfold(fit.idata, wrapper, pointwise=True, var_name="log_loss", folds=codes + 1)
+    pointwise = pd.DataFrame({"run": runs.frame.index.to_numpy(), "group": values,
+                              "elpd": np.asarray(res.elpd_i.values, float)})
+    return CrossValidation("logo", float(res.elpd), float(res.se), len(runs), wrapper.n_refits, pointwise, res)

@@ -113,7 +113,7 @@ def design(runs: Runs, law: Law, x: str | None = None) -> dict[str, str]:
 # -- the generic model ---------------------------------------------------------------------
 
 
-def _model(log_mean, param_names, likelihood_name, families, prior_args, x, log_y=None):
+def _model(log_mean, param_names, likelihood_name, families, prior_args, x, log_y=None, mask=None):
     # Priors arrive as plain dicts of numbers (jit arguments with a deterministic order) and are
     # built here; numpyro Distribution pytrees flatten in a hash-seed-dependent order, which made
     # the compiled program differ between processes and defeated JAX's persistent cache.
@@ -127,7 +127,7 @@ def _model(log_mean, param_names, likelihood_name, families, prior_args, x, log_
         obs = dist.StudentT(nu, mu, sigma)
     else:
         obs = dist.Normal(mu, sigma)
-    with numpyro.plate("run", n):
+    with numpyro.plate("run", n), numpyro.handlers.mask(mask=True if mask is None else mask):
         numpyro.sample("log_loss", obs, obs=log_y)
 
 
@@ -156,8 +156,8 @@ def make_model(law: Law, likelihood: str, families: tuple[tuple[str, str], ...])
     lik = get_likelihood(likelihood).name
 
     def make():
-        def model(prior_args, x, log_y=None):
-            _model(law.log_mean, names, lik, families, prior_args, x, log_y)
+        def model(prior_args, x, log_y=None, mask=None):
+            _model(law.log_mean, names, lik, families, prior_args, x, log_y, mask)
 
         return model
 
@@ -173,6 +173,22 @@ def _log_likelihood_fn(law: Law, likelihood: str, families: tuple[tuple[str, str
             model, samples, prior_args, xs, log_y)["log_loss"])
 
     return remember(_LOGLIK, (law.name, law.hash, likelihood, families), make)
+
+
+def padded_size(n: int) -> int:
+    """Rows the sampler's program is built for: the next power of two (at least 16).
+
+    The runs are padded to this size with masked-out copies of the first run, so fits to
+    tables of 129-256 runs (a backtest's or leave-future-out's refits on growing subsets,
+    a calibration study's ladders) share one compiled program instead of compiling one per
+    size (seconds each). At most half of the likelihood evaluations are wasted, and the
+    likelihood is a small part of a step's cost at these sizes.
+    """
+    return max(16, 1 << (int(n) - 1).bit_length())
+
+
+def _pad(a: np.ndarray, size: int) -> np.ndarray:
+    return np.concatenate([a, np.full(size - a.shape[0], a[0], dtype=a.dtype)])
 
 
 def reference_scales(inputs: Mapping[str, np.ndarray], loss: np.ndarray) -> dict[str, float]:
@@ -309,7 +325,10 @@ def fit(
         t0 = time.perf_counter()
         families = prior_families(resolved)
         prior_args = prior_arguments(resolved, refs)
-        samples, extra = run_nuts(make_model(law, lik.name, families), (prior_args, xs, log_y),
+        size = padded_size(len(runs))
+        padded = ({v: jnp.asarray(_pad(np.asarray(a), size)) for v, a in xs.items()},
+                  jnp.asarray(_pad(np.asarray(log_y), size)), jnp.asarray(np.arange(size) < len(runs)))
+        samples, extra = run_nuts(make_model(law, lik.name, families), (prior_args, *padded),
                                   cache_key=(law.name, law.hash, lik.name, support_key),
                                   num_warmup=num_warmup, num_samples=num_samples, num_chains=num_chains,
                                   chain_method=chain_method, dense_mass=dense_mass,
