@@ -295,7 +295,8 @@ def test_stack_half_and_half_is_a_mixture(clean_fits):
         np.testing.assert_array_equal(mix[member == name], own[sel[name]])
         assert len(np.unique(sel[name])) == 300
         # new runs come from the same posterior draws (and the fit's own noise)
-        np.testing.assert_array_equal(pred.draws("new_run")[member == name], pred.members[name].draws("new_run")[sel[name]])
+        np.testing.assert_array_equal(pred.draws("new_run")[member == name],
+                                      pred.members[name].draws("new_run")[sel[name]])
     # the table summarises the mixture's draws
     t = pred.table
     np.testing.assert_allclose(t["mean_median"], np.median(mix, axis=0))

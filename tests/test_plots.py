@@ -285,3 +285,30 @@ def test_save_figure_rejects_unknown_suffix(power_law_fit, tmp_path):
         plots.save_figure(fig, tmp_path / "fig.jpeg")
     with pytest.raises(bayeslaw.BayeslawError, match="Figure"):
         plots.save_figure("not a figure", tmp_path / "fig.png")
+
+
+# -- stacks of laws of different inputs ----------------------------------------------------
+
+
+def test_stack_of_a_law_of_n_and_d_and_a_law_of_n(chinchilla_fit, power_law_fit):
+    """The bundled runs fitted by chinchilla (N, D) and by a power law in N alone: their stack can be drawn
+    along D = r N (or per model size), not along the compute-optimal frontier, which a law of N lacks."""
+    s = bayeslaw.stack({"chinchilla": chinchilla_fit, "power_law": power_law_fit}, [0.5, 0.5])
+    assert s.num_draws == 400 and dict(s.draw_counts) == {"chinchilla": 200, "power_law": 200}
+    with pytest.raises(bayeslaw.LawError, match="'power_law' is a law of N.*slice='ratio=20'"):
+        plots.plot_overlay(s)
+    assert plt.get_fignums() == []
+    ax = plots.plot_overlay(s, TARGET, slice="ratio=20").axes[0]
+    assert ax.get_xscale() == "log" and ax.get_yscale() == "log" and ax.get_xlabel() == "training compute C (FLOPs)"
+    assert len([c for c in ax.collections if c.get_gid() == "band_model"]) == 2
+    assert len([c for c in ax.collections if c.get_gid() == "band_stack"]) == 1
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert {"chinchilla (weight 0.50)", "power_law (weight 0.50)"} <= set(legend)
+    line = targets_container(ax).lines[0]
+    np.testing.assert_allclose(line.get_ydata(), s.predict(**TARGET).table["mean_median"], rtol=1e-9)
+    # a stack of one-variable fits is drawn against their variable, without slices
+    same = bayeslaw.stack({"a": power_law_fit, "b": power_law_fit}, [1, 1])
+    ax = plots.plot_curve(same, {"N": [7e10]}).axes[0]
+    assert ax.get_xlabel() == "parameters N" and len(bands(ax)) == 3
+    with pytest.raises(bayeslaw.BayeslawError, match="slice"):
+        plots.plot_curve(same, slice="N")

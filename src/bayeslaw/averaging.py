@@ -296,7 +296,8 @@ class Stack:
                 raise BayeslawError(f"No draws given for {name!r}, which has weight {self.weights[name]:.3g}.")
             arr = np.asarray(arrays[name])
             if arr.shape[0] != _n_draws(self.fits[name]):
-                raise BayeslawError(f"Draws of {name!r} have {arr.shape[0]} rows; the fit has {_n_draws(self.fits[name])}.")
+                raise BayeslawError(f"Draws of {name!r} have {arr.shape[0]} rows; the fit has "
+                                    f"{_n_draws(self.fits[name])}.")
             parts.append(arr[idx])
         return np.concatenate(parts, axis=0)
 
@@ -453,9 +454,9 @@ def _union_inputs(tables: Sequence[pd.DataFrame]) -> pd.DataFrame:
     cols: dict[str, np.ndarray] = {}
     for t in tables:
         for c in t.columns:
-            if (c in SIZE_COLUMNS or c == "x") and c not in cols:
+            if not str(c).startswith(("mean_", "new_run_", "beyond_")) and c not in cols:
                 cols[c] = t[c].to_numpy(float)
-    order = [c for c in ("x", *SIZE_COLUMNS) if c in cols]
+    order = [c for c in ("x", *SIZE_COLUMNS) if c in cols] + [c for c in cols if c not in ("x", *SIZE_COLUMNS)]
     return pd.DataFrame({c: cols[c] for c in order})
 
 

@@ -559,10 +559,11 @@ def cmd_compare(args: argparse.Namespace) -> int:
         raise BayeslawError(f"--pareto-k-max must be between 0 and 1.5 (usually 0.7); got {args.pareto_k_max:g}.")
     _check_sampler(args)
     targets = _parse_at(args.at) if args.at else None
-    if not 0.5 < args.interval < 1:
-        raise BayeslawError(f"--interval must be between 0.5 and 1 (e.g. 0.9); got {args.interval:g}.")
     plot_out = _out_file(args.plot, (".png", ".svg", ".pdf")) if args.plot else None
     overlay_out = _out_file(args.overlay, (".png", ".svg", ".pdf")) if args.overlay else None
+    low = 0.5 if overlay_out is not None else 0.0  # the figures take 0.5 < interval < 1, as `bayeslaw plot` does
+    if not low < args.interval < 1:
+        raise BayeslawError(f"--interval must be between {low:g} and 1 (e.g. 0.9); got {args.interval:g}.")
     if args.slice is not None and overlay_out is None:
         raise BayeslawError("--slice applies to the --overlay figure; give --overlay FILE too.")
     if args.weights != "backtest" and (args.by is not None or args.holdout_top is not None or args.cutoff is not None):
@@ -717,7 +718,8 @@ def _print_stack_predictions(pred, stk, interval: float) -> None:
         print(_format_table(shown))
         far = part.iloc[-1].filter(like="beyond_").abs()
         if (far > 0).any():
-            print(f"note: {far.max():.2f} decades beyond the fitted range; the intervals assume the laws hold that far.")
+            print(f"note: {far.max():.2f} decades beyond the fitted range; the intervals assume the laws hold "
+                  "that far.")
 
 
 def _add_data_and_sampler_args(p, *, seed_help: str, chains_help: str = "NUTS chains per fit (default 4)") -> None:

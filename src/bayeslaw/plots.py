@@ -653,6 +653,9 @@ def _member_mean(fit, cut: Mapping[str, Any], grid: np.ndarray | None, **points)
     if cut["kind"] == "optimal":
         if set(_design(fit)) == {"N", "D"}:
             return fit.optimal_allocation(grid).draws["loss_opt"]
+        if list(_design(fit).values()) != ["C"]:
+            raise LawError(f"{fit.law.name!r} is a law of {', '.join(_design(fit).values())}: it has no value along "
+                           "the compute-optimal frontier; draw it with slice='ratio=20' or slice='N'.")
         return _predict_mean(fit, C=grid)
     if cut["kind"] == "ratio":
         N = np.sqrt(grid / (_k(fit) * cut["ratio"]))
