@@ -1,6 +1,6 @@
 """Good paths of the run loader (:func:`bayeslaw.load_runs`) and of the CLI commands.
 
-Only ``test_cli_fit_json`` runs NUTS (2 chains x 200 + 200 on 40 runs).
+Only ``test_cli_fit_json`` runs NUTS (2 chains x 300 + 300 on 40 runs).
 """
 
 from __future__ import annotations
@@ -280,8 +280,8 @@ def test_cli_fit_json(tmp_path, capsys, monkeypatch):
     N = np.full_like(D, 1e8)
     data = write(tmp_path, "synthetic.csv", pd.DataFrame({"N": N, "D": D, "loss": loss}))
     out_dir = tmp_path / "f"
-    code = cli.main(["fit", data, "--law", "power_law", "--x", "D", "--chains", "2", "--warmup", "200",
-                     "--draws", "200", "--format", "json", "--out", str(out_dir), "--quiet"])
+    code = cli.main(["fit", data, "--law", "power_law", "--x", "D", "--chains", "2", "--warmup", "300",
+                     "--draws", "300", "--format", "json", "--out", str(out_dir), "--quiet"])
     cap = capsys.readouterr()
     assert code == 0, cap.err
     assert "Traceback" not in cap.err
@@ -304,4 +304,4 @@ def test_cli_fit_json(tmp_path, capsys, monkeypatch):
     assert sorted(p.name for p in out_dir.iterdir()) == ["fit.nc", "spec.json"]
     spec = json.loads((out_dir / "spec.json").read_text())
     assert spec["data"]["design"] == {"x": "D"}
-    assert spec["sampler"]["num_chains"] == 2 and spec["sampler"]["num_samples"] == 200
+    assert spec["sampler"]["num_chains"] == 2 and spec["sampler"]["num_samples"] == 300

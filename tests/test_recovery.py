@@ -44,7 +44,7 @@ from bayeslaw.models import LAWS
 
 DATA_SEED = 0
 SAMPLER_SEED = 0
-SAMPLER = dict(num_chains=2, num_warmup=500, num_samples=500)
+SAMPLER = dict(num_chains=2, num_warmup=300, num_samples=300)  # the settings of the other tests: one compiled program per law and size
 RHAT_MAX = 1.05
 PROB = 0.90
 
