@@ -5,6 +5,10 @@ from bayeslaw.cli import main
 
 def test_demo_writes_fit_figures_and_report(tmp_path, capsys):
     out = tmp_path / "demo"
+    # the output of an earlier demo is there: the demo replaces it instead of refusing
+    (out / "fit").mkdir(parents=True)
+    for stale in (out / "fit" / "spec.json", out / "fit" / "fit.nc", out / "curve.png", out / "report.html"):
+        stale.write_text("from an earlier demo")
     assert main(["--quiet", "demo", "--out", str(out)]) == 0
     text = capsys.readouterr().out
     assert "law: chinchilla" in text and "diagnostics: all checks passed" in text
@@ -14,5 +18,5 @@ def test_demo_writes_fit_figures_and_report(tmp_path, capsys):
     assert (out / "fit" / "spec.json").is_file() and (out / "fit" / "fit.nc").is_file()
     html = (out / "report.html").read_text()
     assert html.lstrip().lower().startswith("<!doctype html") and "data:image/png;base64," in html
-    # running it again replaces the previous demo output instead of refusing
-    assert main(["--quiet", "demo", "--out", str(out)]) == 0
+    assert "from an earlier demo" not in (out / "fit" / "spec.json").read_text()
+    assert (out / "fit" / "fit.nc").read_bytes()[:4] == b"\x89HDF"  # netCDF4 (HDF5) file, not the stale text
