@@ -25,7 +25,7 @@ from .result import Fit, load
 from .law import Law, Param, available_laws, get_law, logsumexp, register
 from .priors import Prior
 from .comparison import Comparison, compare, prior_sensitivity  # noqa: E402
-from .backtest import Backtest, backtest  # noqa: E402
+from .backtest import Backtest, CrossValidation, backtest, leave_future_out, leave_one_group_out  # noqa: E402
 from .averaging import Stack, stack  # noqa: E402
 
 try:
@@ -40,8 +40,8 @@ def example_data_path() -> _Path:
 
 
 __all__ = [
-    "Backtest", "BayeslawError", "Comparison", "DataError", "DiagnosticWarning", "Fit", "FitFileError",
-    "LIKELIHOODS", "Law", "LawError", "Param", "Prior", "PriorError", "Runs", "Stack", "available_laws",
-    "backtest", "compare", "example_data_path", "fit", "get_law", "load", "load_runs", "logsumexp",
-    "prior_sensitivity", "register", "stack",
+    "Backtest", "BayeslawError", "Comparison", "CrossValidation", "DataError", "DiagnosticWarning", "Fit",
+    "FitFileError", "LIKELIHOODS", "Law", "LawError", "Param", "Prior", "PriorError", "Runs", "Stack",
+    "available_laws", "backtest", "compare", "example_data_path", "fit", "get_law", "leave_future_out",
+    "leave_one_group_out", "load", "load_runs", "logsumexp", "prior_sensitivity", "register", "stack",
 ]
