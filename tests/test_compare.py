@@ -165,15 +165,17 @@ def test_cli_compare_json(tmp_path, capsys):
     # the stack and its predictions beside each model's (docs/cli.md keys)
     weights = {m["name"]: m["weight"] for m in doc["models"]}
     assert doc["stack"]["weights_from"] == "loo" and doc["stack"]["weights"] == pytest.approx(weights)
-    assert sum(doc["stack"]["draws_per_model"].values()) == doc["stack"]["draws"] == 600
+    assert sum(doc["stack"]["draws_per_model"].values()) == doc["stack"]["draws"] >= 600
     assert doc["predictions"]["interval"] == 0.9 and len(doc["predictions"]["results"]) == 2
     r = doc["predictions"]["results"][0]
     assert {"N", "D", "C", "mean_law", "new_run", "interval", "extrapolation_decades", "models"} <= set(r)
     assert set(r["models"]) == {"chinchilla", "compute"}
     assert set(r["extrapolation_decades"]) == {"N", "D", "C"}  # the union of the laws' inputs
+    # a mixture's quantiles lie between its components' (up to the Monte Carlo error of the subsets of draws)
     lows = [m["mean_law"]["lower"] for m in r["models"].values()]
     highs = [m["mean_law"]["upper"] for m in r["models"].values()]
-    assert min(lows) <= r["mean_law"]["lower"] <= max(lows) and min(highs) <= r["mean_law"]["upper"] <= max(highs)
+    assert min(lows) * 0.995 <= r["mean_law"]["lower"] <= max(lows) * 1.005
+    assert min(highs) * 0.995 <= r["mean_law"]["upper"] <= max(highs) * 1.005
     assert (tmp_path / "elpd.png").read_bytes().startswith(b"\x89PNG")
     assert b"<svg" in (tmp_path / "overlay.svg").read_bytes()[:2000]
     assert doc["n_runs"] == 48 and doc["method"] == "stacking" and doc["pareto_k_max"] == 0.7
@@ -281,11 +283,17 @@ def test_stack_weight_one_is_that_fit(clean_fits):
 
 def test_stack_half_and_half_is_a_mixture(clean_fits):
     s = bayeslaw.stack(clean_fits, [0.5, 0.5])
-    assert s.num_draws == 600 and dict(s.draw_counts) == {"chinchilla": 300, "compute": 300}
+    # every draw of both fits (600 each): the most draws with equal shares
+    assert s.num_draws == 1200 and dict(s.draw_counts) == {"chinchilla": 600, "compute": 600}
     pred = s.predict(**TARGET, seed=3)
     member = pred.idata["predictions"]["member"].values.ravel()
-    assert pred.idata["predictions"]["loss"].shape == (1, 600, 2, 2)
-    assert (member == "chinchilla").sum() == (member == "compute").sum() == 300
+    assert pred.idata["predictions"]["loss"].shape == (1, 1200, 2, 2)
+    assert (member == "chinchilla").sum() == (member == "compute").sum() == 600
+    # with other weights, subsets in proportion, without replacement
+    s = bayeslaw.stack(clean_fits, [0.75, 0.25])
+    assert s.num_draws == 800 and dict(s.draw_counts) == {"chinchilla": 600, "compute": 200}
+    pred = s.predict(**TARGET, seed=3)
+    member = pred.idata["predictions"]["member"].values.ravel()
     sel = s.selection(seed=3)
     assert all(np.array_equal(sel[n], s.selection(seed=3)[n]) for n in sel)  # seeded: reproducible
     mix = pred.draws("mean")
@@ -293,7 +301,7 @@ def test_stack_half_and_half_is_a_mixture(clean_fits):
         own = pred.members[name].draws("mean")
         # each mixture draw is one of that fit's draws (a subset without replacement)
         np.testing.assert_array_equal(mix[member == name], own[sel[name]])
-        assert len(np.unique(sel[name])) == 300
+        assert len(np.unique(sel[name])) == s.draw_counts[name]
         # new runs come from the same posterior draws (and the fit's own noise)
         np.testing.assert_array_equal(pred.draws("new_run")[member == name],
                                       pred.members[name].draws("new_run")[sel[name]])
@@ -321,7 +329,7 @@ def test_stack_half_and_half_is_a_mixture(clean_fits):
 def test_stack_decisions_are_mixtures_of_member_decisions(clean_fits, outlier_comparison):
     fits, comparison = outlier_comparison
     s = bayeslaw.stack(fits, {"student_t": 0.3, "normal": 0.7})
-    assert dict(s.draw_counts) == {"student_t": 180, "normal": 420}
+    assert s.num_draws == 857 and dict(s.draw_counts) == {"student_t": 257, "normal": 600}
     C = [1e21, 5.76e23]
     dec = s.optimal_allocation(C, seed=5)
     sel = s.selection(seed=5)
@@ -333,7 +341,7 @@ def test_stack_decisions_are_mixtures_of_member_decisions(clean_fits, outlier_co
         np.testing.assert_array_equal(dec.draws[key], expected)
         np.testing.assert_allclose(dec.table[f"{key}_median"], np.median(expected, axis=0))
         np.testing.assert_allclose(dec.table[f"{key}_upper"], np.quantile(expected, 0.95, axis=0))
-    assert list(dec.member).count("normal") == 420
+    assert list(dec.member).count("normal") == 600
     own = dec.members["normal"].draws["N_opt"]
     assert own.shape == (600, 2) and np.array_equal(dec.draws["N_opt"][dec.member == "normal"], own[sel["normal"]])
     # compute to reach a loss, for a law of N and D and a law of C
@@ -505,8 +513,7 @@ def test_plot_overlay_bands_per_law_and_stack(clean_fits, clean_comparison, tmp_
     assert n_sizes == 5
     assert len([c for c in ax.collections if c.get_gid() == "band_model"]) == 2 * n_sizes
     assert len([c for c in ax.collections if c.get_gid() == "band_stack"]) == n_sizes
-    out = plots.save_figure(plots.plot_overlay(clean_comparison, slice="N"), tmp_path / "overlay.png")
-    assert out.read_bytes().startswith(b"\x89PNG")
+    assert plots.plot_overlay(clean_comparison, slice="ratio=20").axes[0].get_title().startswith("2 laws")
     plt.close("all")
 
 

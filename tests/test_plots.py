@@ -294,7 +294,8 @@ def test_stack_of_a_law_of_n_and_d_and_a_law_of_n(chinchilla_fit, power_law_fit)
     """The bundled runs fitted by chinchilla (N, D) and by a power law in N alone: their stack can be drawn
     along D = r N (or per model size), not along the compute-optimal frontier, which a law of N lacks."""
     s = bayeslaw.stack({"chinchilla": chinchilla_fit, "power_law": power_law_fit}, [0.5, 0.5])
-    assert s.num_draws == 400 and dict(s.draw_counts) == {"chinchilla": 200, "power_law": 200}
+    # equal shares: all 400 draws of the small fit, 400 of the 1000 of the other
+    assert s.num_draws == 800 and dict(s.draw_counts) == {"chinchilla": 400, "power_law": 400}
     with pytest.raises(bayeslaw.LawError, match="'power_law' is a law of N.*slice='ratio=20'"):
         plots.plot_overlay(s)
     assert plt.get_fignums() == []

@@ -13,8 +13,9 @@ distribution, the mixture ``p(y | x) = sum_k w_k p_k(y | x)`` with weights
 
 The mixture is represented by draws: from each fit a number of posterior draws
 proportional to its weight (largest-remainder rounding of ``w_k * S``, where ``S`` is the
-smallest number of draws among the fits with positive weight), chosen without replacement
-with a seeded generator. A fit with weight 1 thus contributes all its draws, in order.
+largest total for which every fit has enough draws, ``min_k floor(S_k / w_k)``), chosen
+without replacement with a seeded generator. A fit with weight 1 thus contributes all its
+draws, in order; two fits of 600 draws with weights 0.5 give 1200.
 The same draws are used for predictions, curves and decisions, so a stacked prediction and
 a stacked optimum describe the same mixture. :class:`Stack` offers ``predict``,
 ``optimal_allocation`` and ``compute_for_loss`` like a :class:`~bayeslaw.Fit` (targets beyond the
@@ -236,8 +237,10 @@ class Stack:
 
     @property
     def num_draws(self) -> int:
-        """Draws of the mixture: the fewest posterior draws among the fits with positive weight."""
-        return min(_n_draws(f) for n, f in self.fits.items() if self.weights[n] > 0)
+        """Draws of the mixture, S: the largest total for which every fit with positive weight w_k has the
+        w_k * S draws it contributes, ``min_k floor(S_k / w_k)`` over its S_k posterior draws."""
+        return min(int(np.floor(_n_draws(f) / self.weights[n] + 1e-9))
+                   for n, f in self.fits.items() if self.weights[n] > 0)
 
     @property
     def draw_counts(self) -> pd.Series:
@@ -250,6 +253,7 @@ class Stack:
         positive = np.flatnonzero(w > 0)
         order = positive[np.argsort(-(raw - n)[positive], kind="stable")]
         n[order[:rest]] += 1
+        n = np.minimum(n, [_n_draws(f) for f in self.fits.values()])  # never more than a fit has
         return pd.Series(n, index=self.names, name="draws")
 
     @property
@@ -436,8 +440,14 @@ class Stack:
     def to_dict(self) -> dict[str, Any]:
         """JSON-able description (keys as in docs/cli.md): where the weights came from, the weights,
         and the number of mixture draws in all and from each fit."""
-        return {"weights_from": self.method, "weights": {n: float(w) for n, w in self.weights.items()},
-                "draws": int(self.num_draws), "draws_per_model": {n: int(c) for n, c in self.draw_counts.items()}}
+        out = {"weights_from": self.method, "weights": {n: float(w) for n, w in self.weights.items()},
+               "draws": int(self.draw_counts.sum()),
+               "draws_per_model": {n: int(c) for n, c in self.draw_counts.items()}}
+        if self.backtest is not None:
+            bt = self.backtest
+            out["backtest"] = {"by": bt.by, "cutoff": float(bt.cutoff), "n_train": len(bt.train_runs),
+                               "n_test": len(bt.test_runs)}
+        return out
 
     def __repr__(self) -> str:
         return f"<Stack ({self.method} weights) of {len(self.fits)} fits: " + ", ".join(
