@@ -426,6 +426,7 @@ def test_stack_backtest_weights_refit_each_model(clean_fits):
     assert all(f.spec["data"]["n_runs"] == 38 for f in bt.fits.values())
     assert bt.table["law"].iloc[0] == "chinchilla"
     assert s.weights["chinchilla"] > 0.8
+    assert s.to_dict()["backtest"] == {"by": "C", "cutoff": bt.cutoff, "n_train": 38, "n_test": 10}
     assert s.predict(**TARGET).table["mean_median"].notna().all()
 
 
