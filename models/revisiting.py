@@ -88,7 +88,11 @@ def _g_prime(z, alpha):
 def solve_logit(r, alpha):
     """The z with -softplus(-z) + alpha softplus(z) = r (alpha > 0), elementwise, to machine precision."""
     r, alpha = jnp.broadcast_arrays(jnp.asarray(r, dtype=float), jnp.asarray(alpha, dtype=float))
-    r, alpha = jax.lax.stop_gradient(r), jax.lax.stop_gradient(alpha)
+    return _newton(r, alpha)
+
+
+@jax.jit  # compiled once per shape, also when called outside a traced model (predictions, decisions)
+def _newton(r, alpha):
     slow, fast = jnp.minimum(1.0, alpha), jnp.maximum(1.0, alpha)
     z = jnp.where(r < 0, r, r / alpha)  # the asymptotes: G ~ z for z << 0, G ~ alpha z for z >> 0
     f = _g(z, alpha) - r
