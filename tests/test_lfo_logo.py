@@ -79,3 +79,28 @@ def test_errors_are_plain(fit):
         leave_future_out(fit, by="D", min_train=3)
     with pytest.raises(BayeslawError, match="not a group column"):
         leave_one_group_out(fit, "task")
+
+
+def test_cli_backtest_reports_loo_lfo_and_logo_side_by_side(fit, tmp_path, capsys):
+    import json
+
+    from bayeslaw.cli import main
+
+    path = tmp_path / "runs.csv"
+    ladder().to_csv(path, index=False)
+    code = main(["--quiet", "backtest", str(path), "--law", "power_law", "--x", "D", "--by", "D", "--lfo",
+                 "--lfo-min-train", "0.75", "--group", "family", "--chains", "2", "--warmup", "300", "--draws", "300",
+                 "--seed", "3", "--format", "json"])
+    assert code == 0
+    out = json.loads(capsys.readouterr().out)
+    (row,) = out["cross_validation"]
+    assert set(row) == {"law", "elpd_loo", "se_loo", "elpd_lfo", "se_lfo", "n_lfo", "refits_lfo", "elpd_logo",
+                        "se_logo", "groups"}
+    # the CLI's full-data fit is the fixture's fit (same runs, law, sampler and seed): same numbers
+    assert row["elpd_lfo"] == pytest.approx(leave_future_out(fit, by="D", min_train=0.75).elpd, rel=1e-9)
+    assert row["elpd_logo"] == pytest.approx(leave_one_group_out(fit, "family").elpd, rel=1e-9)
+    assert row["elpd_loo"] == pytest.approx(float(fit.loo().elpd), rel=1e-9)
+    assert row["n_lfo"] == 6 and row["groups"] == 2
+    assert main(["--quiet", "backtest", str(path), "--law", "power_law", "--x", "D", "--by", "D",
+                 "--group", "task", "--chains", "2", "--warmup", "300", "--draws", "300"]) == 2
+    assert "task" in capsys.readouterr().err

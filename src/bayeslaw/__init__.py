@@ -25,7 +25,8 @@ from .result import Fit, load
 from .law import Law, Param, available_laws, get_law, logsumexp, register
 from .priors import Prior
 from .comparison import Comparison, compare, prior_sensitivity  # noqa: E402
-from .backtest import Backtest, CrossValidation, backtest, leave_future_out, leave_one_group_out  # noqa: E402
+from .backtest import (Backtest, CrossValidation, backtest, cross_validate, leave_future_out,  # noqa: E402
+                       leave_one_group_out)
 from .averaging import Stack, stack  # noqa: E402
 
 try:
@@ -42,6 +43,6 @@ def example_data_path() -> _Path:
 __all__ = [
     "Backtest", "BayeslawError", "Comparison", "CrossValidation", "DataError", "DiagnosticWarning", "Fit",
     "FitFileError", "LIKELIHOODS", "Law", "LawError", "Param", "Prior", "PriorError", "Runs", "Stack",
-    "available_laws", "backtest", "compare", "example_data_path", "fit", "get_law", "leave_future_out",
+    "available_laws", "backtest", "compare", "cross_validate", "example_data_path", "fit", "get_law", "leave_future_out",
     "leave_one_group_out", "load", "load_runs", "logsumexp", "prior_sensitivity", "register", "stack",
 ]

@@ -788,7 +788,7 @@ when calibrated) and crps (on log loss, lower is better). Laws are ranked by elp
 
 def cmd_backtest(args: argparse.Namespace) -> int:
     import bayeslaw
-    from .backtest import backtest
+    from .backtest import backtest, cross_validate
     from .engine import get_likelihood
     from .errors import BayeslawError
 
@@ -808,15 +808,28 @@ def cmd_backtest(args: argparse.Namespace) -> int:
                           likelihood=args.likelihood, x=x, y=args.y, seed=args.seed, num_warmup=args.warmup,
                           num_samples=args.draws, num_chains=args.chains, target_accept_prob=args.target_accept,
                           progress_bar=not args.quiet and sys.stderr.isatty())
+        cv = None
+        if args.lfo or args.group:
+            cv = cross_validate(args.data, laws, by=args.by, lfo=args.lfo, min_train=args.lfo_min_train,
+                                group=args.group, likelihood=args.likelihood, x=x, y=args.y, seed=args.seed,
+                                num_warmup=args.warmup, num_samples=args.draws, num_chains=args.chains,
+                                target_accept_prob=args.target_accept)
     _emit_warnings(caught, args.quiet)
     n_train, n_test = len(result.train_runs), len(result.test_runs)
     if args.format == "json":
-        print(json.dumps({"data": str(args.data), "by": result.by, "cutoff": result.cutoff,
-                          "holdout_top": None if args.cutoff is not None else holdout_top,
-                          "likelihood": args.likelihood, "n_runs": n_train + n_test, "n_train": n_train,
-                          "n_test": n_test, "criterion": "held-out elpd", "models": result.to_records()}, indent=2))
+        out = {"data": str(args.data), "by": result.by, "cutoff": result.cutoff,
+               "holdout_top": None if args.cutoff is not None else holdout_top,
+               "likelihood": args.likelihood, "n_runs": n_train + n_test, "n_train": n_train,
+               "n_test": n_test, "criterion": "held-out elpd", "models": result.to_records()}
+        if cv is not None:
+            out["cross_validation"] = [{k: (v.item() if hasattr(v, "item") else v) for k, v in r.items()}
+                                       for r in cv.to_dict(orient="records")]
+        print(json.dumps(out, indent=2))
     elif args.format == "csv":
         print(result.table.to_csv(index=False), end="")
+        if cv is not None:
+            print("")
+            print(cv.to_csv(index=False), end="")
     else:
         print(f"Backtest on {args.data}: trained on {n_train} runs with {result.by} <= {result.cutoff:.4g}, "
               f"tested on the {n_test} larger runs; best first")
@@ -826,6 +839,13 @@ def cmd_backtest(args: argparse.Namespace) -> int:
         print("elpd_test: held-out log predictive density (higher is better); rmsle: of the new-run median; "
               "coverage_50/90: share of held-out runs inside the new-run intervals (0.5/0.9 when calibrated); "
               "crps: on log loss (lower is better).")
+        if cv is not None:
+            print("")
+            print("Each law fitted to all runs: PSIS-LOO (interpolation)"
+                  + (f", leave-future-out over increasing {args.by}" if args.lfo else "")
+                  + (f", leave-one-{args.group}-out" if args.group else "") + "; best first")
+            print("")
+            print(_format_table(cv.set_index("law")))
     return 0
 
 
@@ -845,6 +865,13 @@ def _add_backtest_parser(sub, common) -> None:
                        help="train on runs with --by <= VALUE, test on the rest")
     p.add_argument("--likelihood", default="student_t", choices=["student_t", "normal"],
                    help="observation model on log loss (default student_t)")
+    p.add_argument("--lfo", action="store_true",
+                   help="also fit each law to all runs and score it by PSIS-LOO and by leave-future-out over "
+                        "increasing --by (each run predicted from the smaller ones only)")
+    p.add_argument("--lfo-min-train", type=float, default=0.5, metavar="FRACTION",
+                   help="--lfo: the first forecast origin, as a fraction of the runs (default 0.5) or a count")
+    p.add_argument("--group", metavar="COLUMN",
+                   help="also score each law by leave-one-group-out over this column (e.g. family, task)")
     _add_data_and_sampler_args(p, seed_help="random seed of every fit and of the new-run draws (default 0)")
     p.add_argument("--format", choices=["table", "json", "csv"], default="table", help="output format (default table)")
     p.set_defaults(func=cmd_backtest)

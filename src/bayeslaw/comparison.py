@@ -44,7 +44,7 @@ def runs_of(fit):
     const = fit.idata["constant_data"]
     data = fit.spec["data"]
     groups = [g for g in data.get("groups", []) if g in const.data_vars]
-    variables = [v for v in ("x", "N", "D", "C") if v in const.data_vars]
+    variables = [v for v in ("x", "N", "D", "C", "U") if v in const.data_vars]
     index = const["run"].values
     frame = pd.DataFrame({v: np.asarray(const[v].values, float) for v in variables}, index=index)
     frame["loss"] = np.exp(np.asarray(fit.idata["observed_data"]["log_loss"].values, float))
