@@ -10,7 +10,7 @@ Candidate sets (non-nested laws, so that "pick X" is well posed):
 - laws of N and D, on 8 model sizes (2e7-1e9) x 6 tokens-per-parameter ratios (5-160):
   ``chinchilla`` (Hoffmann et al. 2022: E 1.69, A 406.4, B 410.7, alpha 0.34, beta 0.28),
   ``kaplan`` (Kaplan et al. 2020 eq. 1.5: N_c 6.4e13, D_c 1.8e13, alpha_N 0.076, alpha_D 0.103);
-- laws of one size D, 20 sizes 1e8-1e10: ``power_law`` (E 1.7, A 400, alpha 0.3) and ``m3``
+- laws of one size D, 20 sizes 1e8-1e10 (``--x-decades 3``: 30 sizes 1e7-1e10): ``power_law`` (E 1.7, A 400, alpha 0.3) and ``m3``
   (beta 750, gamma 1/3e9, c 0.3: no floor, flattens beyond x = 3e9).
 
 Usage::
@@ -38,8 +38,11 @@ def _ladder_nd():
     return pd.DataFrame({"N": N, "D": N * np.tile(np.geomspace(5, 160, 6), 8)})
 
 
+X_DECADES = 2  # one-variable ladders: 10 sizes per decade, ending at D = 1e10 (--x-decades)
+
+
 def _ladder_x():
-    return pd.DataFrame({"D": np.geomspace(1e8, 1e10, 20)})
+    return pd.DataFrame({"D": np.geomspace(10.0 ** (10 - X_DECADES), 1e10, 10 * X_DECADES)})
 
 
 GENERATORS = {
@@ -87,8 +90,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--num-warmup", type=int, default=1000)
     p.add_argument("--num-samples", type=int, default=1000)
     p.add_argument("--num-chains", type=int, default=4)
+    p.add_argument("--x-decades", type=int, default=2,
+                   help="span of the one-variable ladders in decades, 10 sizes per decade (default 2: 1e8-1e10)")
     p.add_argument("--out", type=Path, default=HERE / "results" / "law_recovery.csv")
     args = p.parse_args(argv)
+    global X_DECADES
+    X_DECADES = args.x_decades
     import numpyro
 
     numpyro.set_host_device_count(args.num_chains)

@@ -330,45 +330,6 @@ class CrossValidation:
                 "n_refits": int(self.n_refits)}
 
 
-def _refit_wrapper(fit, runs):
-    """An ``arviz_stats.SamplingWrapper`` that refits ``fit``'s model (same priors and sampler) on
-    subsets of ``runs`` (positions index ``runs``) and scores the left-out runs under ``dim``."""
-    import xarray as xr
-    from arviz_stats import SamplingWrapper
-
-    from .comparison import log_density, refit
-
-    class _Wrapper(SamplingWrapper):
-        def __init__(self, dim):
-            super().__init__(model=fit.law, idata_orig=fit.idata)
-            self.dim = dim
-            self.fits: dict[int, Any] = {}
-            self.n_refits = 0
-
-        def sel_observations(self, idx):
-            mask = np.ones(len(runs), bool)
-            mask[np.asarray(idx, int).ravel()] = False
-            return runs.subset(mask), runs.subset(~mask)
-
-        def sample(self, modified_observed_data):
-            self.n_refits += 1
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # a refit's sampler warnings are not the user's fit's
-                return refit(fit, modified_observed_data)
-
-        def get_inference_data(self, fitted_model):
-            self.fits[id(fitted_model.idata)] = fitted_model
-            return fitted_model.idata
-
-        def log_likelihood__i(self, excluded_obs, idata__i):
-            f = self.fits[id(idata__i)]
-            ll = log_density(f, excluded_obs)
-            return xr.DataArray(ll, dims=("chain", "draw", self.dim),
-                                coords={self.dim: excluded_obs.frame.index.to_numpy()})
-
-    return _Wrapper
-
-
 def _ordered_tree(fit, order, dim):
     """The fit's posterior and log-likelihood with runs reordered and their dimension renamed."""
     import xarray as xr
@@ -395,7 +356,7 @@ def leave_future_out(fit, *, by: str = "C", min_train: float | int = 0.5, horizo
     """
     import arviz_stats as azs
 
-    from .comparison import runs_of
+    from .comparison import refit_wrapper, runs_of
 
     runs = runs_of(fit)
     if by not in runs.frame.columns:
@@ -411,7 +372,7 @@ def leave_future_out(fit, *, by: str = "C", min_train: float | int = 0.5, horizo
                             f"{need} (the law's parameters + 2) for the first fit and {horizon} run(s) to predict.")
     order = np.argsort(runs.frame[by].to_numpy(float), kind="stable")
     ordered = runs.subset(runs.frame.index[order])
-    wrapper = _refit_wrapper(fit, ordered)("time")
+    wrapper = refit_wrapper(fit, ordered, dim="time")
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*Pareto.*", category=UserWarning)
         warnings.filterwarnings("ignore", message=".*refits out of.*", category=UserWarning)
@@ -421,7 +382,7 @@ def leave_future_out(fit, *, by: str = "C", min_train: float | int = 0.5, horizo
     pareto = res.pareto_k.values if res.pareto_k is not None else np.full(len(labels), np.nan)
     pointwise = pd.DataFrame({"run": labels, by: ordered.frame.loc[labels, by].to_numpy(float),
                               "elpd": res.elpd_i.values, "pareto_k": pareto})
-    return CrossValidation("lfo", float(res.elpd), float(res.se), len(labels), wrapper.n_refits, pointwise, res)
+    return CrossValidation("lfo", float(res.elpd), float(res.se), len(labels), len(wrapper.refits), pointwise, res)
 
 
 def leave_one_group_out(fit, group: str) -> CrossValidation:
@@ -434,7 +395,7 @@ def leave_one_group_out(fit, group: str) -> CrossValidation:
     """
     import arviz_stats as azs
 
-    from .comparison import runs_of
+    from .comparison import refit_wrapper, runs_of
 
     runs = runs_of(fit)
     if group not in runs.groups:
@@ -445,11 +406,11 @@ def leave_one_group_out(fit, group: str) -> CrossValidation:
     codes, uniques = pd.factorize(values, sort=True)
     if len(uniques) < 2:
         raise BayeslawError(f"Column {group!r} has one value ({uniques[0]!r}); leave-one-group-out needs two or more.")
-    wrapper = _refit_wrapper(fit, runs)("run")
+    wrapper = refit_wrapper(fit, runs)
     res = azs.loo_kfold(fit.idata, wrapper, pointwise=True, var_name="log_loss", folds=codes + 1)
     pointwise = pd.DataFrame({"run": runs.frame.index.to_numpy(), "group": values,
                               "elpd": np.asarray(res.elpd_i.values, float)})
-    return CrossValidation("logo", float(res.elpd), float(res.se), len(runs), wrapper.n_refits, pointwise, res)
+    return CrossValidation("logo", float(res.elpd), float(res.se), len(runs), len(wrapper.refits), pointwise, res)
 
 
 def cross_validate(data, laws, *, by: str = "C", lfo: bool = True, min_train: float | int = 0.5,

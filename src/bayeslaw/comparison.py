@@ -116,38 +116,51 @@ def held_out_elpd(fit_without, run) -> float:
     return float(logsumexp(ll) - np.log(ll.size))
 
 
-def _wrapper_class():
+def refit_wrapper(fit, runs=None, dim: str = "run"):
+    """An ``arviz_stats.SamplingWrapper`` that refits ``fit``'s model on subsets of ``runs``.
+
+    One wrapper serves ``reloo`` (exact LOO refits), ``loo_kfold`` (leave-one-group-out) and
+    ``lfo_cv`` (leave-future-out): observations are positions in ``runs`` (default: the fit's
+    own runs; pass them reordered, e.g. by scale, for LFO), each refit uses the same law,
+    likelihood, priors and sampler settings (:func:`refit`), and the left-out runs are scored
+    along ``dim``. Every refit is recorded in ``.refits`` (the runs it left out and the
+    diagnostic checks it failed).
+    """
     from arviz_stats import SamplingWrapper
 
     class _Refit(SamplingWrapper):
-        """reloo's interface over :func:`refit`; each refit and its diagnostics are recorded."""
-
-        def __init__(self, fit):
+        def __init__(self):
             super().__init__(model=fit.law, idata_orig=fit.idata)
-            self.fit = fit
-            self.runs = runs_of(fit)
+            self.runs = runs_of(fit) if runs is None else runs
             self.refits: list[dict[str, Any]] = []
+            self._fits: dict[int, Any] = {}
 
         def sel_observations(self, idx):
-            pos = int(np.ravel(idx)[0]) if not isinstance(idx, dict) else int(
-                np.flatnonzero(self.runs.frame.index == idx["run"])[0])
+            if isinstance(idx, dict):  # reloo passes {"run": label}
+                pos = np.flatnonzero(self.runs.frame.index == idx["run"])
+            else:
+                pos = np.asarray(idx, int).ravel()
             mask = np.ones(len(self.runs), bool)
             mask[pos] = False
             return self.runs.subset(mask), self.runs.subset(~mask)
 
         def sample(self, modified_observed_data):
-            return refit(self.fit, modified_observed_data)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # a refit's sampler warnings are recorded, not the user's fit's
+                return refit(fit, modified_observed_data)
 
         def get_inference_data(self, fitted_model):
-            return fitted_model
+            self._fits[id(fitted_model.idata)] = fitted_model
+            return fitted_model.idata
 
         def log_likelihood__i(self, excluded_obs, idata__i):
-            ll = log_density(idata__i, excluded_obs)
-            self.refits.append({"run": excluded_obs.frame.index[0].item(), "diagnostics": idata__i.diagnostics})
-            return xr.DataArray(ll, dims=("chain", "draw", "run"),
-                                coords={"run": excluded_obs.frame.index.to_numpy()})
+            f = self._fits.pop(id(idata__i))  # each refit is scored once
+            labels = excluded_obs.frame.index.to_numpy()
+            self.refits.append({"runs": [_plain(v) for v in labels], "run": _plain(labels[0]),
+                                "diagnostics": f.diagnostics})
+            return xr.DataArray(log_density(f, excluded_obs), dims=("chain", "draw", dim), coords={dim: labels})
 
-    return _Refit
+    return _Refit()
 
 
 # -- LOO of one fit -------------------------------------------------------------------------
@@ -186,12 +199,12 @@ def loo(fit, *, pareto_k_max: float = PARETO_K_MAX, refit: bool = True) -> LooRe
     high = [lab.item() if hasattr(lab, "item") else lab for lab in labels[k > pareto_k_max]]
     if not high or not refit:
         return LooResult(psis, k, high, [])
-    wrapper = _wrapper_class()(fit)
+    wrapper = refit_wrapper(fit)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*Pareto.*", category=UserWarning)
         done = azs.reloo(wrapper, loo_orig=psis, var_name="log_loss", k_threshold=pareto_k_max, pointwise=True)
     return LooResult(done, k, high, [r["run"] for r in wrapper.refits],
-                     [r for r in wrapper.refits if r["diagnostics"]])
+                     [{"run": r["run"], "diagnostics": r["diagnostics"]} for r in wrapper.refits if r["diagnostics"]])
 
 
 # -- comparison -----------------------------------------------------------------------------
