@@ -107,22 +107,8 @@ def plot_curve(fit, targets=None, *, held_out=None, slice: str | None = None, in
         _draw_n_slices(ax, fit, runs, grid, interval)
     else:
         _draw_bands(ax, grid, mean, new, interval)
-        ax.scatter(runs[xcol].to_numpy(float), runs["loss"].to_numpy(float), s=14, color=_RUN_COLOR, alpha=0.7,
-                   lw=0, zorder=4, label=f"runs (n={len(runs)})", gid="runs")
-
-    if held is not None:
-        ax.scatter(held[xcol].to_numpy(float), held["loss"].to_numpy(float), s=46, marker="D",
-                   facecolor=_HELD_OUT_COLOR, edgecolor="black", lw=0.7, zorder=6, label="held out", gid="held_out")
-    if tgt is not None:
-        _draw_targets(ax, tgt)
-
-    ax.axvline(x_hi, color="0.55", lw=0.8, ls=":", zorder=1)
-    ax.annotate("extrapolation \u2192", xy=(x_hi, 0.02), xycoords=("data", "axes fraction"),
-                xytext=(4, 0), textcoords="offset points", fontsize=8, color="0.4", va="bottom")
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.set_xlabel(_axis_label(_rep(fit), xcol))
-    ax.set_ylabel(AXIS_LABELS["loss"])
+        _draw_runs(ax, runs, xcol, zorder=4)
+    _finish_axes(ax, fit, xcol, held, tgt, x_hi)
     head = f"{fit.law.name}: {fit.law.formula}" if not _is_stack(fit) else fit.label
     ax.set_title(f"{head}\n{_cut_title(cut, _rep(fit))}", fontsize=10)
     ax.grid(True, which="major", color="0.9", lw=0.6)
@@ -130,6 +116,27 @@ def plot_curve(fit, targets=None, *, held_out=None, slice: str | None = None, in
     _nice_log_ticks(ax.yaxis)
     ax.legend(fontsize=8, loc="upper right", framealpha=0.9)
     return fig
+
+
+def _draw_runs(ax, runs, xcol: str, *, zorder: int) -> None:
+    ax.scatter(runs[xcol].to_numpy(float), runs["loss"].to_numpy(float), s=14, color=_RUN_COLOR, alpha=0.7,
+               lw=0, zorder=zorder, label=f"runs (n={len(runs)})", gid="runs")
+
+
+def _finish_axes(ax, model, xcol: str, held, tgt, x_hi: float) -> None:
+    """What every scaling-curve figure has: held-out runs, targets, the edge of the data, log axes, labels."""
+    if held is not None:
+        ax.scatter(held[xcol].to_numpy(float), held["loss"].to_numpy(float), s=46, marker="D",
+                   facecolor=_HELD_OUT_COLOR, edgecolor="black", lw=0.7, zorder=6, label="held out", gid="held_out")
+    if tgt is not None:
+        _draw_targets(ax, tgt)
+    ax.axvline(x_hi, color="0.55", lw=0.8, ls=":", zorder=1)
+    ax.annotate("extrapolation \u2192", xy=(x_hi, 0.02), xycoords=("data", "axes fraction"),
+                xytext=(4, 0), textcoords="offset points", fontsize=8, color="0.4", va="bottom")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel(_axis_label(_rep(model), xcol))
+    ax.set_ylabel(AXIS_LABELS["loss"])
 
 
 def plot_overlay(models, targets=None, *, weights: Any = "loo", held_out=None, slice: str | None = None,
@@ -206,20 +213,8 @@ def plot_overlay(models, targets=None, *, weights: Any = "loo", held_out=None, s
         if sizes is not None:
             ax.annotate(f"N = {_human(sizes[j], 'N')}", (grid[-1], med[-1]), xytext=(3, 0),
                         textcoords="offset points", fontsize=7, va="center", ha="left")
-    ax.scatter(runs[xcol].to_numpy(float), runs["loss"].to_numpy(float), s=14, color=_RUN_COLOR, alpha=0.7,
-               lw=0, zorder=6, label=f"runs (n={len(runs)})", gid="runs")
-    if held is not None:
-        ax.scatter(held[xcol].to_numpy(float), held["loss"].to_numpy(float), s=46, marker="D",
-                   facecolor=_HELD_OUT_COLOR, edgecolor="black", lw=0.7, zorder=6, label="held out", gid="held_out")
-    if tgt is not None:
-        _draw_targets(ax, tgt)
-    ax.axvline(x_hi, color="0.55", lw=0.8, ls=":", zorder=1)
-    ax.annotate("extrapolation \u2192", xy=(x_hi, 0.02), xycoords=("data", "axes fraction"),
-                xytext=(4, 0), textcoords="offset points", fontsize=8, color="0.4", va="bottom")
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.set_xlabel(_axis_label(_rep(stk), xcol))
-    ax.set_ylabel(AXIS_LABELS["loss"])
+    _draw_runs(ax, runs, xcol, zorder=6)
+    _finish_axes(ax, stk, xcol, held, tgt, x_hi)
     how = {"loo": "stacking weights by PSIS-LOO", "backtest": "stacking weights by backtest",
            "given": "given weights"}.get(stk.method, stk.method)
     ax.set_title(f"{len(stk.fits)} laws and their stack ({how})\n{_cut_title(cut, _rep(stk))}", fontsize=10)
