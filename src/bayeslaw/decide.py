@@ -74,31 +74,66 @@ def _k(fit, flops_per_param_token: float | None) -> float:
     return float(k)
 
 
-def _log_loss_nd(fit, params, logN, logD):
-    """log L at (log N, log D) arrays, params broadcast against them."""
-    x = {"N": logN - fit.log_ref["N"], "D": logD - fit.log_ref["D"]}
-    return fit.law.log_mean(x, **params)
+_PROGRAMS: dict[tuple, Any] = {}
 
 
-def _argmin_logN(fit, params, logc):
-    """Golden-section search for log N* at log(C/k) = logc (arrays broadcast: draws x targets)."""
-    n_draws = next(iter(params.values())).shape[0]
-    center = jnp.broadcast_to(0.5 * logc, (n_draws,) + jnp.shape(logc)[1:])
-    lo = center - _HALF_WIDTH
-    hi = center + _HALF_WIDTH
+def _programs(law, inp: str | None = None):
+    """Compiled solvers for one law (cached): the golden-section search for N* and the bisection for
+    the compute that reaches a loss. Posterior draws, reference scales, k and targets are arguments,
+    so repeated decisions on fits of the same law reuse one compiled program per shape."""
+    from .sampler import remember
 
-    def f(logN):
-        return _log_loss_nd(fit, params, logN, logc - logN)
+    def make():
+        def log_nd(params, ref, logN, logD):
+            return law.log_mean({"N": logN - ref[0], "D": logD - ref[1]}, **params)
 
-    def body(_, state):
-        lo, hi = state
-        a = hi - _GOLDEN * (hi - lo)
-        b = lo + _GOLDEN * (hi - lo)
-        left = f(a) < f(b)
-        return jnp.where(left, lo, a), jnp.where(left, b, hi)
+        def argmin(params, ref, logc):
+            n_draws = next(iter(params.values())).shape[0]
+            center = jnp.broadcast_to(0.5 * logc, (n_draws,) + jnp.shape(logc)[1:])
 
-    lo, hi = jax.lax.fori_loop(0, _ITERS, body, (lo, hi))
-    return 0.5 * (lo + hi)
+            def body(_, state):
+                lo, hi = state
+                a = hi - _GOLDEN * (hi - lo)
+                b = lo + _GOLDEN * (hi - lo)
+                left = log_nd(params, ref, a, logc - a) < log_nd(params, ref, b, logc - b)
+                return jnp.where(left, lo, a), jnp.where(left, b, hi)
+
+            lo, hi = jax.lax.fori_loop(0, _ITERS, body, (center - _HALF_WIDTH, center + _HALF_WIDTH))
+            return 0.5 * (lo + hi)
+
+        def allocation(params, ref, logc):
+            logN = argmin(params, ref, logc)
+            return logN, log_nd(params, ref, logN, logc - logN)
+
+        def log_loss_at(params, ref, logk, logC):
+            if inp is None:  # a law of N and D, along its optimum
+                logc = logC - logk
+                logN = argmin(params, ref, logc)
+                return log_nd(params, ref, logN, logc - logN)
+            return law.log_mean({inp: logC - ref[0]}, **params)
+
+        def for_loss(params, ref, logk, target):
+            n_draws = next(iter(params.values())).shape[0]
+            lo = jnp.full(jnp.broadcast_shapes(target.shape, (n_draws, 1)), jnp.log(1.0))
+            hi = jnp.full(lo.shape, jnp.log(1e45))
+            reach_hi = log_loss_at(params, ref, logk, hi) <= target
+
+            def body(_, state):
+                lo, hi = state
+                mid = 0.5 * (lo + hi)
+                below = log_loss_at(params, ref, logk, mid) <= target
+                return jnp.where(below, lo, mid), jnp.where(below, mid, hi)
+
+            lo, hi = jax.lax.fori_loop(0, 64, body, (lo, hi))
+            return 0.5 * (lo + hi), reach_hi
+
+        return {"allocation": jax.jit(allocation), "for_loss": jax.jit(for_loss)}
+
+    return remember(_PROGRAMS, (law.name, law.hash, inp), make)
+
+
+def _ref_nd(fit):
+    return jnp.asarray([fit.log_ref["N"], fit.log_ref["D"]])
 
 
 def optimal_allocation(fit, C, *, flops_per_param_token: float | None = None, interval: float = 0.9) -> Decision:
@@ -123,11 +158,10 @@ def optimal_allocation(fit, C, *, flops_per_param_token: float | None = None, in
     params = {n: v[:, None] for n, v in posterior_params(fit).items() if n in fit.law.params}
     with jax.enable_x64(True):
         logc = jnp.log(C / k)[None, :]
-        logN = _argmin_logN(fit, params, logc)
+        logN, log_loss = _programs(fit.law)["allocation"](params, _ref_nd(fit), logc)
         logD = logc - logN
-        loss = jnp.exp(_log_loss_nd(fit, params, logN, logD))
         draws = {"N_opt": np.exp(np.asarray(logN)), "D_opt": np.exp(np.asarray(logD)),
-                 "tokens_per_param": np.exp(np.asarray(logD - logN)), "loss_opt": np.asarray(loss)}
+                 "tokens_per_param": np.exp(np.asarray(logD - logN)), "loss_opt": np.exp(np.asarray(log_loss))}
     at_edge = np.abs(np.asarray(logN) - 0.5 * np.asarray(logc)) > _HALF_WIDTH - 1e-3
     if at_edge.any():
         raise LawError("The compute-optimal model size lies outside N = sqrt(C/k) x e^(+-25) for "
@@ -150,34 +184,17 @@ def compute_for_loss(fit, loss, *, flops_per_param_token: float | None = None, i
     params = {n: v[:, None] for n, v in posterior_params(fit).items() if n in fit.law.params}
     target = np.log(loss)[None, :]
     if set(design) == {"N", "D"}:
-        k = _k(fit, flops_per_param_token)
-
-        def log_loss_at(logC):
-            logc = logC - np.log(k)
-            logN = _argmin_logN(fit, params, logc)
-            return _log_loss_nd(fit, params, logN, logc - logN)
+        program, ref = _programs(fit.law)["for_loss"], _ref_nd(fit)
+        logk = np.log(_k(fit, flops_per_param_token))
     elif list(design.values()) == ["C"]:
         inp = next(iter(design))
-
-        def log_loss_at(logC):
-            return fit.law.log_mean({inp: logC - fit.log_ref["C"]}, **params)
+        program, ref, logk = _programs(fit.law, inp)["for_loss"], jnp.asarray([fit.log_ref["C"]]), 0.0
     else:
         raise LawError(f"compute_for_loss needs a law of N and D, or of compute C; {fit.law.name!r} is a law of "
                        f"{', '.join(design.values())}.")
     with jax.enable_x64(True):
-        lo = jnp.full(np.broadcast_shapes(target.shape, (len(fit.draws("sigma")), 1)), np.log(1.0))
-        hi = jnp.full(lo.shape, np.log(1e45))
-        reach_hi = log_loss_at(hi) <= target
-
-        def body(_, state):
-            lo, hi = state
-            mid = 0.5 * (lo + hi)
-            below = log_loss_at(mid) <= target
-            return jnp.where(below, lo, mid), jnp.where(below, mid, hi)
-
-        lo, hi = jax.lax.fori_loop(0, 64, body, (lo, hi))
-        logC = np.asarray(0.5 * (lo + hi))
-        reach_hi = np.asarray(reach_hi)
+        logC, reach_hi = program(params, ref, jnp.asarray(logk, dtype=float), jnp.asarray(target))
+        logC, reach_hi = np.asarray(logC), np.asarray(reach_hi)
     C_draws = np.where(reach_hi, np.exp(logC), np.inf)  # not reached by 1e45 FLOPs: never
     table = pd.DataFrame({"loss": loss, "reachable": np.isfinite(C_draws).mean(axis=0)})
     _summarise(table, {"C": C_draws}, interval)
