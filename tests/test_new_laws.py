@@ -536,3 +536,18 @@ def test_m4_fit_recovers_truth():
     f = bayeslaw.fit(df, "m4", x="D", seed=0, check=False, **SAMPLER)
     assert all(f.spec["sampler"]["laplace_ok"])  # the implicit solver's Hessian is usable
     _check_fit(f, truth)
+
+
+def test_prediction_targets_take_unique_tokens():
+    """predict(..., U=...) for laws of unique tokens; a missing U at the targets is one plain sentence."""
+    from types import SimpleNamespace
+
+    from bayeslaw.predict import as_targets
+
+    fit = SimpleNamespace(law=LAWS["data_constrained"],
+                          spec={"data": {"design": {"N": "N", "D": "D", "U": "U"}, "flops_per_param_token": 6.0}})
+    frame = as_targets(fit, N=1e9, D=[2e10, 4e10], U=1e10)
+    assert list(frame.columns) == ["N", "D", "C", "U"]
+    assert frame["U"].tolist() == [1e10, 1e10] and frame["C"].tolist() == pytest.approx([1.2e20, 2.4e20])
+    with pytest.raises(DataError, match="needs U at each target"):
+        as_targets(fit, N=1e9, D=2e10)

@@ -317,7 +317,7 @@ class Stack:
         return self.mix(arrays, mix_seed)
 
     # -- prediction and decisions --------------------------------------------------------------
-    def predict(self, N=None, D=None, C=None, x=None, *, targets=None, interval: float = 0.9,
+    def predict(self, N=None, D=None, C=None, x=None, *, U=None, targets=None, interval: float = 0.9,
                 seed: int = 0) -> StackedPrediction:
         """The stacked predictive of the mean law and of a new run at targets.
 
@@ -331,7 +331,7 @@ class Stack:
         members = {}
         for name, f in self.fits.items():
             try:
-                members[name] = f.predict(N=N, D=D, C=C, x=x, targets=targets, interval=interval, seed=seed)
+                members[name] = f.predict(N=N, D=D, C=C, x=x, U=U, targets=targets, interval=interval, seed=seed)
             except DataError as exc:
                 raise DataError(f"Stack member {name!r} (law {f.law.name}): {exc}") from None
         mean = self.mix({n: p.draws("mean") for n, p in members.items()}, seed)

@@ -709,7 +709,7 @@ def _print_stack_predictions(pred, stk, interval: float) -> None:
     print(f"predictions with {interval:.0%} equal-tailed intervals: each model, and their stack (the mixture with "
           f"the weights of {how}; {stk.num_draws} draws)")
     table = _stack_table(pred)
-    inputs = [c for c in ("x", "N", "D", "C") if c in table.columns]
+    inputs = [c for c in ("x", "N", "D", "C", "U") if c in table.columns]
     for i, part in table.groupby("target", sort=True):
         where = ", ".join(f"{c}={part[c].iloc[-1]:.4g}" for c in inputs if np.isfinite(part[c].iloc[-1]))
         print(f"\ntarget {i}: {where}")

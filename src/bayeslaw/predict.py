@@ -68,7 +68,8 @@ class Prediction:
         return out
 
 
-def as_targets(fit, N=None, D=None, C=None, x=None, targets: pd.DataFrame | Mapping | None = None) -> pd.DataFrame:
+def as_targets(fit, N=None, D=None, C=None, x=None, targets: pd.DataFrame | Mapping | None = None,
+               U=None) -> pd.DataFrame:
     """Targets as a DataFrame with every input the law needs (derived with C = k N D if missing)."""
     design = fit.spec["data"]["design"]
     k = float(fit.spec["data"].get("flops_per_param_token", 6.0))
@@ -77,7 +78,7 @@ def as_targets(fit, N=None, D=None, C=None, x=None, targets: pd.DataFrame | Mapp
         frame = pd.DataFrame(targets)
         for c in frame.columns:
             given[str(c)] = frame[c].to_numpy(float)
-    for name, val in (("N", N), ("D", D), ("C", C), ("x", x)):
+    for name, val in (("N", N), ("D", D), ("C", C), ("x", x), ("U", U)):
         if val is not None:
             given[name] = np.atleast_1d(np.asarray(val, dtype=float))
     if not given:
@@ -147,7 +148,7 @@ def extrapolation(fit, frame: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out, index=frame.index)
 
 
-def predict(fit, N=None, D=None, C=None, x=None, *, targets=None, interval: float = 0.9,
+def predict(fit, N=None, D=None, C=None, x=None, *, U=None, targets=None, interval: float = 0.9,
             seed: int = 0) -> Prediction:
     """Posterior of the mean law and of a new run at each target.
 
@@ -170,7 +171,7 @@ def predict(fit, N=None, D=None, C=None, x=None, *, targets=None, interval: floa
     """
     if not 0 < interval < 1:
         raise DataError(f"interval must be between 0 and 1; got {interval!r}.")
-    frame = as_targets(fit, N=N, D=D, C=C, x=x, targets=targets)
+    frame = as_targets(fit, N=N, D=D, C=C, x=x, U=U, targets=targets)
     mu = log_mean_draws(fit, {c: frame[c].to_numpy(float) for c in frame.columns})
     new = mu + noise_draws(fit, mu.shape, seed)
     mean_loss, new_loss = np.exp(mu), np.exp(new)

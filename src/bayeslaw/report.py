@@ -290,7 +290,7 @@ def _curve_section(fit, prediction, held):
 def _predictions_section(fit, prediction):
     t = prediction.table
     q = f"{100 * prediction.interval:g}%"
-    inputs = [c for c in ("x", "N", "D", "C") if c in t.columns]
+    inputs = [c for c in ("x", "N", "D", "C", "U") if c in t.columns]
     beyond = [c for c in t.columns if c.startswith("beyond_")]
     rows = []
     for _, r in t.iterrows():

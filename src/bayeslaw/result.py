@@ -106,11 +106,12 @@ class Fit:
                 f"chains={s.get('num_chains')} draws={s.get('num_samples')} ({status})>")
 
     # -- prediction and decisions (delegate to bayeslaw.predict / bayeslaw.decide) -----------
-    def predict(self, N=None, D=None, C=None, x=None, *, targets=None, interval: float = 0.9, seed: int = 0):
+    def predict(self, N=None, D=None, C=None, x=None, *, U=None, targets=None, interval: float = 0.9,
+                seed: int = 0):
         """Posterior of the mean law and of a new run at targets; see :func:`bayeslaw.predict.predict`."""
         from .predict import predict
 
-        return predict(self, N=N, D=D, C=C, x=x, targets=targets, interval=interval, seed=seed)
+        return predict(self, N=N, D=D, C=C, x=x, U=U, targets=targets, interval=interval, seed=seed)
 
     def optimal_allocation(self, C, *, flops_per_param_token: float | None = None, interval: float = 0.9):
         """Compute-optimal N*, D* at budgets C as posteriors; see :func:`bayeslaw.decide.optimal_allocation`."""
