@@ -37,7 +37,7 @@ import xarray as xr
 from .data import SIZE_COLUMNS
 from .decide import Decision, _summarise
 from .errors import BayeslawError, DataError, DiagnosticWarning, LawError
-from .predict import KINDS, Prediction
+from .predict import KINDS, Prediction, decades_beyond, fitted_range
 
 #: Values of :attr:`Stack.method`: where the weights came from.
 METHODS = ("loo", "backtest", "given")
@@ -411,26 +411,14 @@ class Stack:
         for name, f in self.fits.items():
             if self.weights[name] <= 0:
                 continue
-            const = f.idata["constant_data"]
-            for col in f.spec["data"]["design"].values():
-                v = np.asarray(const[col].values, float)
-                lo, hi = float(v.min()), float(v.max())
-                if col in out:
-                    lo, hi = min(lo, out[col][0]), max(hi, out[col][1])
-                out[col] = (lo, hi)
+            for col, (lo, hi) in fitted_range(f).items():
+                out[col] = (min(lo, out[col][0]), max(hi, out[col][1])) if col in out else (lo, hi)
         order = [c for c in ("x", *SIZE_COLUMNS) if c in out] + [c for c in out if c not in ("x", *SIZE_COLUMNS)]
         return {c: out[c] for c in order}
 
     def extrapolation(self, frame: pd.DataFrame) -> pd.DataFrame:
         """Decades beyond the union of the fitted ranges per input (> 0 above, < 0 below, 0 inside)."""
-        out = {}
-        for col, (lo, hi) in self.fitted_ranges().items():
-            if col not in frame.columns:
-                continue
-            lo, hi = np.log10(lo), np.log10(hi)
-            t = np.log10(frame[col].to_numpy(float))
-            out[f"beyond_{col}"] = np.where(t > hi, t - hi, np.where(t < lo, t - lo, 0.0))
-        return pd.DataFrame(out, index=frame.index)
+        return decades_beyond(frame, self.fitted_ranges())
 
     @property
     def label(self) -> str:

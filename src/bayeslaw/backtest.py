@@ -136,15 +136,28 @@ def _laws(laws) -> list:
     return out
 
 
-def _load(data, x, y):
-    """The run table, and the ``x`` to give fit() for one-variable laws."""
+def load_runs_and_x(data, x, y, groups=None):
+    """The run table (with ``groups`` columns kept), and the ``x`` to give fit() for one-variable laws."""
     from .data import SIZE_COLUMNS, Runs, load_runs
 
     if isinstance(data, Runs):
         return data, x if isinstance(x, str) else None
     if isinstance(x, str) and x not in SIZE_COLUMNS:
-        return load_runs(data, x=x, y=y), "x"  # any other column becomes the generic size x
-    return load_runs(data, x=x if isinstance(x, Mapping) else None, y=y), x if isinstance(x, str) else None
+        return load_runs(data, x=x, y=y, groups=groups), "x"  # any other column becomes the generic size x
+    return (load_runs(data, x=x if isinstance(x, Mapping) else None, y=y, groups=groups),
+            x if isinstance(x, str) else None)
+
+
+def _fit_law(runs, law, fit_x, **settings):
+    """fit() of one law (``x`` only for one-variable laws), its diagnostic warnings prefixed with the law."""
+    from .engine import fit
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        f = fit(runs, law, x=fit_x if tuple(law.inputs) == ("x",) else None, **settings)
+    for w in caught:  # say which law each warning is about
+        warnings.warn(f"{law.name}: {w.message}", w.category, stacklevel=3)
+    return f
 
 
 def split(runs, *, by: str = "C", holdout_top: float = 0.2, cutoff: float | None = None) -> np.ndarray:
@@ -246,11 +259,11 @@ def backtest(data, laws, *, by: str = "C", holdout_top: float = 0.2, cutoff: flo
         If the split leaves no test runs, or fewer training runs than a law needs
         (its parameters + 2).
     """
-    from .engine import design, fit, get_likelihood
+    from .engine import design, get_likelihood
 
     law_list = _laws(laws)
     get_likelihood(likelihood)
-    runs, fit_x = _load(data, x, y)
+    runs, fit_x = load_runs_and_x(data, x, y)
     train_mask = split(runs, by=by, holdout_top=holdout_top, cutoff=cutoff)
     cutoff = None if cutoff is None else float(cutoff)  # split() has checked it
     n_train, n_test = int(train_mask.sum()), int((~train_mask).sum())
@@ -272,14 +285,9 @@ def backtest(data, laws, *, by: str = "C", holdout_top: float = 0.2, cutoff: flo
 
     fits, rows, points = {}, [], []
     for law in law_list:
-        one_var = tuple(law.inputs) == ("x",)
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            f = fit(train, law, x=fit_x if one_var else None, likelihood=likelihood, num_warmup=num_warmup,
-                    num_samples=num_samples, num_chains=num_chains, target_accept_prob=target_accept_prob, seed=seed,
-                    progress_bar=progress_bar, check=check)
-        for w in caught:  # say which law each warning is about
-            warnings.warn(f"{law.name}: {w.message}", w.category, stacklevel=2)
+        f = _fit_law(train, law, fit_x, likelihood=likelihood, num_warmup=num_warmup, num_samples=num_samples,
+                     num_chains=num_chains, target_accept_prob=target_accept_prob, seed=seed,
+                     progress_bar=progress_bar, check=check)
         fits[law.name] = f
         s = score(f, test, seed=seed)
         pw = s.pop("pointwise")
@@ -426,30 +434,13 @@ def cross_validate(data, laws, *, by: str = "C", lfo: bool = True, min_train: fl
     ``elpd_loo, se_loo, elpd_lfo, se_lfo, n_lfo, refits_lfo, elpd_logo, se_logo, groups``.
     LOO and LFO/LOGO can rank laws differently: a law that interpolates well may extrapolate badly.
     """
-    from .data import load_runs
-    from .engine import fit
-
     law_list = _laws(laws)
-    if group is not None:
-        from .data import SIZE_COLUMNS
-
-        if isinstance(x, str) and x not in SIZE_COLUMNS:
-            runs, fit_x = load_runs(data, x=x, y=y, groups=[group]), "x"
-        else:
-            runs = load_runs(data, x=x if isinstance(x, Mapping) else None, y=y, groups=[group])
-            fit_x = x if isinstance(x, str) else None
-    else:
-        runs, fit_x = _load(data, x, y)
+    runs, fit_x = load_runs_and_x(data, x, y, groups=None if group is None else [group])
     rows = []
     for law in law_list:
-        one_var = tuple(law.inputs) == ("x",)
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            f = fit(runs, law, x=fit_x if one_var else None, likelihood=likelihood, num_warmup=num_warmup,
-                    num_samples=num_samples, num_chains=num_chains, target_accept_prob=target_accept_prob,
-                    seed=seed, progress_bar=progress_bar)
-        for w in caught:
-            warnings.warn(f"{law.name}: {w.message}", w.category, stacklevel=2)
+        f = _fit_law(runs, law, fit_x, likelihood=likelihood, num_warmup=num_warmup, num_samples=num_samples,
+                     num_chains=num_chains, target_accept_prob=target_accept_prob, seed=seed,
+                     progress_bar=progress_bar)
         loo = f.loo()
         row = {"law": law.name, "elpd_loo": float(loo.elpd), "se_loo": float(loo.se)}
         if lfo:

@@ -788,7 +788,7 @@ when calibrated) and crps (on log loss, lower is better). Laws are ranked by elp
 
 def cmd_backtest(args: argparse.Namespace) -> int:
     import bayeslaw
-    from .backtest import backtest, cross_validate
+    from .backtest import backtest, cross_validate, load_runs_and_x
     from .engine import get_likelihood
     from .errors import BayeslawError
 
@@ -800,18 +800,20 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     x = _parse_x(args.x)
     for law in laws:
         _plan_x(x, law)  # checks --x against each law's inputs
+    # read once (a missing --group column is refused before any fitting), shared by both checks
+    runs, fit_x = load_runs_and_x(args.data, x, args.y, groups=[args.group] if args.group else None)
     _setup_jax(args.chains)
     holdout_top = 0.2 if args.holdout_top is None else args.holdout_top
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        result = backtest(args.data, laws, by=args.by, holdout_top=holdout_top, cutoff=args.cutoff,
-                          likelihood=args.likelihood, x=x, y=args.y, seed=args.seed, num_warmup=args.warmup,
+        result = backtest(runs, laws, by=args.by, holdout_top=holdout_top, cutoff=args.cutoff,
+                          likelihood=args.likelihood, x=fit_x, y=args.y, seed=args.seed, num_warmup=args.warmup,
                           num_samples=args.draws, num_chains=args.chains, target_accept_prob=args.target_accept,
                           progress_bar=not args.quiet and sys.stderr.isatty())
         cv = None
         if args.lfo or args.group:
-            cv = cross_validate(args.data, laws, by=args.by, lfo=args.lfo, min_train=args.lfo_min_train,
-                                group=args.group, likelihood=args.likelihood, x=x, y=args.y, seed=args.seed,
+            cv = cross_validate(runs, laws, by=args.by, lfo=args.lfo, min_train=args.lfo_min_train,
+                                group=args.group, likelihood=args.likelihood, x=fit_x, y=args.y, seed=args.seed,
                                 num_warmup=args.warmup, num_samples=args.draws, num_chains=args.chains,
                                 target_accept_prob=args.target_accept)
     _emit_warnings(caught, args.quiet)

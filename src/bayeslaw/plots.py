@@ -108,13 +108,8 @@ def plot_curve(fit, targets=None, *, held_out=None, slice: str | None = None, in
     else:
         _draw_bands(ax, grid, mean, new, interval)
         _draw_runs(ax, runs, xcol, zorder=4)
-    _finish_axes(ax, fit, xcol, held, tgt, x_hi)
     head = f"{fit.law.name}: {fit.law.formula}" if not _is_stack(fit) else fit.label
-    ax.set_title(f"{head}\n{_cut_title(cut, _rep(fit))}", fontsize=10)
-    ax.grid(True, which="major", color="0.9", lw=0.6)
-    ax.autoscale_view()
-    _nice_log_ticks(ax.yaxis)
-    ax.legend(fontsize=8, loc="upper right", framealpha=0.9)
+    _finish_axes(ax, fit, xcol, held, tgt, x_hi, f"{head}\n{_cut_title(cut, _rep(fit))}")
     return fig
 
 
@@ -123,8 +118,9 @@ def _draw_runs(ax, runs, xcol: str, *, zorder: int) -> None:
                lw=0, zorder=zorder, label=f"runs (n={len(runs)})", gid="runs")
 
 
-def _finish_axes(ax, model, xcol: str, held, tgt, x_hi: float) -> None:
-    """What every scaling-curve figure has: held-out runs, targets, the edge of the data, log axes, labels."""
+def _finish_axes(ax, model, xcol: str, held, tgt, x_hi: float, title: str) -> None:
+    """What every scaling-curve figure has: held-out runs, targets, the edge of the data, log axes, labels,
+    title, grid, log ticks and legend."""
     if held is not None:
         ax.scatter(held[xcol].to_numpy(float), held["loss"].to_numpy(float), s=46, marker="D",
                    facecolor=_HELD_OUT_COLOR, edgecolor="black", lw=0.7, zorder=6, label="held out", gid="held_out")
@@ -137,6 +133,11 @@ def _finish_axes(ax, model, xcol: str, held, tgt, x_hi: float) -> None:
     ax.set_yscale("log")
     ax.set_xlabel(_axis_label(_rep(model), xcol))
     ax.set_ylabel(AXIS_LABELS["loss"])
+    ax.set_title(title, fontsize=10)
+    ax.grid(True, which="major", color="0.9", lw=0.6)
+    ax.autoscale_view()
+    _nice_log_ticks(ax.yaxis)
+    ax.legend(fontsize=8, loc="upper right", framealpha=0.9)
 
 
 def plot_overlay(models, targets=None, *, weights: Any = "loo", held_out=None, slice: str | None = None,
@@ -214,14 +215,10 @@ def plot_overlay(models, targets=None, *, weights: Any = "loo", held_out=None, s
             ax.annotate(f"N = {_human(sizes[j], 'N')}", (grid[-1], med[-1]), xytext=(3, 0),
                         textcoords="offset points", fontsize=7, va="center", ha="left")
     _draw_runs(ax, runs, xcol, zorder=6)
-    _finish_axes(ax, stk, xcol, held, tgt, x_hi)
     how = {"loo": "stacking weights by PSIS-LOO", "backtest": "stacking weights by backtest",
            "given": "given weights"}.get(stk.method, stk.method)
-    ax.set_title(f"{len(stk.fits)} laws and their stack ({how})\n{_cut_title(cut, _rep(stk))}", fontsize=10)
-    ax.grid(True, which="major", color="0.9", lw=0.6)
-    ax.autoscale_view()
-    _nice_log_ticks(ax.yaxis)
-    ax.legend(fontsize=8, loc="upper right", framealpha=0.9)
+    _finish_axes(ax, stk, xcol, held, tgt, x_hi, f"{len(stk.fits)} laws and their stack ({how})\n"
+                 f"{_cut_title(cut, _rep(stk))}")
     return fig
 
 

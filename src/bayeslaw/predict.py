@@ -136,16 +136,32 @@ def noise_draws(fit, shape: tuple[int, int], seed: int) -> np.ndarray:
     return sigma * rng.standard_normal(shape)
 
 
-def extrapolation(fit, frame: pd.DataFrame) -> pd.DataFrame:
-    """Decades beyond the fitted range per input: > 0 above the max, < 0 below the min, 0 inside."""
+def fitted_range(fit) -> dict[str, tuple[float, float]]:
+    """Per input column of the fit, the (min, max) of the fitted runs."""
     const = fit.idata["constant_data"]
     out = {}
     for col in fit.spec["data"]["design"].values():
-        fitted = np.asarray(const[col].values, float)
-        lo, hi = np.log10(fitted.min()), np.log10(fitted.max())
+        v = np.asarray(const[col].values, float)
+        out[col] = (float(v.min()), float(v.max()))
+    return out
+
+
+def decades_beyond(frame: pd.DataFrame, ranges: Mapping[str, tuple[float, float]]) -> pd.DataFrame:
+    """``beyond_<col>``: decades above the range's max (> 0), below its min (< 0), or 0 inside,
+    for each column of ``ranges`` that ``frame`` has."""
+    out = {}
+    for col, (lo, hi) in ranges.items():
+        if col not in frame.columns:
+            continue
+        lo, hi = np.log10(lo), np.log10(hi)
         t = np.log10(frame[col].to_numpy(float))
         out[f"beyond_{col}"] = np.where(t > hi, t - hi, np.where(t < lo, t - lo, 0.0))
     return pd.DataFrame(out, index=frame.index)
+
+
+def extrapolation(fit, frame: pd.DataFrame) -> pd.DataFrame:
+    """Decades beyond the fitted range per input: > 0 above the max, < 0 below the min, 0 inside."""
+    return decades_beyond(frame, fitted_range(fit))
 
 
 def predict(fit, N=None, D=None, C=None, x=None, *, U=None, targets=None, interval: float = 0.9,
