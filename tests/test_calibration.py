@@ -35,10 +35,10 @@ def test_ladders_follow_the_true_law(ladders_mod):
 
     for name, design in ladders_mod.DESIGNS.items():
         ladder, targets = ladders_mod.make_ladder(design, "normal", seed=3)
-        assert bayeslaw.get_law(design.law).name == name
+        assert bayeslaw.get_law(design.law).name == design.law and name.startswith(design.law)
         assert len(targets) == 3 and np.all(np.isfinite(targets["true_mean"]))
         # targets lie 10-100x beyond the ladder in the law's scale variable
-        col = design.columns[-1] if name not in ("chinchilla", "kaplan") else "C"
+        col = design.columns[-1] if design.law not in ("chinchilla", "kaplan") else "C"
         ratio = targets[col].to_numpy() / ladder[col].max()
         assert np.allclose(ratio, [10.0, 31.6, 100.0])
         # noise is 2% on log loss around the truth

@@ -62,6 +62,11 @@ DESIGNS: dict[str, Design] = {
     "power_law": Design(
         "power_law", {"E": 1.7, "a": np.log(400.0), "alpha": 0.3}, ("D",),
         _one_var_inputs("D", 1e8, 1e10, 20), _one_var_targets("D"), x="D"),
+    # the same law and truth on a ladder one decade longer (30 sizes, 10 per decade): does a third
+    # decade of data bring the floored power law's extrapolation to its nominal coverage?
+    "power_law_3decades": Design(
+        "power_law", {"E": 1.7, "a": np.log(400.0), "alpha": 0.3}, ("D",),
+        _one_var_inputs("D", 1e7, 1e10, 30), _one_var_targets("D"), x="D"),
     "compute": Design(
         "compute", {"E": 1.7, "a": np.log(3.0e3), "alpha": 0.17}, ("C",),
         _one_var_inputs("C", 1e18, 1e21, 20), _one_var_targets("C")),

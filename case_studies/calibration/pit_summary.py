@@ -5,6 +5,10 @@
 the truth above the 90% interval) mean the predictions are biased, a U shape means the
 intervals are too narrow.
 
+It also reads the PITs as a reliability curve: the coverage an equal-tailed interval of each
+nominal level (``cov_80``, ``cov_90``, ``cov_95``, ``cov_98``) would have had on the same fits, which
+says what level to ask for to get 90% in practice.
+
 Usage::
 
     python case_studies/calibration/pit_summary.py case_studies/calibration/probes/*/*.csv
@@ -16,6 +20,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+LEVELS = (0.8, 0.9, 0.95, 0.98)
+
 
 def summary(path: Path) -> dict:
     df = pd.read_csv(path)
@@ -25,7 +31,8 @@ def summary(path: Path) -> dict:
     return {"run": f"{path.parent.name}/{path.stem}", "ladders": len(df), "mean_law_coverage": cov.mean(),
             "new_run_coverage": new.mean(), "truth_above_upper": (pit > 0.95).mean(),
             "truth_below_lower": (pit < 0.05).mean(), "mean_pit": pit.mean(),
-            "ladders_with_divergences": (df["divergences"] > 0).mean()}
+            "ladders_with_divergences": (df["divergences"] > 0).mean(),
+            **{f"cov_{round(100 * p)}": ((pit >= (1 - p) / 2) & (pit <= (1 + p) / 2)).mean() for p in LEVELS}}
 
 
 if __name__ == "__main__":

@@ -35,7 +35,7 @@ import pandas as pd
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 NOISES = ("normal", "student_t3")
-PEER_LAWS = ("chinchilla", "power_law")
+PEER_LAWS = ("chinchilla", "power_law", "power_law_3decades")
 
 
 def _init_worker(devices: int) -> None:
