@@ -72,10 +72,11 @@ def test_one_ladder_end_to_end(run_mod, tmp_path, law, noise):
 
 @pytest.mark.slow
 def test_full_calibration_study(run_mod, tmp_path):
-    """The acceptance run: >= 200 ladders per noise model for chinchilla and power_law, >= 50 for the
-    other laws, default priors/likelihood/sampler; 90% intervals must cover 88-92%."""
+    """The acceptance run: >= 200 ladders per noise model for chinchilla and power_law, 100 (the issue asks
+    >= 50) for the other laws, default priors/likelihood/sampler; 90% intervals must cover 88-92%.
+    Known to fail for the one-variable laws (case_studies/calibration/README.md): issue 4 is open."""
     assert run_mod.main(["--laws", "chinchilla,power_law", "--ladders", "200", "--out", str(tmp_path)]) == 0
-    assert run_mod.main(["--laws", "compute,kaplan,broken_power_law", "--ladders", "50", "--no-peer",
+    assert run_mod.main(["--laws", "compute,kaplan,broken_power_law", "--ladders", "100", "--no-peer",
                          "--out", str(tmp_path)]) == 0
     summary = json.loads((tmp_path / "summary.json").read_text())
     for key, entry in summary.items():

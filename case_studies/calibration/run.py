@@ -151,7 +151,7 @@ def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
 
 def summarise(out: Path) -> dict:
     summary = {}
-    for path in sorted(out.glob("*.csv")):
+    for path in sorted(p for noise in NOISES for p in out.glob(f"*_{noise}.csv")):  # not other studies' CSVs
         df = pd.read_csv(path)
         if df.empty:
             continue

@@ -190,7 +190,8 @@ def predict(fit, N=None, D=None, C=None, x=None, *, U=None, targets=None, interv
     frame = as_targets(fit, N=N, D=D, C=C, x=x, U=U, targets=targets)
     mu = log_mean_draws(fit, {c: frame[c].to_numpy(float) for c in frame.columns})
     new = mu + noise_draws(fit, mu.shape, seed)
-    mean_loss, new_loss = np.exp(mu), np.exp(new)
+    with np.errstate(over="ignore"):  # a Student-t draw with small nu can exceed exp's range: inf is its value
+        mean_loss, new_loss = np.exp(mu), np.exp(new)
     q = [(1 - interval) / 2, 0.5, (1 + interval) / 2]
     table = frame.copy()
     for kind, arr in (("mean", mean_loss), ("new_run", new_loss)):
