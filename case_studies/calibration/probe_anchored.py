@@ -37,6 +37,17 @@ sys.path.insert(0, str(HERE))
 H = np.log(100.0) / 2  # the ladder spans 2 decades, centred: x in [-H, H]
 
 
+def _ladder_params():
+    """Priors on what the ladder observes, shared by both anchored forms: l_hi and d."""
+    from bayeslaw.law import Param
+    from bayeslaw.priors import Prior
+
+    return {"l_hi": Param(Prior("Normal", loc="log_y0", scale=1.0), "loss at the largest size ~ loss scale",
+                          "log loss at the largest ladder size"),
+            "d": Param(Prior("HalfNormal", scale=1.0), "the loss falls by a factor e^d < e^2 across the ladder",
+                       "log of L(smallest) / L(largest)")}
+
+
 def anchored_law():
     import jax.numpy as jnp
 
@@ -50,10 +61,7 @@ def anchored_law():
 
     return Law(
         name="power_law_anchored", inputs=("x",), log_mean=log_mean,
-        params={"l_hi": Param(Prior("Normal", loc="log_y0", scale=1.0), "loss at the largest size ~ loss scale",
-                              "log loss at the largest ladder size"),
-                "d": Param(Prior("HalfNormal", scale=1.0), "the loss falls by a factor e^d < e^2 across the ladder",
-                           "log of L(smallest) / L(largest)"),
+        params={**_ladder_params(),
                 "u": Param(Prior("Uniform", low=0.0, high=1.0), "the floor is anywhere below the last loss",
                            "E / L(largest)")},
         formula="L = E + A * x^-alpha (anchored)", reference="probe", report=("l_hi", "d", "u"),
@@ -75,10 +83,7 @@ def far_anchored_law():
 
     return Law(
         name="power_law_far_anchored", inputs=("x",), log_mean=log_mean,
-        params={"l_hi": Param(Prior("Normal", loc="log_y0", scale=1.0), "loss at the largest size ~ loss scale",
-                              "log loss at the largest ladder size"),
-                "d": Param(Prior("HalfNormal", scale=1.0), "the loss falls by a factor e^d < e^2 across the ladder",
-                           "log of L(smallest) / L(largest)"),
+        params={**_ladder_params(),
                 "v": Param(Prior("Uniform", low=0.0, high=1.0),
                            "any further drop over the next two decades, up to the floor-free power law",
                            "drop from the largest size to 100x beyond, as a share of its largest value")},
