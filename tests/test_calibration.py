@@ -51,6 +51,17 @@ def test_wilson_interval(run_mod):
     assert lo < 0.9 < hi and abs(lo - 0.826) < 0.002 and abs(hi - 0.945) < 0.002
 
 
+def test_clustered_wilson_counts_ladders_not_targets(run_mod):
+    """Targets missed together (whole ladders) carry one ladder's information, not three."""
+    together = np.repeat(np.r_[np.ones(90), np.zeros(10)][:, None], 3, axis=1)   # 100 ladders x 3 targets
+    lo, hi, n_eff = run_mod.clustered_wilson(together)
+    assert abs(n_eff - 100) < 1.5 and abs(lo - 0.826) < 0.003 and abs(hi - 0.945) < 0.003
+    # independent misses: about the naive interval over the 300 targets
+    rng = np.random.default_rng(0)
+    indep = (rng.random((2000, 3)) < 0.9).astype(float)
+    assert 0.8 * 6000 < run_mod.clustered_wilson(indep)[2] < 1.2 * 6000
+
+
 @pytest.mark.parametrize("law,noise", [("chinchilla", "normal"), ("power_law", "student_t3")])
 def test_one_ladder_end_to_end(run_mod, tmp_path, law, noise):
     """One ladder through fit, predict and the peer recipe, then the summary table."""

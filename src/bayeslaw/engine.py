@@ -358,3 +358,45 @@ def fit(
     result = Fit(idata=idata, law=law, spec=spec)
     result.spec["diagnostics"] = check_diagnostics(result, warn=check)
     return result
+
+
+# -- many data sets at once ----------------------------------------------------------------
+
+
+def refit_batch(fit, log_y: np.ndarray, *, num_warmup: int = 500, num_samples: int = 500, num_chains: int = 2,
+                seed: int = 0) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Refit ``fit``'s law, likelihood and priors to B new vectors of log loss at its runs' inputs.
+
+    ``log_y`` is (B, runs). All B fits run in one compiled, vectorised NUTS program (the
+    simulated data sets of a recalibration or a calibration study); each data set's priors are
+    resolved from its own loss scale, as :func:`fit` would. Returns (samples, extra fields)
+    shaped (B, chains, draws, ...), in the law's sampled parameterisation.
+    """
+    from .sampler import run_nuts_batch
+
+    law = fit.law
+    lik = get_likelihood(fit.spec["likelihood"])
+    resolved = {k: Prior.from_dict(d) for k, d in fit.spec["priors"].items()}
+    log_y = np.atleast_2d(np.asarray(log_y, dtype=float))
+    batch, n = log_y.shape
+    const = fit.idata["constant_data"]
+    log_ref = fit.log_ref
+    xs = {v: np.log(np.asarray(const[col].values, float)) - log_ref[v]
+          for v, col in fit.spec["data"]["design"].items()}
+    if next(iter(xs.values())).shape[0] != n:
+        raise BayeslawError(f"log_y has {n} columns but the fit has {next(iter(xs.values())).shape[0]} runs.")
+    families = prior_families(resolved)
+    size = padded_size(n)
+    with jax.enable_x64(True):
+        per_set = [prior_arguments(resolved, prior_refs({"loss": float(np.mean(row))})) for row in log_y]
+        prior_args = jax.tree.map(lambda *v: jnp.stack(v), *per_set)
+        args = (prior_args,
+                {v: jnp.asarray(np.broadcast_to(_pad(a, size), (batch, size))) for v, a in xs.items()},
+                jnp.asarray(np.stack([_pad(row, size) for row in log_y])),
+                jnp.asarray(np.broadcast_to(np.arange(size) < n, (batch, size))))
+        support_key = tuple((k, repr(p)) for k, p in resolved.items())
+        return run_nuts_batch(make_model(law, lik.name, families), args,
+                              cache_key=(law.name, law.hash, lik.name, support_key), num_warmup=num_warmup,
+                              num_samples=num_samples, num_chains=num_chains,
+                              dense_mass=fit.spec["sampler"]["dense_mass"],
+                              target_accept_prob=fit.spec["sampler"]["target_accept_prob"], seed=seed)

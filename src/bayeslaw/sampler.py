@@ -106,7 +106,7 @@ def laplace_start(potential_fn, z0, rng_key, *, iters: int = 100):
 
 def _make_program(potential_fn_gen, postprocess_fn_gen, *, num_warmup: int, num_samples: int, num_chains: int,
                   chain_method: str, dense_mass: bool, target_accept_prob: float, progress: bool,
-                  laplace_init: bool = True) -> Callable:
+                  laplace_init: bool = True, batched: bool = False) -> Callable:
     init_kernel, sample_kernel = hmc(potential_fn_gen=potential_fn_gen, algo="NUTS")
 
     def step(state, args):
@@ -138,6 +138,9 @@ def _make_program(potential_fn_gen, postprocess_fn_gen, *, num_warmup: int, num_
         params = jax.vmap(postprocess_fn_gen(*args))(z)
         return params, dict(zip(EXTRA_FIELDS, extra)) | {"warmup_steps": warm_steps, "laplace_ok": ok}
 
+    if batched:
+        # data sets on the outer axis (keys and data batched, starts shared), chains on the inner
+        return jax.jit(jax.vmap(jax.vmap(one_chain, in_axes=(0, 0, None)), in_axes=(0, None, 0)))
     if chain_method == "parallel":
         return jax.pmap(one_chain, in_axes=(0, 0, None))
     if chain_method == "vectorized":
@@ -183,9 +186,48 @@ def run_nuts(model, model_args: tuple, *, cache_key: tuple, num_warmup: int, num
     return {k: np.asarray(v) for k, v in params.items()}, {k: np.asarray(v) for k, v in extra.items()}
 
 
+def run_nuts_batch(model, model_args: tuple, *, cache_key: tuple, num_warmup: int, num_samples: int,
+                   num_chains: int, dense_mass: bool, target_accept_prob: float, seed: int, chunk: int = 16,
+                   init_strategy=init_to_uniform) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """NUTS on B data sets with one compiled, vectorised program (e.g. many curves, or the
+    replicate data sets of a recalibration).
+
+    ``model_args`` is shaped like :func:`run_nuts`'s with a leading axis of length B on every
+    leaf. The program runs ``chunk`` data sets (x chains) at a time: a vectorised NUTS step
+    lasts as long as its longest trajectory, so on a CPU very wide batches waste work (64 data
+    sets x 2 chains took 0.84 s per data set here, chunks of 16 0.45 s, one at a time 2.1 s).
+    Every chain starts from the same initial points (each data set's Laplace start then moves
+    them). Returns (samples, extra fields), each shaped (B, chains, draws, ...).
+    """
+    batch = jax.tree.leaves(model_args)[0].shape[0]
+    chunk = max(1, min(chunk, batch))
+    first = jax.tree.map(lambda v: v[0], model_args)
+    k_init, k_run = jax.random.split(jax.random.PRNGKey(seed))
+    init = initialize_model(jax.random.split(k_init, num_chains), model, model_args=first,
+                            dynamic_args=True, init_strategy=init_strategy)
+    n_chunks = -(-batch // chunk)
+    # pad the batch to whole chunks with copies of the first data set (dropped below)
+    idx = np.concatenate([np.arange(batch), np.zeros(n_chunks * chunk - batch, dtype=int)])
+    padded = jax.tree.map(lambda v: jnp.asarray(v)[idx], model_args)
+    one = jax.tree.map(lambda v: v[:chunk], padded)
+    shapes = tuple((tuple(np.shape(leaf)), str(jnp.result_type(leaf))) for leaf in jax.tree.leaves(one))
+    settings = dict(num_warmup=num_warmup, num_samples=num_samples, num_chains=num_chains,
+                    chain_method="vectorized", dense_mass=dense_mass, target_accept_prob=target_accept_prob,
+                    progress=False, batched=True)
+    key = (cache_key, shapes, jax.tree.structure(model_args), tuple(sorted(settings.items())))
+    program = remember(_PROGRAMS, key, lambda: _make_program(init.potential_fn, init.postprocess_fn, **settings))
+    keys = jax.random.split(k_run, n_chunks * chunk * num_chains).reshape(n_chunks, chunk, num_chains, -1)
+    outs = []
+    for c in range(n_chunks):
+        args = jax.tree.map(lambda v: v[c * chunk:(c + 1) * chunk], padded)
+        outs.append(jax.device_get(program(keys[c], init.param_info.z, args)))
+    params, extra = jax.tree.map(lambda *xs: np.concatenate(xs)[:batch], *outs)
+    return {k: np.asarray(v) for k, v in params.items()}, {k: np.asarray(v) for k, v in extra.items()}
+
+
 def clear_cache() -> None:
     """Forget compiled samplers (e.g. to free memory after many different laws)."""
     _PROGRAMS.clear()
 
 
-__all__ = ["run_nuts", "clear_cache", "EXTRA_FIELDS"]
+__all__ = ["run_nuts", "run_nuts_batch", "clear_cache", "EXTRA_FIELDS"]
