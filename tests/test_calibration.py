@@ -62,6 +62,14 @@ def test_clustered_wilson_counts_ladders_not_targets(run_mod):
     assert 0.8 * 6000 < run_mod.clustered_wilson(indep)[2] < 1.2 * 6000
 
 
+def test_acceptance_power_of_a_calibrated_method():
+    """The band 0.88-0.92 is hit by a calibrated method's Binomial(L, 0.9)/L only so often."""
+    mod = _load("acceptance_power")
+    assert mod.p_in_band(10, 0.88, 0.92) == pytest.approx(0.3874, abs=1e-4)   # only k = 9 of 10 lands inside
+    assert 0.5 < mod.p_in_band(100) < mod.p_in_band(200) < mod.p_in_band(1000) < 0.99
+    assert mod.p_in_band(1000) > 0.95
+
+
 @pytest.mark.parametrize("law,noise", [("chinchilla", "normal"), ("power_law", "student_t3")])
 def test_one_ladder_end_to_end(run_mod, tmp_path, law, noise):
     """One ladder through fit, predict and the peer recipe, then the summary table."""
