@@ -93,7 +93,9 @@ def test_one_ladder_end_to_end(run_mod, tmp_path, law, noise):
 def test_full_calibration_study(run_mod, tmp_path):
     """The acceptance run: >= 200 ladders per noise model for chinchilla and power_law, 100 (the issue asks
     >= 50) for the other laws, default priors/likelihood/sampler; 90% intervals must cover 88-92%.
-    Known to fail for the one-variable laws (case_studies/calibration/README.md): issue 4 is open."""
+    This is the issue's literal acceptance run. With 100-200 ladders per cell even a calibrated method
+    passes all 20 coverage figures with probability ~1e-4 (acceptance_power.py); the README's
+    1000-ladder power_law run and 500-ladder compute/kaplan runs are the precise measurement."""
     assert run_mod.main(["--laws", "chinchilla,power_law", "--ladders", "200", "--out", str(tmp_path)]) == 0
     assert run_mod.main(["--laws", "compute,kaplan,broken_power_law", "--ladders", "100", "--no-peer",
                          "--out", str(tmp_path)]) == 0
