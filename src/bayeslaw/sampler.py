@@ -171,6 +171,17 @@ def _initialize(model, model_args: tuple, rng_key, num_chains: int, init_strateg
     return inits[0], z0
 
 
+def _program(init, cache_key: tuple, model_args: tuple, settings: dict) -> Callable:
+    """The compiled sampler for these settings and argument shapes, built once and remembered."""
+    shapes = tuple((tuple(np.shape(leaf)), str(jnp.result_type(leaf))) for leaf in jax.tree.leaves(model_args))
+    key = (cache_key, shapes, jax.tree.structure(model_args), tuple(sorted(settings.items())))
+    return remember(_PROGRAMS, key, lambda: _make_program(init.potential_fn, init.postprocess_fn, **settings))
+
+
+def _as_numpy(params, extra) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    return {k: np.asarray(v) for k, v in params.items()}, {k: np.asarray(v) for k, v in extra.items()}
+
+
 def run_nuts(model, model_args: tuple, *, cache_key: tuple, num_warmup: int, num_samples: int, num_chains: int,
              chain_method: str, dense_mass: bool, target_accept_prob: float, seed: int,
              progress_bar: bool = False, init_strategy=init_to_uniform) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
@@ -182,12 +193,10 @@ def run_nuts(model, model_args: tuple, *, cache_key: tuple, num_warmup: int, num
     rng = jax.random.PRNGKey(seed)
     k_init, k_run = jax.random.split(rng)
     init, z0 = _initialize(model, model_args, k_init, num_chains, init_strategy)
-    shapes = tuple((tuple(np.shape(leaf)), str(jnp.result_type(leaf))) for leaf in jax.tree.leaves(model_args))
-    settings = dict(num_warmup=num_warmup, num_samples=num_samples, num_chains=num_chains,
-                    chain_method=chain_method, dense_mass=dense_mass, target_accept_prob=target_accept_prob,
-                    progress=progress_bar)
-    key = (cache_key, shapes, jax.tree.structure(model_args), tuple(sorted(settings.items())))
-    program = remember(_PROGRAMS, key, lambda: _make_program(init.potential_fn, init.postprocess_fn, **settings))
+    program = _program(init, cache_key, model_args,
+                       dict(num_warmup=num_warmup, num_samples=num_samples, num_chains=num_chains,
+                            chain_method=chain_method, dense_mass=dense_mass,
+                            target_accept_prob=target_accept_prob, progress=progress_bar))
     keys = jax.random.split(k_run, num_chains)
     if progress_bar:
         _PROGRESS.start(num_chains * (num_warmup + num_samples), f"NUTS {num_chains} chains")
@@ -196,7 +205,7 @@ def run_nuts(model, model_args: tuple, *, cache_key: tuple, num_warmup: int, num
         params, extra = jax.device_get((params, extra))
     finally:
         _PROGRESS.close()
-    return {k: np.asarray(v) for k, v in params.items()}, {k: np.asarray(v) for k, v in extra.items()}
+    return _as_numpy(params, extra)
 
 
 def run_nuts_batch(model, model_args: tuple, *, cache_key: tuple, num_warmup: int, num_samples: int,
@@ -221,20 +230,16 @@ def run_nuts_batch(model, model_args: tuple, *, cache_key: tuple, num_warmup: in
     # pad the batch to whole chunks with copies of the first data set (dropped below)
     idx = np.concatenate([np.arange(batch), np.zeros(n_chunks * chunk - batch, dtype=int)])
     padded = jax.tree.map(lambda v: jnp.asarray(v)[idx], model_args)
-    one = jax.tree.map(lambda v: v[:chunk], padded)
-    shapes = tuple((tuple(np.shape(leaf)), str(jnp.result_type(leaf))) for leaf in jax.tree.leaves(one))
-    settings = dict(num_warmup=num_warmup, num_samples=num_samples, num_chains=num_chains,
-                    chain_method="vectorized", dense_mass=dense_mass, target_accept_prob=target_accept_prob,
-                    progress=False, batched=True)
-    key = (cache_key, shapes, jax.tree.structure(model_args), tuple(sorted(settings.items())))
-    program = remember(_PROGRAMS, key, lambda: _make_program(init.potential_fn, init.postprocess_fn, **settings))
+    program = _program(init, cache_key, jax.tree.map(lambda v: v[:chunk], padded),
+                       dict(num_warmup=num_warmup, num_samples=num_samples, num_chains=num_chains,
+                            chain_method="vectorized", dense_mass=dense_mass,
+                            target_accept_prob=target_accept_prob, progress=False, batched=True))
     keys = jax.random.split(k_run, n_chunks * chunk * num_chains).reshape(n_chunks, chunk, num_chains, -1)
     outs = []
     for c in range(n_chunks):
         args = jax.tree.map(lambda v: v[c * chunk:(c + 1) * chunk], padded)
         outs.append(jax.device_get(program(keys[c], z0, args)))
-    params, extra = jax.tree.map(lambda *xs: np.concatenate(xs)[:batch], *outs)
-    return {k: np.asarray(v) for k, v in params.items()}, {k: np.asarray(v) for k, v in extra.items()}
+    return _as_numpy(*jax.tree.map(lambda *xs: np.concatenate(xs)[:batch], *outs))
 
 
 def clear_cache() -> None:
