@@ -8,9 +8,10 @@ transform, PIT). Their probit transforms are summarised by a normal (mean m, sd 
 width factor), and the interval at nominal mass p is read from the original posterior at the
 levels Phi(m -/+ z s), z = Phi^-1((1+p)/2).
 
-Result (README, "Recalibration by simulation"): on power_law/Gaussian ladders the replicates'
-probit PITs have mean 0.02-0.03 and sd 1.00, i.e. the posterior is calibrated around its own
-draws, while at the study's truth the probit PIT has mean 0.26. The correction is therefore
+Result (README, "What this says", item 6): on power_law/Gaussian ladders the replicates' probit
+PITs have mean 0.02-0.03 and sd 1.00, i.e. the posterior is calibrated around its own draws,
+while at the study's truth the probit PIT has mean 0.32 on the same 18 ladders (0.26 over
+ladders 0-199). The correction is therefore
 about zero and the probe was stopped after 18 ladders. Not part of the library.
 
 Used by ``run.py --recalibrate R``.
@@ -90,8 +91,6 @@ def recalibration(fit, frame: pd.DataFrame, *, interval: float = 0.9, replicates
         out[f"{kind}_level_lower"], out[f"{kind}_level_upper"] = _levels(pit, interval)
         out[f"{kind}_pit_shift"], out[f"{kind}_pit_scale"] = z.mean(axis=0), z.std(axis=0, ddof=1)
     return out
-
-
 
 
 def recalibrated_table(fit, frame: pd.DataFrame, *, interval: float = 0.9, replicates: int = 48,
