@@ -46,6 +46,17 @@ def test_ladders_follow_the_true_law(ladders_mod):
         assert 0.005 < np.std(resid) < 0.05
 
 
+def test_noise_kinds_have_their_scale(ladders_mod):
+    """Gaussian sd 0.02, t3 of scale 0.02 (sd 0.02 * sqrt(3)), and the probes' Gaussian of a named sd."""
+    rng = np.random.default_rng(0)
+    assert ladders_mod.noise(rng, "normal", 200_000).std() == pytest.approx(0.02, rel=0.01)
+    t3 = ladders_mod.noise(rng, "student_t3", 200_000)
+    assert np.median(np.abs(t3)) == pytest.approx(0.02 * 0.7649, rel=0.02)   # t3's median |x| is 0.7649
+    assert ladders_mod.noise(rng, "normal_sd0.05", 200_000).std() == pytest.approx(0.05, rel=0.01)
+    with pytest.raises(ValueError):
+        ladders_mod.noise(rng, "cauchy", 3)
+
+
 def test_wilson_interval(run_mod):
     lo, hi = run_mod.wilson(90, 100)
     assert lo < 0.9 < hi and abs(lo - 0.826) < 0.002 and abs(hi - 0.945) < 0.002

@@ -94,6 +94,8 @@ def noise(rng: np.random.Generator, kind: str, size) -> np.ndarray:
         return SIGMA * rng.standard_normal(size)
     if kind == "student_t3":
         return SIGMA * rng.standard_t(3, size)
+    if kind.startswith("normal_sd"):  # probes: Gaussian noise of another sd, e.g. "normal_sd0.0346"
+        return float(kind.removeprefix("normal_sd")) * rng.standard_normal(size)
     raise ValueError(kind)
 
 

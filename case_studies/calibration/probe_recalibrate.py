@@ -14,7 +14,11 @@ while at the study's truth the probit PIT has mean 0.32 on the same 18 ladders (
 ladders 0-199). The correction is therefore
 about zero and the probe was stopped after 18 ladders. Not part of the library.
 
-Used by ``run.py --recalibrate R``.
+``source="plugin"`` (session 5) simulates every replicate from one parameter set instead, the
+posterior medians: a parametric bootstrap of the whole fit (Beran's prepivoting), which measures
+the frequentist coverage at a plug-in truth rather than the average over the posterior.
+
+Used by ``run.py --recalibrate R [--recalibrate-from plugin]``.
 """
 
 from __future__ import annotations
@@ -42,7 +46,7 @@ def _levels(pit: np.ndarray, interval: float) -> tuple[np.ndarray, np.ndarray]:
 
 def recalibration(fit, frame: pd.DataFrame, *, interval: float = 0.9, replicates: int = 48,
                   num_warmup: int = 300, num_samples: int = 250, num_chains: int = 2,
-                  seed: int = 0) -> pd.DataFrame:
+                  seed: int = 0, source: str = "posterior") -> pd.DataFrame:
     """Quantile levels that make ``interval`` intervals at the targets in ``frame`` calibrated.
 
     ``frame`` holds the targets' inputs (as :func:`bayeslaw.predict.as_targets` returns them).
@@ -53,6 +57,8 @@ def recalibration(fit, frame: pd.DataFrame, *, interval: float = 0.9, replicates
     when calibrated: a positive shift means the truth tends to lie above the posterior's centre,
     a scale above 1 that the posterior is too narrow). The ``replicates`` refits run in a
     vectorised program with ``num_chains`` x (``num_warmup`` + ``num_samples``) iterations each.
+    ``source``: ``"posterior"`` draws each replicate's truth from the posterior; ``"plugin"``
+    uses the posterior medians for all of them (a parametric bootstrap).
     """
     from bayeslaw.engine import refit_batch
 
@@ -61,7 +67,12 @@ def recalibration(fit, frame: pd.DataFrame, *, interval: float = 0.9, replicates
     rng = np.random.default_rng(seed + 7919)
     params = posterior_params(fit)
     total = next(iter(params.values())).shape[0]
-    truth = {k: v[rng.choice(total, size=replicates, replace=total < replicates)] for k, v in params.items()}
+    if source == "plugin":
+        truth = {k: np.full(replicates, np.median(v)) for k, v in params.items()}
+    elif source == "posterior":
+        truth = {k: v[rng.choice(total, size=replicates, replace=total < replicates)] for k, v in params.items()}
+    else:
+        raise ValueError(f"source must be 'posterior' or 'plugin', not {source!r}")
     student = fit.spec["likelihood"] == "student_t"
 
     def noise(p, shape):
@@ -94,9 +105,9 @@ def recalibration(fit, frame: pd.DataFrame, *, interval: float = 0.9, replicates
 
 
 def recalibrated_table(fit, frame: pd.DataFrame, *, interval: float = 0.9, replicates: int = 48,
-                       seed: int = 0) -> pd.DataFrame:
+                       seed: int = 0, source: str = "posterior") -> pd.DataFrame:
     """``fit.predict``'s interval columns, read at the recalibrated levels, plus the levels and PIT summaries."""
-    levels = recalibration(fit, frame, interval=interval, replicates=replicates, seed=seed)
+    levels = recalibration(fit, frame, interval=interval, replicates=replicates, seed=seed, source=source)
     mu = log_mean_draws(fit, {c: frame[c].to_numpy(float) for c in frame.columns})
     table = frame.copy()
     for kind, draws in (("mean", mu), ("new_run", mu + noise_draws(fit, mu.shape, seed))):
