@@ -22,7 +22,7 @@ from .data import Runs, load_runs
 from .engine import LIKELIHOODS, fit
 from .errors import BayeslawError, DataError, DiagnosticWarning, FitFileError, LawError, PriorError
 from .result import Fit, load
-from .law import Law, Param, available_laws, get_law, logsumexp, register
+from .law import Coordinates, Law, Param, available_laws, get_law, logsumexp, register
 from .priors import Prior
 from .comparison import Comparison, compare, prior_sensitivity  # noqa: E402
 from .backtest import (Backtest, CrossValidation, backtest, cross_validate, leave_future_out,  # noqa: E402
@@ -41,7 +41,7 @@ def example_data_path() -> _Path:
 
 
 __all__ = [
-    "Backtest", "BayeslawError", "Comparison", "CrossValidation", "DataError", "DiagnosticWarning", "Fit",
+    "Backtest", "BayeslawError", "Comparison", "Coordinates", "CrossValidation", "DataError", "DiagnosticWarning", "Fit",
     "FitFileError", "LIKELIHOODS", "Law", "LawError", "Param", "Prior", "PriorError", "Runs", "Stack",
     "available_laws", "backtest", "compare", "cross_validate", "example_data_path", "fit", "get_law", "leave_future_out",
     "leave_one_group_out", "load", "load_runs", "logsumexp", "prior_sensitivity", "register", "stack",

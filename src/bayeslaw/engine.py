@@ -20,6 +20,7 @@ import jax.numpy as jnp
 import numpy as np
 import numpyro
 import numpyro.distributions as dist
+from numpyro.distributions import constraints
 
 from .data import SIZE_COLUMNS, Runs, load_runs
 from .errors import BayeslawError, DataError, LawError
@@ -113,12 +114,36 @@ def design(runs: Runs, law: Law, x: str | None = None) -> dict[str, str]:
 # -- the generic model ---------------------------------------------------------------------
 
 
-def _model(log_mean, param_names, likelihood_name, families, prior_args, x, log_y=None, mask=None):
+COORDINATES_SITE = "z_coordinates"  # the sample site of a law's Coordinates (not kept in the posterior)
+
+
+def _sample_params(param_names, dists, coordinates, x):
+    """The law's parameters: sampled directly, or as deterministic functions of its Coordinates
+    with the priors' density carried over by the log-Jacobian (the same model)."""
+    if coordinates is None:
+        return {name: numpyro.sample(name, dists[name]) for name in param_names}
+    z = numpyro.sample(COORDINATES_SITE,
+                       dist.ImproperUniform(constraints.real_vector, (), event_shape=(coordinates.size,)))
+
+    def theta(z):
+        p = coordinates.to_params(z, x)
+        return jnp.stack([p[name] for name in param_names])
+
+    values = theta(z)
+    _, log_det = jnp.linalg.slogdet(jax.jacfwd(theta)(z))
+    params = dict(zip(param_names, values))
+    log_prior = sum(jnp.where(dists[n].support(v), dists[n].log_prob(v), -jnp.inf) for n, v in params.items())
+    numpyro.factor("prior_in_coordinates", log_prior + log_det)
+    return {name: numpyro.deterministic(name, v) for name, v in params.items()}
+
+
+def _model(log_mean, param_names, likelihood_name, families, prior_args, x, log_y=None, mask=None,
+           coordinates=None):
     # Priors arrive as plain dicts of numbers (jit arguments with a deterministic order) and are
     # built here; numpyro Distribution pytrees flatten in a hash-seed-dependent order, which made
     # the compiled program differ between processes and defeated JAX's persistent cache.
     dists = {name: DISTRIBUTIONS[fam][0](**prior_args[name]) for name, fam in families}
-    params = {name: numpyro.sample(name, dists[name]) for name in param_names}
+    params = _sample_params(param_names, dists, coordinates, x)
     mu = log_mean(x, **params)
     sigma = numpyro.sample("sigma", dists["sigma"])
     n = next(iter(x.values())).shape[0]
@@ -157,7 +182,7 @@ def make_model(law: Law, likelihood: str, families: tuple[tuple[str, str], ...])
 
     def make():
         def model(prior_args, x, log_y=None, mask=None):
-            _model(law.log_mean, names, lik, families, prior_args, x, log_y, mask)
+            _model(law.log_mean, names, lik, families, prior_args, x, log_y, mask, law.coordinates)
 
         return model
 
@@ -338,6 +363,7 @@ def fit(
         flat = {k: v.reshape((-1,) + v.shape[2:]) for k, v in samples.items()}
         loglik = _log_likelihood_fn(law, lik.name, families)(flat, prior_args, xs, log_y)
         loglik = np.asarray(loglik).reshape(num_chains, num_samples, -1)
+        samples.pop(COORDINATES_SITE, None)
         conventional = {k: np.asarray(v) for k, v in law.conventional(samples, log_ref).items()}
         prior = _prior_draws(law, dists, log_ref, seed, num_draws=num_samples)
 
@@ -395,8 +421,10 @@ def refit_batch(fit, log_y: np.ndarray, *, num_warmup: int = 500, num_samples: i
                 jnp.asarray(np.stack([_pad(row, size) for row in log_y])),
                 jnp.asarray(np.broadcast_to(np.arange(size) < n, (batch, size))))
         support_key = tuple((k, repr(p)) for k, p in resolved.items())
-        return run_nuts_batch(make_model(law, lik.name, families), args,
-                              cache_key=(law.name, law.hash, lik.name, support_key), num_warmup=num_warmup,
-                              num_samples=num_samples, num_chains=num_chains,
-                              dense_mass=fit.spec["sampler"]["dense_mass"],
-                              target_accept_prob=fit.spec["sampler"]["target_accept_prob"], seed=seed)
+        samples, extra = run_nuts_batch(make_model(law, lik.name, families), args,
+                                        cache_key=(law.name, law.hash, lik.name, support_key),
+                                        num_warmup=num_warmup, num_samples=num_samples, num_chains=num_chains,
+                                        dense_mass=fit.spec["sampler"]["dense_mass"],
+                                        target_accept_prob=fit.spec["sampler"]["target_accept_prob"], seed=seed)
+    samples.pop(COORDINATES_SITE, None)
+    return samples, extra

@@ -39,6 +39,23 @@ class Param:
 
 
 @dataclass(frozen=True)
+class Coordinates:
+    """Where NUTS moves for a law: ``size`` unconstrained numbers ``z`` and the map to the parameters.
+
+    The model stays the same: the parameters' priors are carried over to ``z`` with the
+    log-Jacobian of ``to_params``, so only the sampler's geometry changes. Use it when the
+    parameters lie on a curved ridge the data cannot cut (a floor and an exponent trading off)
+    and coordinates the runs pin down exist (the loss at the largest run, the drop across the
+    runs). ``to_params(z, x)`` gets the centred log inputs of the fit (to anchor at their ends)
+    and must be a bijection onto the parameters' joint support for every ``x``.
+    """
+
+    size: int
+    to_params: Callable[[Array, Mapping[str, Array]], dict[str, Array]]
+    why: str = ""
+
+
+@dataclass(frozen=True)
 class Law:
     """A scaling law, declared as data.
 
@@ -71,6 +88,8 @@ class Law:
         reference scale of ``D`` (so that ``log_mean`` can compare the two: ``x["D"] - x["U"] =
         log(D / U)``); a number fixes the log reference scale (``{"D": 0.0}``: raw ``log D``),
         for a law whose form is not invariant to the unit of that input.
+    coordinates : Coordinates, optional
+        Sample in other coordinates than the parameters (same model, better geometry).
     """
 
     name: str
@@ -84,6 +103,7 @@ class Law:
     description: str = ""
     version: str = "1"
     centre: Mapping[str, str | float] = field(default_factory=dict)
+    coordinates: Coordinates | None = None
     _hash: str = field(default="", repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -167,7 +187,10 @@ class Law:
         if self.centre:  # only laws that use it, so that older laws keep their hash
             h.update(repr(sorted(self.centre.items())).encode())
         h.update(repr(sorted((k, repr(p.prior)) for k, p in self.params.items())).encode())
-        for fn in (self.log_mean, self.to_conventional):
+        fns = (self.log_mean, self.to_conventional)
+        if self.coordinates is not None:  # only laws that use it, so that older laws keep their hash
+            fns += (self.coordinates.to_params,)
+        for fn in fns:
             code = getattr(fn, "__code__", None)
             if code is not None:
                 h.update(code.co_code)
@@ -184,6 +207,8 @@ class Law:
             where = (f"at the reference scale of {how}" if isinstance(how, str)
                      else f"at the fixed scale {v} = {math.exp(how):.3g}")
             lines.append(f"  centring: {v} is centred {where}")
+        if self.coordinates is not None:
+            lines.append(f"  sampled in other coordinates (same priors, carried over): {self.coordinates.why}")
         lines.append("  priors:")
         width = max(len(k) for k in self.params)
         for k, p in self.params.items():
