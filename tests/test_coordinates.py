@@ -58,7 +58,7 @@ def test_floor_power_law_posterior_keeps_its_lower_tail_without_divergences():
     """Calibration ladder 0 under t3 noise (case_studies/calibration, seed 0).
 
     In (E, a, alpha) NUTS hit divergences there and cut the lower tail of E: its 5% quantile
-    came out at 1.22, where a long run (target_accept 0.99, 4 x 5000 draws) gives 0.90. In the
+    came out at 1.22, where a long run (target_accept 0.99, 4 x 5000 draws) gives 0.92. In the
     coordinates of the law's ends there are no divergences and the tail is there.
     """
     D = np.geomspace(1e8, 1e10, 20)
@@ -67,4 +67,4 @@ def test_floor_power_law_posterior_keeps_its_lower_tail_without_divergences():
     f = bayeslaw.fit(pd.DataFrame({"D": D, "loss": loss}), "power_law", x="D", seed=0, progress_bar=False)
     assert int(f.idata["sample_stats"]["diverging"].sum()) == 0
     assert float(f.summary()["r_hat"].max()) <= 1.01
-    assert abs(np.quantile(f.draws("E"), 0.05) - 0.90) < 0.15
+    assert abs(np.quantile(f.draws("E"), 0.05) - 0.92) < 0.2  # cut tail: 1.22; MC spread about 0.05
