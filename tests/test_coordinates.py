@@ -52,6 +52,7 @@ def test_coordinates_respect_a_narrower_prior_support():
     alpha = f.draws("alpha")
     assert alpha.min() >= 0.2 and alpha.max() <= 0.4
     assert COORDINATES_SITE not in f.idata["posterior"].data_vars
+    assert "largest run" in f.spec["sampler"]["coordinates"]   # the saved fit says how it was sampled
 
 
 def test_floor_power_law_posterior_keeps_its_lower_tail_without_divergences():

@@ -377,6 +377,7 @@ def fit(
                     "num_chains": num_chains, "chain_method": chain_method, "dense_mass": dense_mass,
                     "target_accept_prob": target_accept_prob, "seed": seed, "wall_seconds": round(wall, 3),
                     "init": "Laplace approximation at the mode (damped Newton), per chain",
+                    "coordinates": law.coordinates.why if law.coordinates else "the law's parameters",
                     "laplace_ok": [bool(v) for v in np.ravel(extra.pop("laplace_ok"))],
                     "warmup_leapfrog_steps": [int(v) for v in np.ravel(extra.pop("warmup_steps"))]},
     }
