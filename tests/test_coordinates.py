@@ -47,7 +47,8 @@ def test_coordinates_respect_a_narrower_prior_support():
     loss = (1.7 + 400 * D ** -0.3) * np.exp(0.02 * rng.standard_normal(20))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        f = bayeslaw.fit(pd.DataFrame({"D": D, "loss": loss}), "power_law", x="D", priors={"alpha": "Uniform(0.2, 0.4)"},
+        f = bayeslaw.fit(pd.DataFrame({"D": D, "loss": loss}), "power_law", x="D",
+                         priors={"alpha": "Uniform(0.2, 0.4)"},
                          num_warmup=300, num_samples=300, num_chains=2, progress_bar=False)
     alpha = f.draws("alpha")
     assert alpha.min() >= 0.2 and alpha.max() <= 0.4

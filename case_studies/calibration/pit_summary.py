@@ -35,11 +35,12 @@ def summary(path: Path, ladders: int | None = None) -> dict:
     pit = df[[c for c in df.columns if c.endswith("_mean_pit")]].to_numpy()
     cov = df[[c for c in df.columns if c.endswith("_mean_cov") and "peer" not in c]].to_numpy()
     new = df[[c for c in df.columns if c.endswith("_new_cov")]].to_numpy()
+    widths = df[[c for c in df.columns if c.endswith("_mean_width") and "peer" not in c]].to_numpy()
+    z = ndtri(pit.clip(1e-4, 1 - 1e-4))
     return {"run": f"{path.parent.name}/{path.stem}", "ladders": len(df), "mean_law_coverage": cov.mean(),
             "new_run_coverage": new.mean(), "truth_above_upper": (pit > 0.95).mean(),
             "truth_below_lower": (pit < 0.05).mean(), "mean_pit": pit.mean(),
-            "probit_mean": ndtri(pit.clip(1e-4, 1 - 1e-4)).mean(), "probit_sd": ndtri(pit.clip(1e-4, 1 - 1e-4)).std(),
-            "median_width": float(np.median(df[[c for c in df.columns if c.endswith("_mean_width") and "peer" not in c]])),
+            "probit_mean": z.mean(), "probit_sd": z.std(), "median_width": float(np.median(widths)),
             "ladders_with_divergences": (df["divergences"] > 0).mean(),
             **{f"cov_{round(100 * p)}": ((pit >= (1 - p) / 2) & (pit <= (1 + p) / 2)).mean() for p in LEVELS}}
 

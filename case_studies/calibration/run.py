@@ -91,18 +91,31 @@ def run_task(task: dict) -> dict:
             for c in ("mean_level_lower", "mean_level_upper", "mean_pit_shift", "mean_pit_scale",
                       "new_run_level_lower", "new_run_level_upper"):
                 row[f"t{i}_{c}"] = float(t[c].iloc[i])
+    row.update(target_columns(targets, t, mean_draws, new_draws))
+    if task["peer"] and task["law"] in PEER_LAWS:
+        row.update(_peer(design, ladder, targets, task["seed"]))
+    return row
+
+
+def target_columns(targets: pd.DataFrame, bounds: pd.DataFrame, mean_draws, new_draws) -> dict:
+    """One ladder's per-target columns: coverage, width / truth and PIT of the mean law and a new run.
+
+    ``bounds`` holds each target's interval (``mean_lower``/``mean_upper``,
+    ``new_run_lower``/``new_run_upper``); the draws are shaped (..., targets), in loss units.
+    """
+    row = {}
     for i in range(len(targets)):
         truth, fresh = targets["true_mean"].iloc[i], targets["fresh_run"].iloc[i]
-        row[f"t{i}_mean_cov"] = int(t["mean_lower"].iloc[i] <= truth <= t["mean_upper"].iloc[i])
-        row[f"t{i}_new_cov"] = int(t["new_run_lower"].iloc[i] <= fresh <= t["new_run_upper"].iloc[i])
-        row[f"t{i}_mean_width"] = float((t["mean_upper"].iloc[i] - t["mean_lower"].iloc[i]) / truth)
-        row[f"t{i}_new_width"] = float((t["new_run_upper"].iloc[i] - t["new_run_lower"].iloc[i]) / truth)
+        lo, hi = bounds["mean_lower"].iloc[i], bounds["mean_upper"].iloc[i]
+        nlo, nhi = bounds["new_run_lower"].iloc[i], bounds["new_run_upper"].iloc[i]
+        row[f"t{i}_mean_cov"] = int(lo <= truth <= hi)
+        row[f"t{i}_new_cov"] = int(nlo <= fresh <= nhi)
+        row[f"t{i}_mean_width"] = float((hi - lo) / truth)
+        row[f"t{i}_new_width"] = float((nhi - nlo) / truth)
         # probability integral transform: where the truth falls in the posterior (0.5 = centre;
         # a skew means bias, a U shape means overconfidence)
         row[f"t{i}_mean_pit"] = float((mean_draws[..., i] < truth).mean())
         row[f"t{i}_new_pit"] = float((new_draws[..., i] < fresh).mean())
-    if task["peer"] and task["law"] in PEER_LAWS:
-        row.update(_peer(design, ladder, targets, task["seed"]))
     return row
 
 
@@ -180,7 +193,8 @@ def clustered_wilson(hits: np.ndarray, z: float = 1.96) -> tuple[float, float, f
 
 def summarise(out: Path) -> dict:
     summary = {}
-    for path in sorted(p for noise in NOISES + PROBE_NOISES for p in out.glob(f"*_{noise}.csv")):  # not other studies' CSVs
+    # only this study's CSVs, not other studies' in the same folder
+    for path in sorted(p for noise in NOISES + PROBE_NOISES for p in out.glob(f"*_{noise}.csv")):
         df = pd.read_csv(path)
         if df.empty:
             continue
