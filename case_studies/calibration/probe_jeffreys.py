@@ -6,6 +6,8 @@ runs (the Fisher information of a Gaussian-noise model on log loss, up to a cons
 probability-matching construction: it down-weights parameter regions the design cannot identify
 (a low floor traded against a small exponent), which is where the extrapolated law was biased.
 Patches ``bayeslaw.engine._model`` for this process only. Rows as run.py's (coverage, width, PIT).
+With a law's ``Coordinates`` the factor is a density on the parameters like the priors, so it is the
+same model whichever coordinates NUTS moves in (session 6 reran it on the ends coordinates).
 
 Usage::
 
@@ -33,9 +35,10 @@ def patch_engine() -> None:
 
     original = eng._model
 
-    def _model(log_mean, param_names, likelihood_name, families, prior_args, x, log_y=None, mask=None):
+    def _model(log_mean, param_names, likelihood_name, families, prior_args, x, log_y=None, mask=None,
+               coordinates=None):
         with numpyro.handlers.trace() as tr:
-            original(log_mean, param_names, likelihood_name, families, prior_args, x, log_y, mask)
+            original(log_mean, param_names, likelihood_name, families, prior_args, x, log_y, mask, coordinates)
         theta = jnp.stack([jnp.asarray(tr[n]["value"], dtype=jnp.float64) for n in param_names])
 
         def mu(vec):
