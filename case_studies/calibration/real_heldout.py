@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "revisiting" / "revisiting_benchmark.csv"
 
 
@@ -61,6 +62,7 @@ def main(argv=None) -> int:
     p.add_argument("--out", type=Path, required=True, help="folder for points.csv.gz and curves.csv")
     p.add_argument("--law", default="power_law", help="a one-variable catalogue law (power_law, m3, m4, ...)")
     p.add_argument("--prior", action="append", default=[], metavar="NAME=DIST", help="override a default prior")
+    p.add_argument("--jeffreys", action="store_true", help="multiply the priors by probe_jeffreys.py's design factor")
     args = p.parse_args(argv)
     if not args.data.exists():
         print(f"{args.data} not found: this probe needs ../shared/data beside the repository.", file=sys.stderr)
@@ -73,6 +75,10 @@ def main(argv=None) -> int:
     jax.config.update("jax_enable_x64", True)
     import bayeslaw
 
+    if args.jeffreys:
+        from probe_jeffreys import patch_engine
+
+        patch_engine()
     priors = dict(p.split("=", 1) for p in args.prior) or None
     df = pd.read_csv(args.data)
     points, curves = [], []
