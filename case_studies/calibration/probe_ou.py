@@ -142,12 +142,9 @@ def main(argv=None) -> int:
     p.add_argument("--target-accept", type=float, default=0.8)
     p.add_argument("--out", type=Path, required=True)
     args = p.parse_args(argv)
-    import numpyro
+    from run import _init_worker
 
-    numpyro.set_host_device_count(1)
-    import jax
-
-    jax.config.update("jax_enable_x64", True)
+    _init_worker(1)
     if args.synthetic:
         curves = synthetic_curves(args.synthetic)
     elif not args.data.exists():

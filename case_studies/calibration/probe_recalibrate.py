@@ -28,7 +28,7 @@ import pandas as pd
 from scipy.special import ndtr, ndtri
 
 from bayeslaw.errors import DataError
-from bayeslaw.predict import log_mean_draws, noise_draws, posterior_params
+from bayeslaw.predict import log_mean_draws, noise_draws, posterior_params, scaled_noise
 
 
 def _pit(draws: np.ndarray, value: np.ndarray) -> np.ndarray:
@@ -77,10 +77,7 @@ def recalibration(fit, frame: pd.DataFrame, *, interval: float = 0.9, replicates
 
     def noise(p, shape):
         sigma = p["sigma"].reshape(p["sigma"].shape + (1,) * (len(shape) - p["sigma"].ndim))
-        if student:
-            nu = p["nu"].reshape(sigma.shape)
-            return sigma * rng.standard_t(np.broadcast_to(nu, shape))
-        return sigma * rng.standard_normal(shape)
+        return scaled_noise(rng, sigma, p["nu"].reshape(sigma.shape) if student else None, shape)
 
     law, log_ref, design = fit.law, fit.log_ref, fit.spec["data"]["design"]
     const = fit.idata["constant_data"]

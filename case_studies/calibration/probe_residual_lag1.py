@@ -44,12 +44,9 @@ def main(argv=None) -> int:
     p.add_argument("which", choices=("real", "synthetic"))
     p.add_argument("--out", type=Path, required=True)
     args = p.parse_args(argv)
-    import numpyro
+    from run import _init_worker
 
-    numpyro.set_host_device_count(1)
-    import jax
-
-    jax.config.update("jax_enable_x64", True)
+    _init_worker(1)
     import bayeslaw
     from ladders import DESIGNS, make_ladder
 

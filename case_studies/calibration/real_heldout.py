@@ -67,12 +67,9 @@ def main(argv=None) -> int:
     if not args.data.exists():
         print(f"{args.data} not found: this probe needs ../shared/data beside the repository.", file=sys.stderr)
         return 2
-    import numpyro
+    from run import _init_worker
 
-    numpyro.set_host_device_count(1)
-    import jax
-
-    jax.config.update("jax_enable_x64", True)
+    _init_worker(1)
     import bayeslaw
 
     if args.jeffreys:

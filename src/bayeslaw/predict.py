@@ -126,14 +126,17 @@ def log_mean_draws(fit, inputs: Mapping[str, np.ndarray]) -> np.ndarray:
         return np.asarray(out, dtype=float)
 
 
-def noise_draws(fit, shape: tuple[int, int], seed: int) -> np.ndarray:
-    """Draws of the likelihood's noise on log loss, one per posterior draw and target."""
-    rng = np.random.default_rng(seed)
-    sigma = fit.draws("sigma")[:, None]
-    if fit.spec["likelihood"] == "student_t":
-        nu = fit.draws("nu")[:, None]
+def scaled_noise(rng: np.random.Generator, sigma: np.ndarray, nu: np.ndarray | None, shape) -> np.ndarray:
+    """``sigma`` times Student-t(``nu``) draws of ``shape`` (standard normal ones when ``nu`` is None)."""
+    if nu is not None:
         return sigma * rng.standard_t(np.broadcast_to(nu, shape))
     return sigma * rng.standard_normal(shape)
+
+
+def noise_draws(fit, shape: tuple[int, int], seed: int) -> np.ndarray:
+    """Draws of the likelihood's noise on log loss, one per posterior draw and target."""
+    nu = fit.draws("nu")[:, None] if fit.spec["likelihood"] == "student_t" else None
+    return scaled_noise(np.random.default_rng(seed), fit.draws("sigma")[:, None], nu, shape)
 
 
 def fitted_range(fit) -> dict[str, tuple[float, float]]:
