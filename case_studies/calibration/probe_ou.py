@@ -14,10 +14,10 @@ A held-out point beyond the last run x_n then inherits the last residual, decaye
 exp(-(t - t_n) / ell), and its spread grows towards sigma. With ell -> 0 this is the default
 likelihood again (up to the 1e-3 nugget). The model is written here, not in the library: it is a probe.
 
-Usage::
+Usage (from ``case_studies/calibration``)::
 
-    python case_studies/calibration/probe_ou.py --out probes/ou/revisiting.csv.gz
-    python case_studies/calibration/probe_ou.py --synthetic 200 --out probes/ou/synthetic_t3.csv.gz
+    python probe_ou.py --out probes/ou/revisiting.csv.gz
+    python probe_ou.py --synthetic 200 --out probes/ou/synthetic_t3.csv.gz
 """
 
 from __future__ import annotations

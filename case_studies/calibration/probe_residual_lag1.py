@@ -5,10 +5,10 @@ Fits power_law with the defaults and records the lag-1 autocorrelation of the lo
 "Revisiting" benchmark (``real``) or on the calibration study's independent-run ladders (``synthetic``:
 100 ladders per noise model). Compare with ``probes/real_heldout/power_law/curves.csv``'s coverage.
 
-Usage::
+Usage (from ``case_studies/calibration``)::
 
-    python case_studies/calibration/probe_residual_lag1.py real --out probes/residual_lag1/revisiting.csv
-    python case_studies/calibration/probe_residual_lag1.py synthetic --out probes/residual_lag1/synthetic_power_law.csv
+    python probe_residual_lag1.py real --out probes/residual_lag1/revisiting.csv
+    python probe_residual_lag1.py synthetic --out probes/residual_lag1/synthetic_power_law.csv
 """
 
 from __future__ import annotations

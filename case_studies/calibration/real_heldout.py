@@ -7,10 +7,10 @@ here, only the runs that were measured, and the law may be wrong for a curve. Pe
 records the posterior of E as a share of the fitted loss at the largest training run (what a floor
 prior has to describe) and the held-out points' PITs.
 
-Usage::
+Usage (from ``case_studies/calibration``)::
 
-    python case_studies/calibration/real_heldout.py --law power_law --out probes/real_heldout/power_law
-    python case_studies/calibration/real_heldout.py --law m4 --out probes/real_heldout/m4
+    python real_heldout.py --law power_law --out probes/real_heldout/power_law
+    python real_heldout.py --law m4 --out probes/real_heldout/m4
 
 writes ``OUT/points.csv.gz`` (one row per held-out point) and ``OUT/curves.csv`` (one row per curve).
 """
