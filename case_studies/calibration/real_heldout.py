@@ -48,6 +48,14 @@ def curve_rows(fit, held: pd.DataFrame, x_last: float, interval: float = 0.9) ->
     return rows
 
 
+def thin(train: pd.DataFrame, k: int) -> pd.DataFrame:
+    """The training runs nearest to k log-spaced sizes between the smallest and the largest (ends kept)."""
+    t = np.log(train["D"].to_numpy(float))
+    grid = np.linspace(t.min(), t.max(), k)
+    keep = np.unique([int(np.argmin(np.abs(t - g))) for g in grid])
+    return train.iloc[keep]
+
+
 def floor_share(fit, x_last: float) -> np.ndarray:
     """Posterior draws of E / L(x_last): the floor's share of the fitted loss at the largest run."""
     from bayeslaw.predict import log_mean_draws, posterior_params
@@ -62,6 +70,8 @@ def main(argv=None) -> int:
     p.add_argument("--out", type=Path, required=True, help="folder for points.csv.gz and curves.csv")
     p.add_argument("--law", default="power_law", help="a one-variable catalogue law (power_law, m3, m4, ...)")
     p.add_argument("--prior", action="append", default=[], metavar="NAME=DIST", help="override a default prior")
+    p.add_argument("--thin", type=int, default=0, metavar="K",
+                   help="fit only K training runs, the nearest to K log-spaced sizes (a workaround to test)")
     p.add_argument("--jeffreys", action="store_true", help="multiply the priors by probe_jeffreys.py's design factor")
     args = p.parse_args(argv)
     if not args.data.exists():
@@ -82,6 +92,8 @@ def main(argv=None) -> int:
     for cid, g in df.groupby("curve_id", sort=True):
         g = g.rename(columns={"seen_examples": "D"})
         train, held = g[g["training"] == 1], g[g["training"] == 0]
+        if args.thin:
+            train = thin(train, args.thin)
         row = {"curve_id": cid, "domain": g["domain"].iloc[0], "n_train": len(train), "n_held": len(held)}
         t0 = time.perf_counter()
         try:
