@@ -36,7 +36,10 @@ DATA = HERE.parents[2] / "shared" / "data" / "revisiting" / "revisiting_benchmar
 NUGGET = 1e-3
 
 
-def make_model():
+def make_model(diffusion: bool = False):
+    """The probe's model. ``diffusion``: NUTS moves in (log sigma^2 / ell, log ell) instead of (sigma, ell);
+    on a short stretch of x an OU process pins down sigma^2 / ell, not sigma and ell apart, so that ridge is
+    straight in these coordinates. The priors on sigma and ell are carried over by the log-Jacobian."""
     import jax.numpy as jnp
     import numpyro
     import numpyro.distributions as dist
@@ -52,9 +55,19 @@ def make_model():
                                                                           ("alpha", "Gamma"))}
         params = _sample_params(names, dists, power_law.coordinates, x)
         mu = power_law.log_mean(x, **params)
-        sigma = numpyro.sample("sigma", dist.HalfNormal(0.2))
-        nu = numpyro.sample("nu", dist.Gamma(2.0, 0.1))
-        ell = numpyro.sample("ell", dist.LogNormal(0.0, 1.5))
+        if diffusion:
+            log_kappa = numpyro.sample("log_kappa", dist.ImproperUniform(dist.constraints.real, (), ()))
+            log_ell = numpyro.sample("log_ell", dist.ImproperUniform(dist.constraints.real, (), ()))
+            sigma = numpyro.deterministic("sigma", jnp.exp(0.5 * (log_kappa + log_ell)))
+            ell = numpyro.deterministic("ell", jnp.exp(log_ell))
+            # priors of sigma and ell, times |d(sigma, ell) / d(log_kappa, log_ell)| = sigma ell / 2
+            numpyro.factor("prior_sigma_ell", dist.HalfNormal(0.2).log_prob(sigma) + dist.LogNormal(0.0, 1.5)
+                           .log_prob(ell) + jnp.log(sigma) + log_ell - jnp.log(2.0))
+            nu = numpyro.sample("nu", dist.Gamma(2.0, 0.1))
+        else:  # the sites in the order of the committed runs (the order sets the draws)
+            sigma = numpyro.sample("sigma", dist.HalfNormal(0.2))
+            nu = numpyro.sample("nu", dist.Gamma(2.0, 0.1))
+            ell = numpyro.sample("ell", dist.LogNormal(0.0, 1.5))
         r = log_y - mu
         rho = jnp.exp(-dt / ell)
         lp0 = dist.StudentT(nu, 0.0, sigma).log_prob(r[0])
@@ -64,10 +77,11 @@ def make_model():
     return model
 
 
-MODEL = None
+MODELS = {}
 
 
-def fit_ou(D: np.ndarray, loss: np.ndarray, seed: int = 0, target_accept: float = 0.8) -> dict[str, np.ndarray]:
+def fit_ou(D: np.ndarray, loss: np.ndarray, seed: int = 0, target_accept: float = 0.8,
+           diffusion: bool = False) -> dict[str, np.ndarray]:
     """Posterior draws (4 chains x 1000) of power_law with OU residuals; D sorted ascending."""
     import jax.numpy as jnp
 
@@ -75,8 +89,7 @@ def fit_ou(D: np.ndarray, loss: np.ndarray, seed: int = 0, target_accept: float 
     from bayeslaw.models import power_law
     from bayeslaw.sampler import run_nuts
 
-    global MODEL
-    MODEL = MODEL or make_model()
+    model = MODELS.setdefault(diffusion, make_model(diffusion))
     t = np.log(D)
     ref = float(np.mean(t))
     log_y = np.log(loss)
@@ -87,7 +100,7 @@ def fit_ou(D: np.ndarray, loss: np.ndarray, seed: int = 0, target_accept: float 
     dt = np.concatenate([[0.0], np.diff(t)])
     args = (prior_args, {"x": jnp.asarray(pad(t - ref, t[0] - ref))}, jnp.asarray(pad(log_y, log_y[0])),
             jnp.asarray(pad(dt, 1.0)), jnp.asarray(np.arange(size) < n))
-    samples, extra = run_nuts(MODEL, args, cache_key=("probe_ou", size), num_warmup=1000, num_samples=1000,
+    samples, extra = run_nuts(model, args, cache_key=("probe_ou", diffusion, size), num_warmup=1000, num_samples=1000,
                               num_chains=4, chain_method="sequential", dense_mass=True, target_accept_prob=target_accept,
                               seed=seed)
     flat = {k: np.asarray(v).reshape(-1) for k, v in samples.items() if k in ("E", "a", "alpha", "sigma", "nu",
@@ -140,6 +153,7 @@ def main(argv=None) -> int:
     p.add_argument("--data", type=Path, default=DATA)
     p.add_argument("--synthetic", type=int, default=0, help="run on this many t3 power_law ladders instead")
     p.add_argument("--target-accept", type=float, default=0.8)
+    p.add_argument("--diffusion", action="store_true", help="sample the noise in (log sigma^2/ell, log ell)")
     p.add_argument("--out", type=Path, required=True)
     args = p.parse_args(argv)
     from run import _init_worker
@@ -157,7 +171,8 @@ def main(argv=None) -> int:
         if len(held) == 0:
             continue
         t0 = time.perf_counter()
-        post = fit_ou(train["D"].to_numpy(float), train["loss"].to_numpy(float), target_accept=args.target_accept)
+        post = fit_ou(train["D"].to_numpy(float), train["loss"].to_numpy(float), target_accept=args.target_accept,
+                      diffusion=args.diffusion)
         new = predict_ou(post, held["D"].to_numpy(float))
         lo, hi = np.quantile(new, [0.05, 0.95], axis=0)
         y = held["loss"].to_numpy(float)
