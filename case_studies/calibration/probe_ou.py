@@ -32,7 +32,7 @@ import pandas as pd
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-DATA = HERE.parents[2] / "shared" / "data" / "revisiting" / "revisiting_benchmark.csv"
+from real_heldout import DATA, missing, revisiting_curves  # noqa: E402
 NUGGET = 1e-3
 
 
@@ -44,15 +44,15 @@ def make_model(diffusion: bool = False):
     import numpyro
     import numpyro.distributions as dist
 
-    from bayeslaw.engine import _sample_params
+    from bayeslaw.engine import _sample_params, prior_families
     from bayeslaw.models import power_law
     from bayeslaw.priors import DISTRIBUTIONS
 
     names = tuple(power_law.params)
+    families = prior_families({k: p.prior for k, p in power_law.params.items()})
 
     def model(prior_args, x, log_y, dt, mask):
-        dists = {n: DISTRIBUTIONS[fam][0](**prior_args[n]) for n, fam in (("E", "HalfNormal"), ("a", "Normal"),
-                                                                          ("alpha", "Gamma"))}
+        dists = {n: DISTRIBUTIONS[fam][0](**prior_args[n]) for n, fam in families}
         params = _sample_params(names, dists, power_law.coordinates, x)
         mu = power_law.log_mean(x, **params)
         if diffusion:
@@ -111,7 +111,9 @@ def fit_ou(D: np.ndarray, loss: np.ndarray, seed: int = 0, target_accept: float 
 
 
 def _log_mean(p, tc):
-    return np.logaddexp(np.log(p["E"]), p["a"] - p["alpha"] * tc)
+    from bayeslaw.models import power_law
+
+    return np.asarray(power_law.log_mean({"x": tc}, E=p["E"], a=p["a"], alpha=p["alpha"]))
 
 
 def predict_ou(p: dict, D: np.ndarray, seed: int = 0) -> np.ndarray:
@@ -126,14 +128,9 @@ def predict_ou(p: dict, D: np.ndarray, seed: int = 0) -> np.ndarray:
 
 
 def real_curves(data: Path) -> list[tuple[str, str, pd.DataFrame, pd.DataFrame]]:
-    df = pd.read_csv(data).rename(columns={"seen_examples": "D"})
-    out = []
-    for cid, g in df.groupby("curve_id", sort=True):
-        g = g.sort_values("D")
-        train = g[g["training"] == 1]
-        held = g[(g["training"] == 0) & (g["D"] > train["D"].max())]
-        out.append((cid, g["domain"].iloc[0], train, held))
-    return out
+    """``real_heldout.revisiting_curves``, each part in order of x (the OU process runs along it)."""
+    return [(cid, dom, train.sort_values("D"), held.sort_values("D"))
+            for cid, dom, train, held in revisiting_curves(data)]
 
 
 def synthetic_curves(n: int) -> list[tuple[str, str, pd.DataFrame, pd.DataFrame]]:
@@ -161,8 +158,7 @@ def main(argv=None) -> int:
     _init_worker(1)
     if args.synthetic:
         curves = synthetic_curves(args.synthetic)
-    elif not args.data.exists():
-        print(f"{args.data} not found: this probe needs ../shared/data beside the repository.", file=sys.stderr)
+    elif missing(args.data):
         return 2
     else:
         curves = real_curves(args.data)

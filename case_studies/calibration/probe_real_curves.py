@@ -22,7 +22,8 @@ from pathlib import Path
 
 import pandas as pd
 
-DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "revisiting" / "revisiting_benchmark.csv"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from real_heldout import DATA, missing, revisiting_curves  # noqa: E402
 
 
 def main(argv=None) -> int:
@@ -30,22 +31,17 @@ def main(argv=None) -> int:
     p.add_argument("--data", type=Path, default=DATA)
     p.add_argument("--out", type=Path, required=True)
     args = p.parse_args(argv)
-    if not args.data.exists():
-        print(f"{args.data} not found: this probe needs ../shared/data beside the repository.", file=sys.stderr)
+    if missing(args.data):
         return 2
-    import numpyro
+    from run import _init_worker
 
-    numpyro.set_host_device_count(1)
-    import jax
-
-    jax.config.update("jax_enable_x64", True)
+    _init_worker(1)
     import bayeslaw
 
-    df = pd.read_csv(args.data)
     rows = []
-    for cid, g in df[df["training"] == 1].groupby("curve_id", sort=True):
-        runs = g[["seen_examples", "loss"]].rename(columns={"seen_examples": "D"})
-        row = {"curve_id": cid, "domain": g["domain"].iloc[0], "n": len(g)}
+    for cid, domain, train, _ in revisiting_curves(args.data):
+        runs = train[["D", "loss"]]
+        row = {"curve_id": cid, "domain": domain, "n": len(train)}
         t0 = time.perf_counter()
         try:
             with warnings.catch_warnings():

@@ -23,7 +23,6 @@ import pandas as pd
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-DATA = HERE.parents[2] / "shared" / "data" / "revisiting" / "revisiting_benchmark.csv"
 
 
 def lag1(fit) -> float:
@@ -49,6 +48,7 @@ def main(argv=None) -> int:
     _init_worker(1)
     import bayeslaw
     from ladders import DESIGNS, make_ladder
+    from real_heldout import DATA, missing, revisiting_curves
 
     def fit(runs):
         with warnings.catch_warnings():
@@ -57,13 +57,10 @@ def main(argv=None) -> int:
 
     rows = []
     if args.which == "real":
-        if not DATA.exists():
-            print(f"{DATA} not found: this probe needs ../shared/data beside the repository.", file=sys.stderr)
+        if missing(DATA):
             return 2
-        df = pd.read_csv(DATA)
-        for cid, g in df[df["training"] == 1].groupby("curve_id"):
-            f = fit(g[["seen_examples", "loss"]].rename(columns={"seen_examples": "D"}))
-            rows.append({"id": cid, "n": len(g), "r1": lag1(f)})
+        for cid, _, train, _ in revisiting_curves(DATA):
+            rows.append({"id": cid, "n": len(train), "r1": lag1(fit(train[["D", "loss"]]))})
     else:
         for noise in ("normal", "student_t3"):
             for seed in range(100):

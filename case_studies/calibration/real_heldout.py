@@ -48,6 +48,24 @@ def curve_rows(fit, held: pd.DataFrame, x_last: float, interval: float = 0.9) ->
     return rows
 
 
+def missing(data: Path) -> bool:
+    """True, with a message on stderr, when the data set is not there (``../shared/data`` beside the repository)."""
+    if data.exists():
+        return False
+    print(f"{data} not found: this probe needs ../shared/data beside the repository.", file=sys.stderr)
+    return True
+
+
+def revisiting_curves(data: Path = DATA) -> list[tuple[str, str, pd.DataFrame, pd.DataFrame]]:
+    """Per curve of the benchmark: (id, domain, training part, held-out part beyond it); sizes in column D."""
+    df = pd.read_csv(data).rename(columns={"seen_examples": "D"})
+    out = []
+    for cid, g in df.groupby("curve_id", sort=True):
+        train = g[g["training"] == 1]
+        out.append((cid, g["domain"].iloc[0], train, g[(g["training"] == 0) & (g["D"] > train["D"].max())]))
+    return out
+
+
 def thin(train: pd.DataFrame, k: int) -> pd.DataFrame:
     """The training runs nearest to k log-spaced sizes between the smallest and the largest (ends kept)."""
     t = np.log(train["D"].to_numpy(float))
@@ -60,8 +78,8 @@ def floor_share(fit, x_last: float) -> np.ndarray:
     """Posterior draws of E / L(x_last): the floor's share of the fitted loss at the largest run."""
     from bayeslaw.predict import log_mean_draws, posterior_params
 
-    E = posterior_params(fit)["E"]
-    return E / np.exp(log_mean_draws(fit, {"D": np.array([x_last])})[:, 0])
+    col = fit.spec["data"]["design"][fit.law.inputs[0]]
+    return posterior_params(fit)["E"] / np.exp(log_mean_draws(fit, {col: np.array([x_last])})[:, 0])
 
 
 def main(argv=None) -> int:
@@ -74,8 +92,7 @@ def main(argv=None) -> int:
                    help="fit only K training runs, the nearest to K log-spaced sizes (a workaround to test)")
     p.add_argument("--jeffreys", action="store_true", help="multiply the priors by probe_jeffreys.py's design factor")
     args = p.parse_args(argv)
-    if not args.data.exists():
-        print(f"{args.data} not found: this probe needs ../shared/data beside the repository.", file=sys.stderr)
+    if missing(args.data):
         return 2
     from run import _init_worker
 
@@ -87,14 +104,11 @@ def main(argv=None) -> int:
 
         patch_engine()
     priors = dict(p.split("=", 1) for p in args.prior) or None
-    df = pd.read_csv(args.data)
     points, curves = [], []
-    for cid, g in df.groupby("curve_id", sort=True):
-        g = g.rename(columns={"seen_examples": "D"})
-        train, held = g[g["training"] == 1], g[g["training"] == 0]
+    for cid, domain, train, held in revisiting_curves(args.data):
         if args.thin:
             train = thin(train, args.thin)
-        row = {"curve_id": cid, "domain": g["domain"].iloc[0], "n_train": len(train), "n_held": len(held)}
+        row = {"curve_id": cid, "domain": domain, "n_train": len(train), "n_held": len(held)}
         t0 = time.perf_counter()
         try:
             with warnings.catch_warnings():
@@ -112,11 +126,11 @@ def main(argv=None) -> int:
             row.update(share_q05=float(np.quantile(u, 0.05)), share_median=float(np.median(u)),
                        share_q95=float(np.quantile(u, 0.95)))
         if len(held):
-            rows = curve_rows(f, held[held["D"] > x_last], x_last)
+            rows = curve_rows(f, held, x_last)
             for r in rows:
-                r.update(curve_id=cid, domain=row["domain"])
+                r.update(curve_id=cid, domain=domain)
             points += rows
-            row["coverage"] = float(np.mean([r["covered"] for r in rows])) if rows else np.nan
+            row["coverage"] = float(np.mean([r["covered"] for r in rows]))
         curves.append(row)
         print(f"{len(curves)}: {cid} share {row.get('share_median', np.nan):.2f} coverage {row.get('coverage', np.nan):.2f}",
               flush=True)
