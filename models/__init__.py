@@ -1,23 +1,29 @@
-"""The catalogue of scaling laws, one file per law family.
+"""The catalogue folder: one file per law family, importable as ``bayeslaw.models``.
 
-Importable as ``bayeslaw.models``. Every module defines one or more
-:class:`bayeslaw.Law` objects; ``LAWS`` maps lookup names to them. To add a law,
-write a module like ``power_law.py`` and list it in ``_MODULES``.
+Every module here whose name does not start with ``_`` is imported, and each
+:class:`bayeslaw.Law` it defines joins the catalogue under its name (``LAWS``, and as an
+attribute: ``bayeslaw.models.chinchilla``). To add a law, add a file like ``power_law.py``:
+nothing else needs editing. Modules starting with ``_`` hold what several laws share.
 """
 
+import pkgutil
 from importlib import import_module
 
-from bayeslaw.law import Law
+from bayeslaw.core.law import Law
 
-_MODULES = ("power_law", "chinchilla", "kaplan", "compute", "broken_power_law", "shared_exponent", "farseer",
-            "data_constrained", "revisiting")
+
+def module_names() -> list[str]:
+    """The law modules of this folder, in alphabetical order (files starting with ``_`` excluded)."""
+    return sorted(m.name for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_"))
+
 
 LAWS: dict[str, Law] = {}
-for _mod in _MODULES:
-    _m = import_module(f"{__name__}.{_mod}")
-    for _obj in vars(_m).values():
+ORIGIN: dict[str, str] = {}  # law name -> the module that defines it
+for _name in module_names():
+    for _obj in vars(import_module(f"{__name__}.{_name}")).values():
         if isinstance(_obj, Law):
             LAWS[_obj.name] = _obj
+            ORIGIN[_obj.name] = f"{__name__}.{_name}"
 
-__all__ = ["LAWS", *sorted(LAWS)]
+__all__ = ["LAWS", "module_names", *sorted(LAWS)]
 globals().update(LAWS)

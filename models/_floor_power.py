@@ -7,12 +7,13 @@ different input.
 import jax
 import jax.numpy as jnp
 
-from bayeslaw.law import Coordinates, Law, logsumexp
+from bayeslaw.core.law import Coordinates, Example, Law, logsumexp
 
 from ._priors import EXPONENT, FLOOR, LOG_TERM
 
 
-def floor_power_law(name: str, var: str, *, formula: str, reference: str, description: str) -> Law:
+def floor_power_law(name: str, var: str, *, formula: str, reference: str, description: str,
+                    example: Example | None = None) -> Law:
     def _log_mean(x, E, a, alpha):
         # L = E + exp(a) * (v / v0)^-alpha, in log space
         return logsumexp(jnp.log(E), a - alpha * x[var])
@@ -34,4 +35,4 @@ def floor_power_law(name: str, var: str, *, formula: str, reference: str, descri
                                       "E in most 20-run fits)")
     return Law(name=name, inputs=(var,), log_mean=_log_mean, params={"E": FLOOR, "a": LOG_TERM, "alpha": EXPONENT},
                formula=formula, reference=reference, to_conventional=_conventional, report=("E", "A", "alpha"),
-               description=description, coordinates=ends)
+               description=description, coordinates=ends, example=example)

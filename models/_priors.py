@@ -4,8 +4,8 @@ Symbols ``y0``/``log_y0`` are the geometric mean of the observed loss (and its l
 resolved per fit; see :mod:`bayeslaw.priors`.
 """
 
-from bayeslaw.law import Param
-from bayeslaw.priors import Prior
+from bayeslaw.core.law import Param
+from bayeslaw.core.priors import Prior
 
 FLOOR = Param(
     Prior("HalfNormal", scale="y0"),

@@ -10,13 +10,22 @@ Reference: Caballero et al. 2023, "Broken Neural Scaling Laws" (arXiv 2210.14891
 The exponent is c0 well before the break and c0 + c1 well after it.
 """
 
+import math
+
 import jax
 import jax.numpy as jnp
+import numpy as np
 
-from bayeslaw.law import Law, Param, logsumexp
-from bayeslaw.priors import Prior
+from bayeslaw.core.law import Example, Law, Param, logsumexp
+from bayeslaw.core.priors import Prior
 
+from ._examples import log_ref, log_term
 from ._priors import FLOOR, LOG_TERM
+
+_X = np.geomspace(1e6, 1e12, 30)  # the break at 1e9, mid-range in log: exponent 0.1 -> 0.5
+_EXAMPLE = Example(inputs={"x": _X}, sigma=0.01, params={
+    "E": 1.5, "log_b": log_term(1e9**0.1, 0.1, _X), "c0": 0.1, "c1": 0.4, "log_d1": math.log(1e9) - log_ref(_X),
+    "f1": 0.3})
 
 
 def _log_mean(x, E, log_b, c0, c1, log_d1, f1):
@@ -56,4 +65,5 @@ broken_power_law = Law(
     to_conventional=_conventional,
     report=("E", "b", "c0", "c1", "d1", "f1"),
     description="One size variable x with one smooth change of exponent.",
+    example=_EXAMPLE,
 )

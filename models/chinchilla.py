@@ -8,13 +8,21 @@ Epoch's log-space form with the amplitudes taken at the reference scale.
 
 import jax.numpy as jnp
 
-from bayeslaw.law import Law, Param, logsumexp
+from bayeslaw.core.law import Example, Law, Param, logsumexp
 
+from ._examples import ladder, log_term
 from ._priors import EXPONENT, FLOOR, LOG_TERM
 
 
 def _log_mean(x, E, a, alpha, b, beta):
     return logsumexp(jnp.log(E), a - alpha * x["N"], b - beta * x["D"])
+
+
+_LADDER = ladder()
+# Epoch AI's refit of Hoffmann et al.'s runs, rounded: E 1.8, A 480, B 2000, alpha 0.35, beta 0.37
+_EXAMPLE = Example(inputs=_LADDER, sigma=0.015, params={
+    "E": 1.8, "a": log_term(480.0, 0.35, _LADDER["N"]), "alpha": 0.35,
+    "b": log_term(2000.0, 0.37, _LADDER["D"]), "beta": 0.37})
 
 
 def _conventional(p, log_ref):
@@ -40,4 +48,5 @@ chinchilla = Law(
     to_conventional=_conventional,
     report=("E", "A", "B", "alpha", "beta"),
     description="Loss against parameters N and training tokens D.",
+    example=_EXAMPLE,
 )

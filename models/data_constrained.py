@@ -22,12 +22,25 @@ The compute-optimal allocation of ``bayeslaw.decide`` (a search over N at C = k 
 defined for a law that also needs U, and raises a LawError.
 """
 
+import math
+
 import jax.numpy as jnp
+import numpy as np
 
-from bayeslaw.law import Law, Param, logsumexp
-from bayeslaw.priors import Prior
+from bayeslaw.core.law import Example, Law, Param, logsumexp
+from bayeslaw.core.priors import Prior
 
+from ._examples import log_ref
 from ._priors import EXPONENT, FLOOR, LOG_TERM
+
+# 5 model sizes x 3 unique-token budgets x 4 epoch counts (1-60): repetition and excess parameters,
+# with Muennighoff et al.'s constants (their code's: E, A, B = exp(e, a, b))
+_N, _U, _EPOCHS = (v.ravel() for v in np.meshgrid(np.geomspace(1e8, 3e9, 5), [1e9, 4e9, 1.6e10],
+                                                   [1.0, 4.0, 16.0, 60.0], indexing="ij"))
+_D = _U * _EPOCHS
+_EXAMPLE = Example(inputs={"N": _N, "D": _D, "U": _U}, sigma=0.01, params={
+    "E": math.exp(0.6254804), "a": 6.255414 - 0.3526596 * log_ref(_N), "alpha": 0.3526596,
+    "b": 7.3049974 - 0.3526596 * log_ref(_D), "beta": 0.3526596, "rn_star": 5.309743, "rd_star": 15.387756})
 
 
 def log_effective(log_size, log_base, r_star):
@@ -78,4 +91,5 @@ data_constrained = Law(
     description="Loss against parameters N, tokens D and unique tokens U (U <= D): repeated tokens and "
                 "parameters beyond the compute-optimal size for U are worth less.",
     centre={"U": "D"},
+    example=_EXAMPLE,
 )

@@ -11,11 +11,14 @@ the reference tokens: both are of the order of log(loss), which keeps the
 posterior well-conditioned (N_c, D_c themselves span 10+ decades).
 """
 
+import math
+
 import jax.numpy as jnp
 
-from bayeslaw.law import Law, Param, logsumexp
-from bayeslaw.priors import Prior
+from bayeslaw.core.law import Example, Law, Param, logsumexp
+from bayeslaw.core.priors import Prior
 
+from ._examples import ladder, log_ref
 from ._priors import EXPONENT
 
 
@@ -31,6 +34,11 @@ def _conventional(p, log_ref):
 
 
 _LOG_LIMIT = Prior("Normal", loc="log_y0", scale=1.5)
+_LADDER = ladder()
+# Kaplan et al.'s fitted values (eq. 1.5): N_c 6.4e13, D_c 1.8e13, alpha_N 0.076, alpha_D 0.103
+_EXAMPLE = Example(inputs=_LADDER, sigma=0.01, params={
+    "p": 0.076 * (math.log(6.4e13) - log_ref(_LADDER["N"])), "alpha_N": 0.076,
+    "q": 0.103 * (math.log(1.8e13) - log_ref(_LADDER["D"])), "alpha_D": 0.103})
 
 kaplan = Law(
     name="kaplan",
@@ -49,4 +57,5 @@ kaplan = Law(
     to_conventional=_conventional,
     report=("N_c", "D_c", "alpha_N", "alpha_D"),
     description="Loss against parameters N and tokens D, no irreducible floor.",
+    example=_EXAMPLE,
 )

@@ -28,13 +28,27 @@ is differentiable by the implicit function theorem (``jax.custom_jvp``: dz = (dr
 d alpha) / G'(z)), to any order, so the sampler's Hessian at the mode is exact too.
 """
 
+import math
+
 import jax
 import jax.numpy as jnp
+import numpy as np
 
-from bayeslaw.law import Law, Param, logsumexp
-from bayeslaw.priors import Prior
+from bayeslaw.core.law import Example, Law, Param, logsumexp
+from bayeslaw.core.priors import Prior
 
+from ._examples import log_ref
 from ._priors import EXPONENT, FLOOR
+
+# Examples: M3 with beta 1000, gamma 1e-9, c 0.4 (from 4.0 at 1e6 towards 0.25); M4 with eps_inf 1.5,
+# eps_0 8, alpha 1.5, beta 126, c -0.35 (from 8, random guessing, towards 1.5)
+_X3, _X4 = np.geomspace(1e6, 1e11, 25), np.geomspace(1e5, 1e11, 25)
+_G3 = math.log(1e-9) + log_ref(_X3)
+_M3_EXAMPLE = Example(inputs={"x": _X3}, sigma=0.01, params={
+    "l0": math.log(1000.0) - 0.4 * log_ref(_X3) + 0.4 * float(np.logaddexp(0.0, _G3)), "c": 0.4, "g": _G3})
+_M4_EXAMPLE = Example(inputs={"x": _X4}, sigma=0.01, params={
+    "eps_inf": 1.5, "log_gap": math.log(6.5), "r0": math.log(126.0) - 0.35 * log_ref(_X4) + 0.5 * math.log(6.5),
+    "k": 0.35, "alpha": 1.5})
 
 # -- M3 ------------------------------------------------------------------------------------------
 
@@ -69,6 +83,7 @@ m3 = Law(
     to_conventional=_m3_conventional,
     report=("beta", "gamma", "c"),
     description="One size variable x (pick it with x=...): a power law that saturates at beta gamma^c, no floor.",
+    example=_M3_EXAMPLE,
 )
 
 # -- M4 ------------------------------------------------------------------------------------------
@@ -163,4 +178,5 @@ m4 = Law(
     report=("eps_inf", "eps_0", "alpha", "beta", "c"),
     description="One size variable x (pick it with x=...): a sigmoid-like curve in log x from eps_0 down to "
                 "eps_inf, defined implicitly and solved by safeguarded Newton steps.",
+    example=_M4_EXAMPLE,
 )

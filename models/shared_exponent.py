@@ -15,13 +15,19 @@ the ratio ``D*/N* = (B/A)^(1/alpha)`` does not depend on C, and the loss along t
 
 import jax.numpy as jnp
 
-from bayeslaw.law import Law, Param, logsumexp
+from bayeslaw.core.law import Example, Law, Param, logsumexp
 
+from ._examples import ladder, log_term
 from ._priors import EXPONENT, FLOOR, LOG_TERM
 
 
 def _log_mean(x, E, a, b, alpha):
     return logsumexp(jnp.log(E), a - alpha * x["N"], b - alpha * x["D"])
+
+
+_LADDER = ladder()
+_EXAMPLE = Example(inputs=_LADDER, sigma=0.015, params={
+    "E": 1.8, "a": log_term(480.0, 0.36, _LADDER["N"]), "b": log_term(2000.0, 0.36, _LADDER["D"]), "alpha": 0.36})
 
 
 def _conventional(p, log_ref):
@@ -47,4 +53,5 @@ shared_exponent = Law(
     report=("E", "A", "B", "alpha"),
     description="Loss against parameters N and tokens D with one exponent; tokens per parameter at the "
                 "compute optimum are constant, (B/A)^(1/alpha).",
+    example=_EXAMPLE,
 )

@@ -20,10 +20,19 @@ Each law lives in its own file in `models/` (installed as `bayeslaw.models`).
 
 ## Writing your own law
 
-A law is a `bayeslaw.Law`: a name, its inputs, a `log_mean(x, **params)` written with `jax.numpy` in log
-space (inputs arrive centred, `x[v] = log(v / v0)`), a `Param(prior, why)` per parameter, a formula and a
-reference. The constructor checks that `log_mean`'s parameters and the priors match. Pass the law to
-`bayeslaw.fit`, or `bayeslaw.register(law)` it to use it by name and to `bayeslaw.load` its fits.
+A law is a `bayeslaw.Law`: a name, its inputs (column names of the run table: `N`, `D`, `C`, `U`, any other
+name such as `T`, or `x` for one size chosen at fit time), a `log_mean(x, **params)` written with `jax.numpy`
+in log space (inputs arrive centred, `x[v] = log(v / v0)`), a `Param(prior, why)` per parameter, a formula, a
+reference, and an `Example` (synthetic runs with their true parameters, which the test suite recovers). The
+constructor checks that `log_mean`'s parameters, the priors and the example match. Three ways to make it
+available by name (in `bayeslaw laws`, `bayeslaw.fit(runs, "my_law")`, `bayeslaw.load`):
+
+- drop a file into `models/` (installed as `bayeslaw.models`): every module there that does not start with
+  `_` joins the catalogue, and the test suite's generic checks run on it with no other file edited;
+- ship it in your own package with an entry point in the group `bayeslaw.laws`
+  (`[project.entry-points."bayeslaw.laws"] my_laws = "my_package.laws"`: a module, a `Law` or a list);
+- `bayeslaw.register(law)` in the current process.
+
 See the README for a five-line example.
 """
 Path(__file__).resolve().parent.parent.joinpath("docs", "laws.md").write_text(text)

@@ -2,7 +2,7 @@
 
 Every case runs ``bayeslaw.cli.main([...])`` in-process. Fitting and JAX set-up are
 replaced by functions that fail the test, so each check is also shown to happen before
-any sampling. Rows in messages are counted from 1 after the header (``data.ROW_NOTE``).
+any sampling. Rows in messages are counted from 1 after the header (``core.tables.ROW_NOTE``).
 """
 
 from __future__ import annotations
@@ -21,8 +21,9 @@ import pandas as pd
 import pytest
 
 import bayeslaw
-import bayeslaw.engine
+import bayeslaw.inference.fit
 from bayeslaw import cli
+from bayeslaw.cli import common
 
 LAW_NAMES = ("broken_power_law", "chinchilla", "compute", "kaplan", "power_law")
 
@@ -82,8 +83,9 @@ def no_fitting(monkeypatch):
         raise AssertionError("bad input reached JAX set-up or NUTS fitting; it must be refused before")
 
     monkeypatch.setattr(bayeslaw, "fit", forbidden)
-    monkeypatch.setattr(bayeslaw.engine, "fit", forbidden)
-    monkeypatch.setattr(cli, "_setup_jax", forbidden)
+    monkeypatch.setattr(bayeslaw.inference.fit, "fit", forbidden)
+    monkeypatch.setattr(bayeslaw.inference.fit, "run_plan", forbidden)
+    monkeypatch.setattr(common, "setup_jax", forbidden)
 
 
 def run_bad(capsys, argv: list[str]) -> str:
@@ -291,14 +293,18 @@ CASES: dict[str, Case] = {
     "one-variable-law-needs-x": Case(lambda t: _fit(_good(t), "--law", "power_law"),
                                      ("runs.csv", "'power_law'", "N, D, C"), ("--x D",)),
     "single-x-for-two-variable-law": Case(lambda t: _fit(_good(t), "--law", "chinchilla", "--x", "steps"),
-                                          ("--x steps", "'chinchilla'"), ("--x N=COLUMN --x D=COLUMN",)),
+                                          ("x='steps'", "'chinchilla'"), ("--x N=COLUMN --x D=COLUMN",)),
     "same-column-twice": Case(lambda t: _fit(_good(t), "--x", "N=N", "--x", "D=N"),
                               ("runs.csv", "'N'", "both N and D"), ("its own column",)),
-    "target-accept-out-of-range": Case(lambda t: _fit(_good(t), "--target-accept", "1.5"),
-                                       ("--target-accept", "1.5"), ("between 0 and 1",)),
-    "zero-chains": Case(lambda t: _fit(_good(t), "--chains", "0"), ("--chains",), ("at least 1",)),
-    "usage-error": Case(lambda t: _fit(_good(t), "--likelihood", "gaussian"),
-                        ("--likelihood", "'gaussian'"), ("see `bayeslaw fit --help`",)),
+    "target-accept-out-of-range": Case(lambda t: _fit(_good(t), "--target-accept-prob", "1.5"),
+                                       ("target_accept_prob", "1.5"), ("between 0 and 1",)),
+    "zero-chains": Case(lambda t: _fit(_good(t), "--num-chains", "0"), ("num_chains",), ("positive integer",)),
+    "negative-seed": Case(lambda t: _fit(_good(t), "--seed", "-1"), ("seed", "-1"), ("from 0 to",)),
+    "huge-seed": Case(lambda t: _fit(_good(t), "--seed", "1180591620717411303424"), ("seed",), ("from 0 to",)),
+    "unknown-likelihood": Case(lambda t: _fit(_good(t), "--likelihood", "gaussian"),
+                               ("'gaussian'", "student_t", "normal"), ("choose one of",)),
+    "usage-error": Case(lambda t: _fit(_good(t), "--num-chains", "two"),
+                        ("--num-chains", "'two'"), ("see `bayeslaw fit --help`",)),
 }
 
 
@@ -392,5 +398,5 @@ def test_console_script_malformed_prior(tmp_path):
     assert proc.stdout == ""
     assert "Traceback" not in proc.stderr
     lines = proc.stderr.splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: --prior 'alpha=Uniform(0,'")
+    assert len(lines) == 1 and lines[0].startswith("error: Prior alpha=Uniform(0,: Cannot read prior")
     assert snapshot(tmp_path) == before

@@ -12,7 +12,9 @@ import pytest
 from numpyro.infer import MCMC, NUTS
 
 import bayeslaw
-from bayeslaw.engine import COORDINATES_SITE, _sample_params, get_likelihood, prior_refs, resolve_priors
+from bayeslaw.core.observation import get_observation_model
+from bayeslaw.inference.model import COORDINATES_SITE, _sample_params, prior_refs
+from bayeslaw.inference.plan import resolve_priors
 
 
 @pytest.mark.parametrize("name", ["power_law", "compute"])
@@ -23,7 +25,7 @@ def test_coordinates_carry_the_default_prior_over(name):
     var = law.inputs[0]
     y0 = 2.3
     dists = {k: p.resolve(prior_refs({"loss": np.log(y0)}))
-             for k, p in resolve_priors(law, get_likelihood("student_t"), None).items() if k in law.params}
+             for k, p in resolve_priors(law, get_observation_model("student_t"), None).items() if k in law.params}
     x = {var: np.linspace(-2.3, 2.3, 20)}
 
     def prior_only():
@@ -53,7 +55,7 @@ def test_coordinates_respect_a_narrower_prior_support():
     alpha = f.draws("alpha")
     assert alpha.min() >= 0.2 and alpha.max() <= 0.4
     assert COORDINATES_SITE not in f.idata["posterior"].data_vars
-    assert "largest run" in f.spec["sampler"]["coordinates"]   # the saved fit says how it was sampled
+    assert "largest run" in f.spec.sampler.coordinates   # the saved fit says how it was sampled
 
 
 def test_floor_power_law_posterior_keeps_its_lower_tail_without_divergences():

@@ -23,8 +23,10 @@ import numpyro.distributions as dist
 import pytest
 import xarray as xr
 
+import arviz_base
 import bayeslaw
 from bayeslaw import DiagnosticWarning, FitFileError, LawError, Param, Prior, PriorError
+from bayeslaw.core import catalogue
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -82,15 +84,25 @@ def test_arviz_plots_accepts_the_datatree(chinchilla_fit, plot):
 
 
 def test_summary_table(chinchilla_fit):
-    table = chinchilla_fit.summary()
-    assert list(table.columns) == ["mean", "sd", "hdi90_lb", "hdi90_ub", "r_hat", "ess_bulk", "ess_tail"]
-    assert list(table.index) == REPORTED
+    table = chinchilla_fit.summary(0.9)
+    assert list(table.columns) == ["mean", "sd", "lower", "upper", "r_hat", "ess_bulk", "ess_tail"]
+    assert list(table.index) == REPORTED and table.index.name == "param"
+    assert table.attrs == {"ci_prob": 0.9, "ci_kind": "hdi"}
+    hdi = azs.hdi(chinchilla_fit.idata, var_names=["alpha"], prob=0.9)["alpha"].values
+    assert [table.loc["alpha", "lower"], table.loc["alpha", "upper"]] == pytest.approx(list(hdi), rel=1e-12)
     for name in REPORTED:
         row = table.loc[name]
         assert row["mean"] == pytest.approx(float(chinchilla_fit.idata["posterior"][name].mean()), rel=1e-9)
-        assert row["hdi90_lb"] < row["mean"] < row["hdi90_ub"]
+        assert row["lower"] < row["mean"] < row["upper"]
         assert row["sd"] > 0
-    assert list(chinchilla_fit.summary(ci_prob=0.5).columns)[2:4] == ["hdi50_lb", "hdi50_ub"]
+    # the default interval is ArviZ's rcParams["stats.ci_prob"], and .table is that summary
+    with arviz_base.rc_context({"stats.ci_prob": 0.5}):
+        assert chinchilla_fit.summary().attrs["ci_prob"] == 0.5
+        assert chinchilla_fit.table.equals(chinchilla_fit.summary(0.5))
+        recs = chinchilla_fit.to_records()
+    assert [r["param"] for r in recs] == REPORTED and all(r["ci_prob"] == 0.5 for r in recs)
+    with pytest.raises(bayeslaw.BayeslawError, match="ci_prob must be a probability"):
+        chinchilla_fit.summary(90)
     assert "chinchilla" in repr(chinchilla_fit) and "converged" in repr(chinchilla_fit)
 
 
@@ -115,8 +127,12 @@ def test_save_load_round_trip(chinchilla_fit, saved):
             np.testing.assert_array_equal(a[v].values, b[v].values, err_msg=f"{group}/{v}")
             assert a[v].dims == b[v].dims
     assert loaded.law is bayeslaw.get_law("chinchilla")
-    spec = loaded.spec
-    assert spec == json.loads(json.dumps(chinchilla_fit.spec))
+    assert loaded.spec == chinchilla_fit.spec  # save() recorded the versions in the fit's spec too
+    assert isinstance(loaded.spec, bayeslaw.FitSpec)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        loaded.spec.likelihood = "normal"
+    spec = json.loads((saved / "spec.json").read_text())
+    assert spec == json.loads(json.dumps(loaded.spec.to_dict()))
     law = bayeslaw.get_law("chinchilla")
     assert spec["law"]["name"] == "chinchilla" and spec["law"]["version"] == law.version
     assert spec["law"]["hash"] == law.hash
@@ -171,7 +187,7 @@ def test_saved_dir_has_normal_permissions(saved):
 
 def test_save_refuses_existing_and_overwrites_atomically(chinchilla_fit, saved):
     parent = saved.parent
-    with pytest.raises(FitFileError, match="already exists; choose another output directory or pass overwrite=True"):
+    with pytest.raises(FitFileError, match="already exists; choose another output folder, or pass overwrite=True"):
         chinchilla_fit.save(saved)
     (saved / "marker.txt").write_text("from the old save")
     assert chinchilla_fit.save(saved, overwrite=True) == saved
@@ -184,12 +200,12 @@ def test_save_refuses_to_replace_a_directory_that_is_not_a_fit(chinchilla_fit, t
     other = tmp_path / "results"
     other.mkdir()
     (other / "notes.txt").write_text("keep me")
-    with pytest.raises(FitFileError, match="not a saved fit; refusing to replace it"):
+    with pytest.raises(FitFileError, match="not a saved fit, so it will not be replaced"):
         chinchilla_fit.save(other, overwrite=True)
     assert (other / "notes.txt").read_text() == "keep me"
     afile = tmp_path / "file.txt"
     afile.write_text("x")
-    with pytest.raises(FitFileError, match="is not a directory"):
+    with pytest.raises(FitFileError, match="is a file, not a directory"):
         chinchilla_fit.save(afile, overwrite=True)
 
 
@@ -262,7 +278,7 @@ def test_load_with_changed_law_warns_with_hashes(saved, monkeypatch):
     law = bayeslaw.get_law("chinchilla")
     changed = dataclasses.replace(law, params={**law.params, "alpha": Param(Prior("Gamma", 3, 5), "changed")})
     assert changed.hash != law.hash
-    monkeypatch.setattr(bayeslaw.law, "_USER_LAWS", {})
+    monkeypatch.setattr(catalogue, "_USER_LAWS", {})
     bayeslaw.register(changed)
     with pytest.warns(UserWarning, match=rf"law 'chinchilla' has changed since this fit was saved "
                                          rf"\(hash {law.hash} then, {changed.hash} now\)") as record:
@@ -278,7 +294,7 @@ def test_tiny_run_records_and_warns_diagnostics():
     with pytest.warns(DiagnosticWarning) as record:
         f = bayeslaw.fit(bayeslaw.example_data_path(), "chinchilla", num_chains=2, num_warmup=10,
                          num_samples=20, seed=0)
-    diags = f.spec["diagnostics"]
+    diags = f.diagnostics
     assert diags and not f.converged
     assert {"r_hat", "ess"} & {d["check"] for d in diags}
     warned = [w for w in record if issubclass(w.category, DiagnosticWarning)]
@@ -305,8 +321,8 @@ _SMALL = dict(num_chains=2, num_warmup=100, num_samples=100, seed=0, check=False
                          ids=["numpyro", "string", "Prior"])
 def test_prior_override_is_used_and_recorded(override):
     f = bayeslaw.fit(bayeslaw.example_data_path(), "chinchilla", priors={"alpha": override}, **_SMALL)
-    assert f.spec["priors"]["alpha"] == {"dist": "Uniform", "low": 0.0, "high": 1.0}
-    assert f.spec["priors"]["beta"] == {"dist": "Gamma", "concentration": 2.0, "rate": 5.0}
+    assert f.spec.priors["alpha"] == {"dist": "Uniform", "low": 0.0, "high": 1.0}
+    assert f.spec.priors["beta"] == {"dist": "Gamma", "concentration": 2.0, "rate": 5.0}
     alpha = f.draws("alpha")
     assert ((alpha > 0) & (alpha < 1)).all()
 
@@ -317,7 +333,7 @@ def test_unknown_prior_name_lists_valid_names():
     msg = str(exc.value)
     assert "Unknown prior name 'gamma'" in msg
     for name in ("E", "a", "alpha", "b", "beta", "sigma", "nu"):
-        assert re.search(rf"\b{name}\b", msg.split("valid names:")[1]), name
+        assert re.search(rf"\b{name}\b", msg.split("its parameters are")[1]), name
     with pytest.raises(PriorError, match="Unknown distribution 'Unifrom'"):
         bayeslaw.fit(bayeslaw.example_data_path(), "chinchilla", priors={"alpha": "Unifrom(0, 1)"}, **_SMALL)
     with pytest.raises(PriorError, match="Cannot record a Laplace prior"):
@@ -346,3 +362,26 @@ def test_second_fit_of_the_same_shape_compiles_nothing():
     listening[0] = False
     assert second.draws("E").shape == (200,)
     assert compiles == []
+
+
+def test_arviz_imported_before_numpyro_does_not_break_the_model():
+    """arviz-base loads numpyro lazily when it comes first; numpyro.factor (used by laws sampled in other
+    coordinates, and by every transformed prior) then failed with "numpyro.distributions has no attribute
+    'distribution'". The inference layer restores the attributes (bayeslaw.inference.model)."""
+    import subprocess
+    import sys
+
+    code = ("import arviz_base, numpyro\n"
+            "import bayeslaw.inference.model\n"
+            "import numpyro.distributions as dist\n"
+            "from numpyro import handlers\n"
+            "def model():\n"
+            "    numpyro.sample('E', dist.HalfNormal(1.0))\n"
+            "    numpyro.factor('f', 0.0)\n"
+            "import jax\n"
+            "tr = handlers.trace(handlers.seed(model, 0)).get_trace()\n"
+            "print(sorted(tr))\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "JAX_PLATFORMS": "cpu"})
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip() == "['E', 'f']"

@@ -1,4 +1,4 @@
-"""Leave-future-out over increasing scale and leave-one-group-out (issue 5, item 2).
+"""Leave-future-out over increasing scale and leave-one-group-out.
 
 Each check compares the library's number with an explicit refit made by hand: the held-out
 run's log predictive density under a fit that never saw it.
@@ -9,9 +9,10 @@ import pandas as pd
 import pytest
 
 import bayeslaw
-from bayeslaw.backtest import leave_future_out, leave_one_group_out
-from bayeslaw.comparison import held_out_elpd, refit, runs_of
 from bayeslaw.errors import BayeslawError
+from bayeslaw.inference.fit import refit
+from bayeslaw.validation.crossval import leave_future_out, leave_one_group_out
+from bayeslaw.validation.refits import held_out_elpd
 
 SAMPLER = dict(num_chains=2, num_warmup=300, num_samples=300, check=False, seed=3)
 
@@ -33,7 +34,7 @@ def fit():
 
 def test_exact_lfo_equals_refits_by_hand(fit):
     res = leave_future_out(fit, by="D", min_train=21, method="exact")
-    runs = runs_of(fit)
+    runs = fit.runs()
     order = np.argsort(runs.frame["D"].to_numpy(), kind="stable")
     assert res.kind == "lfo" and res.n_scored == 3 and res.n_refits == 3
     for i, row in enumerate(res.pointwise.itertuples()):
@@ -63,7 +64,7 @@ def test_approx_lfo_refits_only_where_psis_fails(fit):
 
 def test_logo_scores_each_family_from_the_other(fit):
     res = leave_one_group_out(fit, "family")
-    runs = runs_of(fit)
+    runs = fit.runs()
     assert res.kind == "logo" and res.n_refits == 2 and res.n_scored == len(runs)
     fam = runs.frame["family"].to_numpy()
     for g in ("a", "b"):
@@ -75,7 +76,7 @@ def test_logo_scores_each_family_from_the_other(fit):
 
 
 def test_errors_are_plain(fit):
-    with pytest.raises(BayeslawError, match="no N column"):
+    with pytest.raises(BayeslawError, match="'N': it is not a size column"):
         leave_future_out(fit, by="N")
     with pytest.raises(BayeslawError, match="min_train"):
         leave_future_out(fit, by="D", min_train=3)
@@ -91,18 +92,18 @@ def test_cli_backtest_reports_loo_lfo_and_logo_side_by_side(fit, tmp_path, capsy
     path = tmp_path / "runs.csv"
     ladder().to_csv(path, index=False)
     code = main(["--quiet", "backtest", str(path), "--law", "power_law", "--x", "D", "--by", "D", "--lfo",
-                 "--lfo-min-train", "0.75", "--group", "family", "--chains", "2", "--warmup", "300", "--draws", "300",
-                 "--seed", "3", "--format", "json"])
+                 "--lfo-min-train", "0.75", "--group", "family", "--num-chains", "2", "--num-warmup", "300",
+                 "--num-samples", "300", "--seed", "3", "--format", "json"])
     assert code == 0
     out = json.loads(capsys.readouterr().out)
     (row,) = out["cross_validation"]
-    assert set(row) == {"law", "elpd_loo", "se_loo", "elpd_lfo", "se_lfo", "n_lfo", "refits_lfo", "elpd_logo",
+    assert set(row) == {"model", "elpd_loo", "se_loo", "elpd_lfo", "se_lfo", "n_lfo", "refits_lfo", "elpd_logo",
                         "se_logo", "groups"}
     # the CLI's full-data fit is the fixture's fit (same runs, law, sampler and seed): same numbers
     assert row["elpd_lfo"] == pytest.approx(leave_future_out(fit, by="D", min_train=0.75).elpd, rel=1e-9)
     assert row["elpd_logo"] == pytest.approx(leave_one_group_out(fit, "family").elpd, rel=1e-9)
-    assert row["elpd_loo"] == pytest.approx(float(fit.loo().elpd), rel=1e-9)
+    assert row["elpd_loo"] == pytest.approx(bayeslaw.loo(fit).elpd_loo, rel=1e-9)
     assert row["n_lfo"] == 6 and row["groups"] == 2
     assert main(["--quiet", "backtest", str(path), "--law", "power_law", "--x", "D", "--by", "D",
-                 "--group", "task", "--chains", "2", "--warmup", "300", "--draws", "300"]) == 2
+                 "--group", "task", "--num-chains", "2", "--num-warmup", "300", "--num-samples", "300"]) == 2
     assert "task" in capsys.readouterr().err

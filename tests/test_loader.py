@@ -12,11 +12,12 @@ import pandas as pd
 import pytest
 
 import bayeslaw
+import bayeslaw.inference.fit
 from bayeslaw import cli, load_runs
-from bayeslaw.data import ROW_NOTE
+from bayeslaw.cli import common
+from bayeslaw.core.tables import ROW_NOTE
 
-LAW_NAMES = {"power_law", "chinchilla", "kaplan", "compute", "broken_power_law", "shared_exponent", "farseer",
-             "data_constrained", "m3", "m4"}
+LAW_NAMES = set(bayeslaw.available_laws())
 
 
 def runs_frame(n: int = 8) -> pd.DataFrame:
@@ -214,7 +215,7 @@ def test_cli_laws_table(capsys):
         assert f"\n{name}: " in f"\n{out}"
     assert out.count("  priors:") == len(LAW_NAMES)
     assert out.count("  reference: ") == len(LAW_NAMES)
-    assert "likelihoods" in out
+    assert "observation models" in out and "student_t:" in out and "assumes:" in out
 
 
 def test_cli_laws_json(capsys):
@@ -243,8 +244,8 @@ def test_cli_laws_one(capsys):
 def test_cli_help(argv, capsys):
     assert cli.main(argv) == 0
     cap = capsys.readouterr()
-    assert "examples:" in cap.out
-    assert "bayeslaw fit runs.csv" in cap.out
+    assert "example:" in cap.out
+    assert "bayeslaw fit runs.csv" in cap.out or "bayeslaw demo" in cap.out
     assert cap.err == ""
 
 
@@ -257,19 +258,19 @@ def test_cli_one_variable_law_with_any_column(tmp_path, capsys, monkeypatch):
     class Stop(Exception):
         pass
 
-    def fake_fit(runs, law, **kwargs):
-        calls.append((runs, law, kwargs))
+    def fake_fit(plan, **kwargs):
+        calls.append(plan)
         raise Stop
 
-    monkeypatch.setattr(bayeslaw, "fit", fake_fit)
-    monkeypatch.setattr(cli, "_setup_jax", lambda n: None)
+    monkeypatch.setattr(bayeslaw.inference.fit, "fit", fake_fit)
+    monkeypatch.setattr(common, "setup_jax", lambda n: None)
     with pytest.raises(Stop):
         cli.main(["fit", path, "--law", "power_law", "--x", "steps"])
-    (runs, law, kwargs), = calls
-    assert law.name == "power_law"
-    assert kwargs["x"] == "x"
-    assert runs.columns["x"] == "steps"
-    np.testing.assert_allclose(runs.frame["x"].to_numpy(), df["steps"].to_numpy())
+    (plan,) = calls
+    assert plan.law.name == "power_law"
+    assert plan.design == {"x": "x"}
+    assert plan.runs.columns["x"] == "steps"
+    np.testing.assert_allclose(plan.runs.frame["x"].to_numpy(), df["steps"].to_numpy())
 
 
 def test_cli_fit_json(tmp_path, capsys, monkeypatch):
@@ -280,13 +281,13 @@ def test_cli_fit_json(tmp_path, capsys, monkeypatch):
     N = np.full_like(D, 1e8)
     data = write(tmp_path, "synthetic.csv", pd.DataFrame({"N": N, "D": D, "loss": loss}))
     out_dir = tmp_path / "f"
-    code = cli.main(["fit", data, "--law", "power_law", "--x", "D", "--chains", "2", "--warmup", "300",
-                     "--draws", "300", "--format", "json", "--out", str(out_dir), "--quiet"])
+    code = cli.main(["fit", data, "--law", "power_law", "--x", "D", "--num-chains", "2", "--num-warmup", "300",
+                     "--num-samples", "300", "--ci-prob", "0.9", "--format", "json", "--out", str(out_dir), "--quiet"])
     cap = capsys.readouterr()
     assert code == 0, cap.err
     assert "Traceback" not in cap.err
     doc = json.loads(cap.out)
-    assert {"law", "likelihood", "n_runs", "params", "diagnostics"} <= set(doc)
+    assert {"law", "likelihood", "n_runs", "params", "diagnostics", "ci_prob"} <= set(doc) and doc["ci_prob"] == 0.9
     assert doc["law"] == "power_law"
     assert doc["likelihood"] == "student_t"
     assert doc["n_runs"] == 40

@@ -1,8 +1,8 @@
-"""The laws of issue 5 item 6: shared_exponent, farseer, data_constrained (with the U column), m3, m4.
+"""What is particular to shared_exponent, farseer, data_constrained (with the U column), m3 and m4.
 
-The catalogue-wide checks in tests/test_laws.py cover them too (mean function against an independent
-numpy formula, re-centring, extreme inputs, priors with reasons, prior predictive, gradients at
-init). This file checks what is particular to each law:
+The catalogue-wide checks in tests/test_laws.py and tests/test_catalogue.py cover them too (mean
+function against an independent numpy formula, re-centring, extreme inputs, priors with reasons,
+prior predictive, gradients, plumbing, recovery of each law's example). This file checks:
 
 (a) data_constrained reproduces the values printed by the authors' own code, and is exactly
     Chinchilla's law when nothing is repeated (D' = D bit for bit when D <= U);
@@ -41,9 +41,10 @@ from scipy.optimize import brentq
 
 import bayeslaw
 from bayeslaw import DataError, LawError, load_runs
-from bayeslaw.decide import compute_for_loss, optimal_allocation
-from bayeslaw.engine import design
+from bayeslaw.inference.plan import design
 from bayeslaw.models import LAWS
+from bayeslaw.posterior.decide import compute_for_loss, optimal_allocation
+from bayeslaw.posterior.predict import as_targets
 from bayeslaw.models.data_constrained import log_effective
 from bayeslaw.models.farseer import LOG_D_REF
 from bayeslaw.models.revisiting import solve_logit
@@ -274,7 +275,7 @@ def test_only_laws_with_U_need_it():
     with pytest.raises(DataError) as exc:
         design(runs, LAWS["data_constrained"])
     msg = str(exc.value)
-    assert "'data_constrained' needs column(s) U" in msg and "unique_tokens" in msg and "--x U=COLUMN" in msg
+    assert "'data_constrained' takes N, D, U; the runs lack U" in msg and "unique_tokens" in msg and "--x U=COLUMN" in msg
     # a table with U still serves every other law, and U is never picked as x unless asked for
     with_u = load_runs(_runs_frame()[["D", "unique_tokens", "loss"]])
     assert design(with_u, LAWS["power_law"]) == {"x": "D"}
@@ -381,9 +382,9 @@ def test_m3_limits():
 
 
 def test_data_constrained_has_no_compute_optimum():
-    stub = SimpleNamespace(law=LAWS["data_constrained"], spec={"data": {"design": {"N": "N", "D": "D", "U": "U"}}},
-                           idata={"posterior": xr.Dataset({"sigma": (("chain", "draw"), np.ones((1, 3)))})},
-                           draws=lambda name: np.ones(3), log_ref={"N": 20.0, "D": 23.0, "U": 23.0})
+    stub = _stub(LAWS["data_constrained"], {"N": "N", "D": "D", "U": "U"},
+                 xr.Dataset({"sigma": (("chain", "draw"), np.ones((1, 3)))}), lambda name: np.ones(3),
+                 {"N": 20.0, "D": 23.0, "U": 23.0})
     with pytest.raises(LawError, match="optimal_allocation needs a law of parameters N and tokens D"):
         optimal_allocation(stub, 1e21)
     with pytest.raises(LawError, match="compute_for_loss needs a law of N and D, or of compute C; "
@@ -440,7 +441,7 @@ def test_shared_exponent_fit_recovers_truth():
     _check_fit(f, truth)
     # decisions on a real posterior: tokens per parameter at the optimum is (B/A)^(1/alpha), for any C
     opt = f.optimal_allocation(C=[1e20, 1e24])
-    np.testing.assert_allclose(opt.draws["tokens_per_param"][:, 0], opt.draws["tokens_per_param"][:, 1], rtol=1e-5)
+    np.testing.assert_allclose(opt.draws("tokens_per_param")[:, 0], opt.draws("tokens_per_param")[:, 1], rtol=1e-5)
 
 
 def _posterior_stub(law, conv_draws, log_ref, design):
@@ -450,8 +451,15 @@ def _posterior_stub(law, conv_draws, log_ref, design):
     draws = {k: np.array([s[k] for s in sampled]) for k in law.params}
     draws["sigma"] = np.full(len(sampled), 0.01)
     post = xr.Dataset({k: (("chain", "draw"), v[None, :]) for k, v in draws.items()})
-    return SimpleNamespace(law=law, spec={"data": {"design": design, "flops_per_param_token": 6.0}},
-                           idata={"posterior": post}, draws=lambda name: draws[name], log_ref=log_ref)
+    return _stub(law, design, post, lambda name: draws[name], log_ref)
+
+
+def _stub(law, design, posterior, draws, log_ref):
+    """What the posterior layer reads from a Fit (its law, design, k, likelihood, draws), without sampling."""
+    spec = SimpleNamespace(design=design, likelihood="student_t",
+                           data=SimpleNamespace(design=design, flops_per_param_token=6.0))
+    return SimpleNamespace(law=law, spec=spec, design=design, idata={"posterior": posterior}, draws=draws,
+                           log_ref=log_ref)
 
 
 def test_shared_exponent_optimum_matches_closed_form():
@@ -468,10 +476,10 @@ def test_shared_exponent_optimum_matches_closed_form():
     # one exponent: A N^-alpha = B D^-alpha at the optimum, so N* = sqrt(C/6) (A/B)^(1/(2 alpha)). A search
     # for a minimum cannot place it closer than where log L differs by a rounding error: about
     # sqrt(2 eps / (d2 log L / d log N2)), up to ~1e-6 at 1e26 FLOPs where the reducible loss is small.
-    np.testing.assert_allclose(opt.draws["N_opt"], np.sqrt(c) * (A / B) ** (1 / (2 * alpha)), rtol=1e-5)
-    np.testing.assert_allclose(opt.draws["tokens_per_param"], np.broadcast_to((B / A) ** (1 / alpha), (len(A), 3)),
+    np.testing.assert_allclose(opt.draws("N_opt"), np.sqrt(c) * (A / B) ** (1 / (2 * alpha)), rtol=1e-5)
+    np.testing.assert_allclose(opt.draws("tokens_per_param"), np.broadcast_to((B / A) ** (1 / alpha), (len(A), 3)),
                                rtol=2e-5)
-    np.testing.assert_allclose(opt.draws["loss_opt"], E + 2 * np.sqrt(A * B) * c ** (-alpha / 2), rtol=1e-12)
+    np.testing.assert_allclose(opt.draws("loss_opt"), E + 2 * np.sqrt(A * B) * c ** (-alpha / 2), rtol=1e-12)
     # compute to reach a loss along the optimum: C = 6 (2 sqrt(AB) / (L - E))^(2 / alpha)
     target = np.array([2.2, 1.9])
     need = compute_for_loss(f, target)
@@ -479,8 +487,8 @@ def test_shared_exponent_optimum_matches_closed_form():
     want = np.where(reach, 6.0 * (2 * np.sqrt(A * B) / np.where(reach, target - E, 1.0)) ** (2 / alpha), np.inf)
     want = np.where(want > 1e45, np.inf, want)  # the search stops at 1e45 FLOPs
     finite = np.isfinite(want)
-    assert np.array_equal(np.isfinite(need.draws["C"]), finite)
-    np.testing.assert_allclose(need.draws["C"][finite], want[finite], rtol=1e-8)
+    assert np.array_equal(np.isfinite(need.draws("C")), finite)
+    np.testing.assert_allclose(need.draws("C")[finite], want[finite], rtol=1e-8)
 
 
 @pytest.mark.slow
@@ -492,7 +500,7 @@ def test_data_constrained_fit_recovers_truth():
     truth = dict(MUENNIGHOFF)
     df = _simulate(sizes, lambda t: np.log(np_data_constrained(N, U * ep, U, **t)), truth, sigma=0.01)
     f = bayeslaw.fit(df, "data_constrained", seed=0, check=False, **SAMPLER)
-    assert f.spec["reference_scales"]["log"]["U"] == f.spec["reference_scales"]["log"]["D"]
+    assert f.spec.log_ref["U"] == f.spec.log_ref["D"]
     _check_fit(f, truth)
 
 
@@ -534,18 +542,13 @@ def test_m4_fit_recovers_truth():
     truth = PUBLISHED["m4"]["conv"]  # from 8 (random guess) towards 1.5
     df = _simulate({"D": x}, lambda t: np.log(np_m4(x, **t)), truth, sigma=0.01)
     f = bayeslaw.fit(df, "m4", x="D", seed=0, check=False, **SAMPLER)
-    assert all(f.spec["sampler"]["laplace_ok"])  # the implicit solver's Hessian is usable
+    assert all(f.spec.sampler.laplace_ok)  # the implicit solver's Hessian is usable
     _check_fit(f, truth)
 
 
 def test_prediction_targets_take_unique_tokens():
     """predict(..., U=...) for laws of unique tokens; a missing U at the targets is one plain sentence."""
-    from types import SimpleNamespace
-
-    from bayeslaw.predict import as_targets
-
-    fit = SimpleNamespace(law=LAWS["data_constrained"],
-                          spec={"data": {"design": {"N": "N", "D": "D", "U": "U"}, "flops_per_param_token": 6.0}})
+    fit = _stub(LAWS["data_constrained"], {"N": "N", "D": "D", "U": "U"}, None, None, None)
     frame = as_targets(fit, N=1e9, D=[2e10, 4e10], U=1e10)
     assert list(frame.columns) == ["N", "D", "C", "U"]
     assert frame["U"].tolist() == [1e10, 1e10] and frame["C"].tolist() == pytest.approx([1.2e20, 2.4e20])

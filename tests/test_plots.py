@@ -11,8 +11,10 @@ import pytest  # noqa: E402
 from matplotlib.collections import PathCollection, PolyCollection  # noqa: E402
 from matplotlib.container import ErrorbarContainer  # noqa: E402
 
+import arviz_base  # noqa: E402
 import bayeslaw  # noqa: E402
 from bayeslaw import plots  # noqa: E402
+from bayeslaw.inference.diagnostics import diagnostic_numbers  # noqa: E402
 
 TARGET = {"N": [7e10], "D": [1.4e12]}
 MAGIC = {".png": b"\x89PNG\r\n\x1a\n", ".pdf": b"%PDF-"}
@@ -20,7 +22,9 @@ MAGIC = {".png": b"\x89PNG\r\n\x1a\n", ".pdf": b"%PDF-"}
 
 @pytest.fixture(autouse=True)
 def _close_figures():
-    yield
+    """Close every figure; intervals follow ArviZ's stats.ci_prob, set to 0.9 here."""
+    with arviz_base.rc_context({"stats.ci_prob": 0.9}):
+        yield
     plt.close("all")
 
 
@@ -83,7 +87,7 @@ def test_curve_optimal_slice_content(chinchilla_fit, held_out):
     # one point per fitted run, at its compute
     (runs,) = by_gid(ax, "runs")
     assert isinstance(runs, PathCollection)
-    n = chinchilla_fit.spec["data"]["n_runs"]
+    n = chinchilla_fit.spec.data.n_runs
     assert runs.get_offsets().shape == (n, 2)
     C = chinchilla_fit.idata["constant_data"]["C"].values
     np.testing.assert_allclose(np.sort(runs.get_offsets()[:, 0]), np.sort(C))
@@ -120,7 +124,7 @@ def test_curve_optimal_frontier_matches_optimal_allocation(chinchilla_fit):
     x, y = median.get_xdata(), median.get_ydata()
     i = len(x) // 2
     dec = chinchilla_fit.optimal_allocation([x[i]])
-    np.testing.assert_allclose(y[i], np.median(dec.draws["loss_opt"][:, 0]), rtol=1e-9)
+    np.testing.assert_allclose(y[i], np.median(dec.draws("loss_opt")[:, 0]), rtol=1e-9)
 
 
 def test_curve_accepts_a_prediction_and_compute_only_targets(chinchilla_fit):
@@ -133,7 +137,7 @@ def test_curve_accepts_a_prediction_and_compute_only_targets(chinchilla_fit):
     line = targets_container(ax).lines[0]
     np.testing.assert_allclose(line.get_xdata(), [1e24])
     dec = chinchilla_fit.optimal_allocation([1e24])
-    np.testing.assert_allclose(line.get_ydata(), [np.median(dec.draws["loss_opt"])], rtol=1e-9)
+    np.testing.assert_allclose(line.get_ydata(), [np.median(dec.draws("loss_opt"))], rtol=1e-9)
 
 
 def test_curve_ratio_slice_follows_d_equals_r_n(chinchilla_fit):
@@ -159,7 +163,7 @@ def test_curve_n_slice_one_line_per_size(chinchilla_fit, held_out):
     assert len({tuple(ln.get_color()) for ln in slices}) == len(slices)  # one colour per size
     assert len(bands(ax)) == len(slices)  # one mean-law band per size
     (runs,) = by_gid(ax, "runs")
-    assert runs.get_offsets().shape[0] == chinchilla_fit.spec["data"]["n_runs"]
+    assert runs.get_offsets().shape[0] == chinchilla_fit.spec.data.n_runs
     assert len(runs.get_facecolors()) == runs.get_offsets().shape[0]  # coloured point by point
     assert [c.get_label() for c in ax.collections].count("held out") == 1
     targets_container(ax)
@@ -190,8 +194,8 @@ def test_curve_draws_into_a_given_axes(power_law_fit):
 def test_curve_rejects_bad_arguments(chinchilla_fit, held_out):
     with pytest.raises(bayeslaw.BayeslawError, match="slice must be"):
         plots.plot_curve(chinchilla_fit, slice="ratio=-3")
-    with pytest.raises(bayeslaw.BayeslawError, match="interval"):
-        plots.plot_curve(chinchilla_fit, interval=1.5)
+    with pytest.raises(bayeslaw.BayeslawError, match="ci_prob must be a probability between 0.5 and 1"):
+        plots.plot_curve(chinchilla_fit, ci_prob=1.5)
     with pytest.raises(bayeslaw.DataError, match="loss"):
         plots.plot_curve(chinchilla_fit, held_out=held_out.drop(columns="loss"))
     assert plt.get_fignums() == []  # nothing is drawn before the arguments are checked
@@ -232,8 +236,9 @@ def test_optimum_needs_a_law_of_n_and_d(power_law_fit):
 # -- arviz-plots figures and saving --------------------------------------------------------
 
 
-def axes_titles(pc):
-    return {ax.get_title() for ax in plots.as_figure(pc).axes}
+def axes_titles(fig):
+    assert isinstance(fig, matplotlib.figure.Figure)  # every plot function returns a Figure
+    return {ax.get_title() for ax in fig.axes}
 
 
 def test_params_prior_posterior_in_readable_scales(chinchilla_fit):
@@ -249,9 +254,9 @@ def test_params_prior_posterior_in_readable_scales(chinchilla_fit):
 
 
 def test_diagnostics_title_gives_the_numbers(chinchilla_fit):
-    pc = plots.plot_diagnostics(chinchilla_fit)
-    fig = plots.as_figure(pc)
-    s = plots.diagnostic_numbers(chinchilla_fit)
+    fig = plots.plot_diagnostics(chinchilla_fit)
+    assert isinstance(fig, matplotlib.figure.Figure)
+    s = diagnostic_numbers(chinchilla_fit.idata, chinchilla_fit.param_names)  # the numbers the checks use
     assert f"max R-hat {s['max_rhat']:.3f}" in fig.get_suptitle()
     assert f"{s['divergences']} divergences" in fig.get_suptitle()
     ylabels = {ax.get_ylabel() for ax in fig.axes}

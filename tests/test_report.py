@@ -79,9 +79,9 @@ def held_out():
 @pytest.fixture(scope="module")
 def report(chinchilla_fit, held_out, tmp_path_factory):
     """A report of the shared Chinchilla fit with targets and held-out runs, its diagnostics marked passed."""
-    fit = dataclasses.replace(chinchilla_fit, spec={**chinchilla_fit.spec, "diagnostics": []})
+    fit = dataclasses.replace(chinchilla_fit, spec=chinchilla_fit.spec.replace(diagnostics=()))
     out = tmp_path_factory.mktemp("report") / "sub" / "report.html"
-    path = write_report(fit, out, targets=TARGETS, held_out=held_out)
+    path = write_report(fit, out, targets=TARGETS, held_out=held_out, ci_prob=0.9)
     return fit, path
 
 
@@ -118,13 +118,13 @@ def test_report_parameter_table_has_the_summary_values(report):
     fit, path = report
     page = Page(path.read_text(encoding="utf-8"))
     rows = {r["parameter"]: r for r in page.table_with("parameter", "mean", "R-hat", "ESS bulk")}
-    summary = fit.summary()
+    summary = fit.summary(0.9)
     assert list(rows) == list(summary.index)
     for name, s in summary.iterrows():
         assert rows[name]["mean"] == f"{s['mean']:.4g}"
         assert rows[name]["sd"] == f"{s['sd']:.4g}"
-        assert rows[name]["90% HDI lower"] == f"{s['hdi90_lb']:.4g}"
-        assert rows[name]["90% HDI upper"] == f"{s['hdi90_ub']:.4g}"
+        assert rows[name]["90% HDI lower"] == f"{s['lower']:.4g}"
+        assert rows[name]["90% HDI upper"] == f"{s['upper']:.4g}"
         assert rows[name]["R-hat"] == f"{s['r_hat']:.3f}"
         assert rows[name]["ESS bulk"] == f"{s['ess_bulk']:.0f}"
 
@@ -150,15 +150,17 @@ def test_report_data_law_priors_predictions_decisions(report, held_out):
     plain = page.plain
     assert fit.law.formula in plain and "Hoffmann et al. 2022" in plain
     priors = {r["parameter"]: r for r in page.table_with("parameter", "prior", "why this prior")}
-    assert set(priors) == set(fit.spec["priors"])  # law parameters and sigma, nu
+    assert set(priors) == set(fit.spec.priors)  # law parameters and sigma, nu
     assert priors["alpha"]["why this prior"] == fit.law.params["alpha"].why
-    assert priors["nu"]["why this prior"] == bayeslaw.LIKELIHOODS["student_t"].params["nu"].why
+    assert priors["nu"]["why this prior"] == bayeslaw.OBSERVATION_MODELS["student_t"].params["nu"].why
+    # the report says which observation model made the bands, and what it assumes
+    assert "Observation model (what made the bands): student_t" in plain and "independent draws" in plain
     ranges = page.table_with("variable", "min", "max", "decades")
     assert len(ranges) == 4  # N, D, C, loss
-    assert f"{fit.spec['data']['n_runs']}" in plain and "C = 6 N D" in plain
+    assert f"{fit.spec.data.n_runs}" in plain and "C = 6 N D" in plain
 
     preds = page.table_with("mean law: median [90%]", "new run: median [90%]")
-    table = fit.predict(targets=TARGETS).table
+    table = fit.predict(TARGETS, ci_prob=0.9).table
     assert len(preds) == 2
     for row, (_, t) in zip(preds, table.iterrows()):
         assert row["mean law: median [90%]"] == f"{t['mean_median']:.4g} [{t['mean_lower']:.4g}, {t['mean_upper']:.4g}]"
@@ -171,15 +173,15 @@ def test_report_data_law_priors_predictions_decisions(report, held_out):
     alloc = page.table_with("budget C", "parameters N*", "tokens per parameter D*/N*")
     assert len(alloc) == 3  # default budgets: largest fitted, 10x, 100x
     c_max = float(fit.idata["constant_data"]["C"].max())
-    dec = fit.optimal_allocation([c_max, 10 * c_max, 100 * c_max]).table
+    dec = fit.optimal_allocation([c_max, 10 * c_max, 100 * c_max], ci_prob=0.9).table
     for row, (_, d) in zip(alloc, dec.iterrows()):
         assert row["tokens per parameter D*/N*"].startswith(f"{d['tokens_per_param_median']:.4g} [")
     assert page.table_with("loss", "reachable", "compute C (FLOPs)")
 
 
 def test_report_failed_checks_are_listed_and_text_is_escaped(chinchilla_fit, tmp_path):
-    fit = dataclasses.replace(chinchilla_fit, spec={**chinchilla_fit.spec,
-                                                    "diagnostics": [{"check": "r_hat", "message": EVIL}]})
+    fit = dataclasses.replace(chinchilla_fit, spec=chinchilla_fit.spec.replace(
+        diagnostics=({"check": "r_hat", "message": EVIL},)))
     path = write_report(fit, tmp_path / "r.html", compute=[1e23])
     text = path.read_text(encoding="utf-8")
     assert "<script>" not in text
@@ -192,7 +194,7 @@ def test_report_failed_checks_are_listed_and_text_is_escaped(chinchilla_fit, tmp
 
 
 def test_report_one_variable_law(power_law_fit, tmp_path):
-    path = write_report(power_law_fit, tmp_path / "pl.html", targets={"N": [7e10]})
+    path = write_report(power_law_fit, tmp_path / "pl.html", targets={"N": [7e10]}, ci_prob=0.9)
     page = Page(path.read_text(encoding="utf-8"))
     imgs = [a["src"] for t, a in page.tags if t == "img"]
     assert len(imgs) == 3  # no compute-optimal figure for a law of N alone

@@ -1,33 +1,84 @@
 """bayeslaw: Bayesian fitting, comparison and extrapolation of neural scaling laws.
 
-Fit any law in the catalogue (:mod:`bayeslaw.models`) with NUTS, get a posterior
-you can check with ArviZ, and save it without pickle::
+Fit any law in the catalogue (:mod:`bayeslaw.models`) with NUTS, get a posterior you can check
+with ArviZ, compare laws, predict at the scale you cannot afford to test, and save it all
+without pickle::
 
     import bayeslaw
     runs = bayeslaw.load_runs("runs.csv")          # N, D, C, loss (+ groups)
     fit = bayeslaw.fit(runs, law="chinchilla")     # NumPyro NUTS, Student-t on log loss
     fit.summary()                                  # E, A, B, alpha, beta, sigma, nu
+    fit.predict(N=7e10, D=1.4e12).table            # the law and a new run at a target
     fit.save("my_fit"); bayeslaw.load("my_fit")
 
-For parallel chains on CPU, call ``numpyro.set_host_device_count(4)`` before JAX
-starts (the ``bayeslaw`` command does this for you).
+The package is laid out in layers, each importing only those below it: ``core`` (errors,
+priors, run tables, laws, the catalogues of laws and observation models, specs) ->
+``inference`` (the model, NUTS, fit, refit) -> ``posterior`` (predictions, decisions, curves,
+mixtures) -> ``validation`` (LOO, comparison, backtests, cross-validation, sensitivity) ->
+``averaging`` (stacking) -> ``plots`` and ``report`` -> ``cli``. This face loads each name on
+first use, so ``import bayeslaw`` (and ``bayeslaw --help``) does not start JAX.
+
+For parallel chains on CPU, call ``numpyro.set_host_device_count(4)`` before JAX starts (the
+``bayeslaw`` command does this for you).
 """
 
+from importlib import import_module as _import_module
 from importlib import resources as _resources
 from importlib.metadata import PackageNotFoundError as _PNF
 from importlib.metadata import version as _version
 from pathlib import Path as _Path
+from typing import TYPE_CHECKING
 
-from .data import Runs, load_runs
-from .engine import LIKELIHOODS, fit
-from .errors import BayeslawError, DataError, DiagnosticWarning, FitFileError, LawError, PriorError
-from .result import Fit, load
-from .law import Coordinates, Law, Param, available_laws, get_law, logsumexp, register
-from .priors import Prior
-from .comparison import Comparison, compare, prior_sensitivity  # noqa: E402
-from .backtest import (Backtest, CrossValidation, backtest, cross_validate, leave_future_out,  # noqa: E402
-                       leave_one_group_out)
-from .averaging import Stack, stack  # noqa: E402
+#: Public name -> the module that defines it.
+_EXPORTS = {
+    **dict.fromkeys(("BayeslawError", "DataError", "DiagnosticWarning", "FitFileError", "LawError", "PriorError"),
+                    "errors"),
+    "Prior": "core.priors",
+    **dict.fromkeys(("Law", "Param", "Coordinates", "Example", "logsumexp"), "core.law"),
+    **dict.fromkeys(("available_laws", "get_law", "register"), "core.catalogue"),
+    **dict.fromkeys(("OBSERVATION_MODELS", "ObservationModel", "get_observation_model"), "core.observation"),
+    **dict.fromkeys(("Runs", "load_runs"), "core.runs"),
+    **dict.fromkeys(("FitSpec", "SamplerSettings"), "core.spec"),
+    **dict.fromkeys(("FitPlan", "plan_fit"), "inference.plan"),
+    **dict.fromkeys(("fit", "refit", "refit_batch"), "inference.fit"),
+    **dict.fromkeys(("Fit", "load"), "inference.result"),
+    **dict.fromkeys(("Prediction", "predict"), "posterior.predict"),
+    **dict.fromkeys(("Decision", "optimal_allocation", "compute_for_loss"), "posterior.decide"),
+    **dict.fromkeys(("Curve", "curve"), "posterior.curves"),
+    "Mixture": "posterior.mixture",
+    **dict.fromkeys(("LooResult", "loo"), "validation.loo"),
+    **dict.fromkeys(("Comparison", "compare", "compare_models"), "validation.compare"),
+    **dict.fromkeys(("Backtest", "backtest", "backtest_fits"), "validation.backtest"),
+    **dict.fromkeys(("CrossValidation", "CrossValidated", "cross_validate", "leave_future_out",
+                     "leave_one_group_out"), "validation.crossval"),
+    "prior_sensitivity": "validation.sensitivity",
+    **dict.fromkeys(("Stack", "stack"), "averaging.stack"),
+    "stacking_weights": "averaging.weights",
+    "write_report": "report",
+}
+
+if TYPE_CHECKING:  # for type checkers and IDEs; at run time names load on first use (__getattr__)
+    from .averaging.stack import Stack, stack  # noqa: F401
+    from .core.catalogue import available_laws, get_law, register  # noqa: F401
+    from .core.law import Coordinates, Example, Law, Param, logsumexp  # noqa: F401
+    from .core.priors import Prior  # noqa: F401
+    from .core.runs import Runs, load_runs  # noqa: F401
+    from .inference.fit import fit, refit, refit_batch  # noqa: F401
+    from .inference.result import Fit, load  # noqa: F401
+    from .posterior.predict import Prediction, predict  # noqa: F401
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        value = getattr(_import_module(f"{__name__}.{_EXPORTS[name]}"), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'bayeslaw' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))
+
 
 try:
     __version__ = _version("bayeslaw")
@@ -40,9 +91,4 @@ def example_data_path() -> _Path:
     return _Path(str(_resources.files("bayeslaw") / "data" / "chinchilla.csv"))
 
 
-__all__ = [
-    "Backtest", "BayeslawError", "Comparison", "Coordinates", "CrossValidation", "DataError", "DiagnosticWarning", "Fit",
-    "FitFileError", "LIKELIHOODS", "Law", "LawError", "Param", "Prior", "PriorError", "Runs", "Stack",
-    "available_laws", "backtest", "compare", "cross_validate", "example_data_path", "fit", "get_law", "leave_future_out",
-    "leave_one_group_out", "load", "load_runs", "logsumexp", "prior_sensitivity", "register", "stack",
-]
+__all__ = sorted([*_EXPORTS, "example_data_path", "__version__"])

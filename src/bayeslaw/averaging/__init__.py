@@ -1,0 +1,1 @@
+"""Averaging: stacking weights and the stacked predictive of several fits."""

@@ -1,0 +1,255 @@
+"""What every command shares: the option vocabulary, parsing of option syntax, JAX set-up, and rendering.
+
+The vocabulary, the same in every command and in the Python API:
+
+- ``--at NAME=VALUE,...`` (repeatable) for a target scale; ``--ci-prob P`` for interval mass
+  (default: ArviZ's ``stats.ci_prob``);
+- ``--out DIR`` for a folder the command creates, ``-o/--output FILE`` for its one output file
+  (the suffix picks the format), other ``--NAME FILE`` options for extra files;
+- NumPyro's names for the sampler: ``--num-warmup``, ``--num-samples``, ``--num-chains``,
+  ``--target-accept-prob``, ``--seed``;
+- ``--x``, ``--y``, ``--flops-per-token`` for columns and conventions; ``--likelihood`` and
+  ``--law`` take names from the catalogues (``bayeslaw laws`` lists them).
+
+Nothing here checks what a value means (that is the library's job, done once): this module
+only turns option text into Python values and results into text.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import warnings
+from pathlib import Path
+from typing import Any
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with usage errors as one line ("error: ..."), exit status 2, like every other bad input."""
+
+    def error(self, message: str):  # type: ignore[override]
+        self.exit(2, f"error: {self.prog}: {message}; see `{self.prog} --help`.\n")
+
+
+class UsageError(Exception):
+    """Option text that cannot be read (exit status 2, one line)."""
+
+
+def add_subcommand(sub, common, name: str, *, help: str, description: str, epilog: str):
+    """A command's parser, with the shared --quiet, its description and its examples."""
+    return sub.add_parser(name, parents=[common], help=help, description=description, epilog=epilog,
+                          formatter_class=argparse.RawDescriptionHelpFormatter)
+
+
+# -- option groups ---------------------------------------------------------------------------------
+
+
+def add_data_args(p) -> None:
+    """Columns and conventions of a run table."""
+    p.add_argument("--x", action="append", metavar="SPEC",
+                   help="size columns: NAME=COLUMN (N, D, C, U or a law's input; repeatable) or, for one-input "
+                        "laws, the column to use as x (N, D, C or any column)")
+    p.add_argument("--y", metavar="COLUMN", help="loss column (default: loss, val_loss, ... by name)")
+    p.add_argument("--flops-per-token", type=float, default=6.0, metavar="K",
+                   help="k in C = k N D, to derive a missing one of N, D, C (default 6)")
+
+
+def add_sampler_args(p, *, seed_help: str = "random seed; the same seed gives the same draws (default 0)") -> None:
+    """NUTS settings, with NumPyro's names."""
+    p.add_argument("--seed", type=int, default=0, help=seed_help)
+    p.add_argument("--num-chains", type=int, default=4, help="NUTS chains per fit, run in parallel (default 4)")
+    p.add_argument("--num-warmup", type=int, default=1000, help="warmup iterations per chain (default 1000)")
+    p.add_argument("--num-samples", type=int, default=1000, help="draws per chain (default 1000)")
+    p.add_argument("--target-accept-prob", type=float, default=0.8,
+                   help="NUTS target acceptance (default 0.8; 0.95 removes most divergences on small ladders)")
+
+
+def add_likelihood(p, *, repeatable: bool = False) -> None:
+    p.add_argument("--likelihood", action="append" if repeatable else "store", metavar="NAME",
+                   help="observation model on log loss, by name (default student_t; `bayeslaw laws` lists them)"
+                        + ("; repeat to compare several" if repeatable else ""))
+
+
+def add_ci_prob(p, what: str = "intervals") -> None:
+    p.add_argument("--ci-prob", type=float, default=None, metavar="P",
+                   help=f"probability mass of the {what} (default: ArviZ's stats.ci_prob, 0.89 unless set)")
+
+
+def add_at(p, what: str = "predict at this target") -> None:
+    p.add_argument("--at", action="append", metavar="NAME=VALUE,...",
+                   help=f"{what}, e.g. N=70e9,D=1.4e12 (repeatable; names are the law's inputs)")
+
+
+def add_format(p, choices=("table", "json", "csv")) -> None:
+    p.add_argument("--format", choices=list(choices), default="table", help="output format (default table)")
+
+
+def sampler_kwargs(args: argparse.Namespace) -> dict[str, Any]:
+    return {"num_warmup": args.num_warmup, "num_samples": args.num_samples, "num_chains": args.num_chains,
+            "target_accept_prob": args.target_accept_prob, "seed": args.seed}
+
+
+def likelihood_kw(value: str | None) -> dict[str, str]:
+    return {} if value is None else {"likelihood": value}
+
+
+# -- option syntax ---------------------------------------------------------------------------------
+
+
+def parse_x(values: list[str] | None) -> str | dict[str, str] | None:
+    """--x D (one column) or --x N=params,D=tokens (repeatable pairs) as the API's ``x=``."""
+    if not values:
+        return None
+    mapping: dict[str, str] = {}
+    single: list[str] = []
+    for item in values:
+        for part in item.split(","):
+            part = part.strip()
+            if not part:
+                continue
+            if "=" in part:
+                k, v = part.split("=", 1)
+                mapping[k.strip()] = v.strip()
+            else:
+                single.append(part)
+    if single and mapping:
+        raise UsageError("--x takes either one column name (for one-input laws) or NAME=COLUMN pairs, not both.")
+    if len(single) > 1:
+        raise UsageError(f"--x got several column names ({', '.join(single)}); use N=COL,D=COL to map several.")
+    return single[0] if single else mapping
+
+
+def parse_priors(values: list[str] | None) -> dict[str, str]:
+    """--prior NAME=DIST items as {name: text}; the library reads the distributions and checks the names."""
+    out: dict[str, str] = {}
+    for item in values or []:
+        name, sep, text = item.partition("=")
+        if not sep:
+            raise UsageError(f"--prior {item!r} must look like NAME=DIST, e.g. --prior alpha='Uniform(0, 1)'.")
+        if not name.strip():
+            raise UsageError(f"--prior {item!r} has no parameter name before '='; write NAME=DIST, e.g. "
+                             "--prior alpha='Uniform(0, 1)'.")
+        if name.strip() in out:
+            raise UsageError(f"--prior gives {name.strip()!r} twice; give one prior per parameter.")
+        out[name.strip()] = text
+    return out
+
+
+def parse_at(values: list[str] | None):
+    """--at N=70e9,D=1.4e12 (repeatable) -> a DataFrame, one target per --at."""
+    import pandas as pd
+
+    rows = []
+    for item in values or []:
+        row = {}
+        for part in item.split(","):
+            if not part.strip():
+                continue
+            if "=" not in part:
+                raise UsageError(f"--at {item!r}: write each target as NAME=VALUE pairs, e.g. --at N=70e9,D=1.4e12.")
+            k, v = (t.strip() for t in part.split("=", 1))
+            try:
+                row[k] = float(v)
+            except ValueError:
+                raise UsageError(f"--at {item!r}: {k}={v!r} is not a number; write e.g. {k}=1.4e12.") from None
+        rows.append(row)
+    if not rows:
+        raise UsageError("Give at least one target with --at, e.g. --at N=70e9,D=1.4e12.")
+    keys = set().union(*rows)
+    if any(set(r) != keys for r in rows):
+        raise UsageError("Every --at must name the same variables (e.g. all N=...,D=...).")
+    return pd.DataFrame(rows)
+
+
+# -- JAX, fits, warnings --------------------------------------------------------------------------
+
+
+def setup_jax(num_chains: int) -> None:
+    """Entry-point-only JAX setup: one CPU device per chain, float64, persistent compile cache."""
+    import numpyro
+
+    numpyro.set_host_device_count(max(num_chains, os.cpu_count() or 1))
+    import jax
+
+    if os.environ.get("BAYESLAW_NO_CACHE") != "1":
+        cache = os.environ.get("BAYESLAW_CACHE_DIR") or str(Path.home() / ".cache" / "bayeslaw" / "jax")
+        jax.config.update("jax_compilation_cache_dir", cache)
+        jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+
+
+def progress(args: argparse.Namespace) -> bool:
+    return not args.quiet and sys.stderr.isatty()
+
+
+def emit_warnings(caught: list[warnings.WarningMessage], quiet: bool) -> None:
+    from ..errors import DiagnosticWarning
+
+    for w in caught:
+        if issubclass(w.category, DiagnosticWarning) or not quiet:
+            print(f"warning: {w.message}", file=sys.stderr)
+
+
+def load_fit(path: str):
+    from ..inference.result import load
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fit = load(path)
+    for w in caught:
+        print(f"warning: {w.message}", file=sys.stderr)
+    return fit
+
+
+# -- rendering -------------------------------------------------------------------------------------
+
+
+def format_table(df, floatfmt: str = "{:.4g}") -> str:
+    cols = [df.index.name or ""] + list(df.columns)
+    rows = [[str(i)] + [floatfmt.format(v) if isinstance(v, float) else str(v) for v in r]
+            for i, r in zip(df.index, df.itertuples(index=False))]
+    widths = [max(len(c), *(len(r[j]) for r in rows)) for j, c in enumerate(cols)]
+    line = "  ".join(c.ljust(widths[0]) if j == 0 else c.rjust(widths[j]) for j, c in enumerate(cols))
+    body = ["  ".join(v.ljust(widths[0]) if j == 0 else v.rjust(widths[j]) for j, v in enumerate(r)) for r in rows]
+    return "\n".join([line, *body])
+
+
+def compact(table):
+    """Merge NAME_median/_lower/_upper columns into one 'median [lower, upper]' column for people."""
+    import pandas as pd
+
+    out = pd.DataFrame(index=table.index)
+    done = set()
+    for col in table.columns:
+        base = col.rsplit("_", 1)[0]
+        if col.endswith(("_median", "_lower", "_upper")) and {f"{base}_median", f"{base}_lower",
+                                                              f"{base}_upper"} <= set(table.columns):
+            if base in done:
+                continue
+            done.add(base)
+            out[base] = [f"{m:.4g} [{lo:.4g}, {hi:.4g}]" for m, lo, hi in
+                         zip(table[f"{base}_median"], table[f"{base}_lower"], table[f"{base}_upper"])]
+        else:
+            out[col] = table[col]
+    return out
+
+
+def dump_json(doc: Any) -> str:
+    """Strict JSON (no NaN or Infinity: non-finite numbers are null)."""
+    from ..core.records import json_value
+
+    return json.dumps(json_value(doc), indent=2, allow_nan=False)
+
+
+def emit(table, fmt: str, records: list[dict[str, Any]], extra: dict[str, Any]) -> None:
+    if fmt == "json":
+        print(dump_json({**extra, "results": records}))
+    elif fmt == "csv":
+        print(table.to_csv(), end="")
+    else:
+        print(format_table(table))
+
+
+def pct(p: float) -> str:
+    return f"{100 * p:g}%"

@@ -1,0 +1,208 @@
+"""``bayeslaw compare``: laws (and likelihoods) fitted to the same runs, ranked by PSIS-LOO, and their stack."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import warnings
+
+from . import common as c
+
+EPILOG = """example:
+  bayeslaw compare runs.csv --law chinchilla --law kaplan --law compute
+
+more:
+  bayeslaw compare runs.csv --law chinchilla --likelihood student_t --likelihood normal --format json
+  bayeslaw compare runs.csv --law chinchilla --law compute --num-chains 2 --num-samples 500 --format csv
+  bayeslaw compare runs.csv --law chinchilla --law compute --at N=70e9,D=1.4e12 --overlay overlay.png
+  bayeslaw compare runs.csv --law chinchilla --law compute --plot elpd.svg --weights backtest --by C
+
+Every law (and likelihood) is fitted to the same runs with NUTS and scored by PSIS-LOO
+(arviz-stats). Runs with Pareto k above --pareto-k-max (0.7) are refitted exactly without
+that run, so the reported elpd holds; the table says how many were. Weights are stacking
+weights. Models are named by law, or LAW/LIKELIHOOD when several likelihoods are compared.
+With --at, each model's prediction is printed beside the stacked one (the mixture of the
+models with the stacking weights: by LOO, or with --weights backtest by the held-out density
+of the runs with the largest --by when each model is refitted on the others).
+"""
+
+
+def add(sub, common) -> None:
+    p = c.add_subcommand(sub, common, "compare", help="compare laws (and likelihoods) on the same runs by PSIS-LOO",
+                         description="Fit several laws (and likelihoods) to the same runs and rank them by "
+                                     "PSIS-LOO: elpd_loo, its SE, the difference to the best and its SE, p_loo, "
+                                     "stacking weights, and Pareto-k diagnostics with exact refits.", epilog=EPILOG)
+    p.add_argument("data", help="run table: CSV (comma/tab) or Parquet, one row per training run")
+    p.add_argument("--law", action="append", metavar="NAME", help="a law to compare (repeatable; see `bayeslaw laws`)")
+    c.add_likelihood(p, repeatable=True)
+    c.add_data_args(p)
+    c.add_sampler_args(p, seed_help="random seed of every fit (default 0)")
+    p.add_argument("--pareto-k-max", type=float, default=0.7,
+                   help="runs with PSIS Pareto k above this are refitted exactly (default 0.7)")
+    p.add_argument("--no-refit", action="store_true", help="keep PSIS values for high-k runs (faster, unreliable)")
+    c.add_at(p, "predict at this target with each model and with their stack")
+    p.add_argument("--weights", choices=["loo", "backtest"], default="loo",
+                   help="stacking weights of the stack: by PSIS-LOO (default) or by a backtest (each model "
+                        "refitted on the smaller runs and scored on the larger ones)")
+    p.add_argument("--by", default=None, metavar="COLUMN",
+                   help="--weights backtest: size column to split on (default C)")
+    split = p.add_mutually_exclusive_group()
+    split.add_argument("--holdout-top", type=float, default=None, metavar="FRACTION",
+                       help="--weights backtest: hold out this fraction of runs with the largest --by (default 0.2)")
+    split.add_argument("--cutoff", type=float, default=None, metavar="VALUE",
+                       help="--weights backtest: train on runs with --by <= VALUE")
+    c.add_ci_prob(p, "intervals of --at and --overlay")
+    p.add_argument("--plot", metavar="FILE", help="write the ELPD comparison plot (.png, .svg or .pdf)")
+    p.add_argument("--overlay", metavar="FILE",
+                   help="write one scaling-curve figure with every model's band and the stack's (.png, .svg or .pdf)")
+    p.add_argument("--slice", default=None,
+                   help="--overlay for laws of N and D: 'optimal' (default), 'N' or 'ratio=20', as for `bayeslaw plot`")
+    c.add_format(p)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..averaging.stack import stack
+    from ..core.paths import check_output_file
+    from ..core.records import resolve_ci_prob
+    from ..validation.compare import compare_models
+
+    if args.slice is not None and args.overlay is None:
+        raise c.UsageError("--slice applies to the --overlay figure; give --overlay FILE too.")
+    if args.weights != "backtest" and (args.by is not None or args.holdout_top is not None or args.cutoff is not None):
+        raise c.UsageError("--by, --holdout-top and --cutoff choose the split of --weights backtest; "
+                           "add --weights backtest or leave them out.")
+    targets = c.parse_at(args.at) if args.at else None
+    plot_out = check_output_file(args.plot, (".png", ".svg", ".pdf")) if args.plot else None
+    overlay_out = check_output_file(args.overlay, (".png", ".svg", ".pdf")) if args.overlay else None
+    ci_prob = resolve_ci_prob(args.ci_prob, low=0.5 if overlay_out is not None else 0.0)
+    c.setup_jax(args.num_chains)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        liks = {"likelihoods": args.likelihood} if args.likelihood else {}
+        result = compare_models(args.data, args.law or [], **liks, x=c.parse_x(args.x), y=args.y,
+                                flops_per_param_token=args.flops_per_token, pareto_k_max=args.pareto_k_max,
+                                refit=not args.no_refit, progress_bar=c.progress(args), **c.sampler_kwargs(args))
+    c.emit_warnings(caught, args.quiet)
+    for name, r in result.loo.items():
+        for d in r.refit_diagnostics:
+            checks = ", ".join(x["check"] for x in d["diagnostics"])
+            print(f"warning: {name}: the exact refit without run {d['run']} failed diagnostic checks ({checks}); "
+                  "its elpd is less certain: raise --num-warmup/--num-samples.", file=sys.stderr)
+    stk = pred = None
+    if targets is not None or overlay_out is not None or args.weights == "backtest":
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            if args.weights == "backtest":
+                stk = stack(result.fits, weights="backtest", by=args.by or "C",
+                            holdout_top=0.2 if args.holdout_top is None else args.holdout_top, cutoff=args.cutoff)
+            else:
+                stk = stack(result)
+        c.emit_warnings(caught, args.quiet)
+    if targets is not None:
+        pred = stk.predict(targets, ci_prob=ci_prob, seed=args.seed)
+    _figures(args, result, stk, targets, plot_out, overlay_out, ci_prob)
+    _render(args, result, stk, pred, ci_prob)
+    return 0
+
+
+def _figures(args, result, stk, targets, plot_out, overlay_out, ci_prob) -> None:
+    if plot_out is None and overlay_out is None:
+        return
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from ..plots import plot_compare, plot_overlay, save_figure
+
+    for out, make in ((plot_out, lambda: plot_compare(result)),
+                      (overlay_out, lambda: plot_overlay(stk, targets, slice=args.slice, ci_prob=ci_prob))):
+        if out is not None:
+            path = save_figure(make(), out)
+            plt.close("all")
+            if not args.quiet:
+                print(f"wrote {path}", file=sys.stderr)
+
+
+def _render(args, result, stk, pred, ci_prob) -> None:
+    n_runs = int(next(iter(result.fits.values())).spec.data.n_runs)
+    if args.format == "json":
+        doc = {"data": str(args.data), "n_runs": n_runs, "criterion": "psis-loo", "method": result.method,
+               "pareto_k_max": result.pareto_k_max, "refit": not args.no_refit, "models": result.to_records()}
+        if stk is not None:
+            doc["stack"] = stk.describe()
+        if pred is not None:
+            doc["predictions"] = {"ci_prob": ci_prob, "seed": args.seed, "results": _stack_records(pred)}
+        print(c.dump_json(doc))
+        return
+    if args.format == "csv":
+        print(result.table.to_csv(), end="")
+        if pred is not None:
+            print("")
+            print(_stack_table(pred).to_csv(index=False), end="")
+        return
+    table = result.table.drop(columns=["rank"])
+    total, high = int(table["n_refitted"].sum()), int(table["n_pareto_k_high"].sum())
+    print(f"PSIS-LOO on {n_runs} runs from {args.data}; best first; weights: {result.method}")
+    print("")
+    print(c.format_table(table))
+    print("")
+    if high:
+        how = (f"{total} of them refitted exactly without that run, so their elpd holds"
+               if not args.no_refit else "not refitted (--no-refit): their elpd is unreliable")
+        print(f"Pareto k > {result.pareto_k_max:g}: {high} run(s) in all; {how}.")
+    else:
+        print(f"Pareto k <= {result.pareto_k_max:g} for every run: PSIS-LOO is reliable, nothing refitted.")
+    print("elpd_diff: elpd_loo minus the best's; dse: its standard error (|elpd_diff| > 2 dse: a clear difference).")
+    if stk is not None and args.weights == "backtest":
+        print("")
+        print(f"stacking weights by backtest (each model refitted on the runs with {stk.backtest.by} <= "
+              f"{stk.backtest.cutoff:.4g}, scored on the {len(stk.backtest.test_runs)} larger runs): "
+              + ", ".join(f"{n} {w:.3g}" for n, w in stk.weights.items()))
+    if pred is not None:
+        _print_stack_predictions(pred, stk, ci_prob)
+
+
+def _stack_records(pred) -> list[dict]:
+    """The stacked prediction's records, each with every model's own prediction under ``models``."""
+    recs = pred.to_records()
+    members = {n: p.to_records() for n, p in pred.members.items()}
+    for i, rec in enumerate(recs):
+        rec["models"] = {n: {k: r[i][k] for k in ("mean_law", "new_run", "extrapolation_decades")}
+                         for n, r in members.items()}
+    return recs
+
+
+def _stack_table(pred):
+    """One row per target and model (the stack last): model, weight, the inputs, the prediction columns."""
+    import pandas as pd
+
+    rows = []
+    for name, p in [*pred.members.items(), ("stack", pred)]:
+        t = p.table.reset_index()
+        t.insert(1, "weight", 1.0 if name == "stack" else float(pred.weights[name]))
+        t.insert(1, "model", name)
+        rows.append(t)
+    table = pd.concat(rows, ignore_index=True)
+    return table.sort_values(["target"], kind="stable").reset_index(drop=True)
+
+
+def _print_stack_predictions(pred, stk, ci_prob: float) -> None:
+    import numpy as np
+
+    how = {"loo": "stacking by PSIS-LOO", "backtest": "stacking by backtest"}.get(stk.method, stk.method)
+    print("")
+    print(f"predictions with {c.pct(ci_prob)} equal-tailed intervals: each model, and their stack (the mixture "
+          f"with the weights of {how}; {stk.num_draws} draws)")
+    table = _stack_table(pred)
+    inputs = [col for col in pred.inputs if col in table.columns]
+    for i, part in table.groupby("target", sort=True):
+        where = ", ".join(f"{col}={part[col].iloc[-1]:.4g}" for col in inputs if np.isfinite(part[col].iloc[-1]))
+        print(f"\ntarget {i}: {where}")
+        shown = c.compact(part.drop(columns=["target", *inputs]).set_index("model"))
+        print(c.format_table(shown.rename(columns={"mean": "mean law", "new_run": "new run"})))
+        far = part.iloc[-1].filter(like="beyond_").abs()
+        if (far > 0).any():
+            print(f"note: {far.max():.2f} decades beyond the fitted range; the intervals assume the laws hold "
+                  "that far.")

@@ -1,0 +1,61 @@
+"""``bayeslaw optimum``: compute-optimal N*, D* at budgets, and compute to reach a loss, from a saved fit."""
+
+from __future__ import annotations
+
+import argparse
+
+from . import common as c
+
+EPILOG = """example:
+  bayeslaw optimum my_fit --compute 5.76e23
+
+more:
+  bayeslaw optimum my_fit --compute 1e22 --compute 1e24 --loss 1.9 --format json
+"""
+
+
+def add(sub, common) -> None:
+    p = c.add_subcommand(sub, common, "optimum", help="compute-optimal N*, D* and compute to reach a loss",
+                         description="Posteriors of the compute-optimal model size N*, tokens D*, tokens per "
+                                     "parameter and loss at given budgets (C = k N D), and of the compute needed "
+                                     "to reach a loss.", epilog=EPILOG)
+    p.add_argument("fit_dir", help="folder written by `bayeslaw fit --out`")
+    p.add_argument("--compute", action="append", type=float, metavar="FLOPS", help="training budget (repeatable)")
+    p.add_argument("--loss", action="append", type=float, help="target loss: compute needed to reach it (repeatable)")
+    p.add_argument("--flops-per-token", type=float, default=None, metavar="K",
+                   help="k in C = k N D (default: the fit's, 6)")
+    c.add_ci_prob(p)
+    c.add_format(p)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..core.records import resolve_ci_prob
+    from ..posterior.decide import compute_for_loss, optimal_allocation
+
+    if not args.compute and not args.loss:
+        raise c.UsageError("Give a compute budget with --compute (e.g. --compute 5.76e23) or a target loss with "
+                           "--loss.")
+    ci_prob = resolve_ci_prob(args.ci_prob)
+    fit = c.load_fit(args.fit_dir)
+    out: dict = {"law": fit.law.name, "ci_prob": ci_prob}
+    tables = []
+    if args.compute:
+        dec = optimal_allocation(fit, args.compute, flops_per_param_token=args.flops_per_token, ci_prob=ci_prob)
+        out["optimal_allocation"] = dec.to_records()
+        tables.append(("compute-optimal allocation (C = k N D)", dec.table))
+    if args.loss:
+        dec = compute_for_loss(fit, args.loss, flops_per_param_token=args.flops_per_token, ci_prob=ci_prob)
+        out["compute_for_loss"] = dec.to_records()
+        tables.append(("compute to reach a loss (at the optimal allocation)", dec.table))
+    if args.format == "json":
+        print(c.dump_json(out))
+    elif args.format == "csv":
+        for _, t in tables:
+            print(t.to_csv(), end="")
+    else:
+        print(f"law: {fit.law.name}   posterior medians with {c.pct(ci_prob)} equal-tailed intervals")
+        for title, t in tables:
+            print(f"\n{title}:")
+            print(c.format_table(c.compact(t)))
+    return 0

@@ -1,0 +1,1 @@
+"""Inference: the generic NumPyro model, NUTS, fit plans, fitting and refitting, the Fit result, diagnostics."""

@@ -1,0 +1,81 @@
+"""The DataTree of a fit: the groups every ArviZ 1.x function expects, with bayeslaw's names.
+
+``posterior`` (the law's sampled and conventional parameters, then the observation model's),
+``prior`` (independent prior draws of the same), ``sample_stats`` (ArviZ's names),
+``log_likelihood`` and ``observed_data`` (``log_loss`` per run) and ``constant_data`` (the
+sizes and group columns per run). The root attributes hold the law, its version and hash,
+the likelihood, the seed and the whole spec as JSON (``bayeslaw_spec``).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import arviz_base as azb
+import numpy as np
+import xarray as xr
+
+from ..core.law import Law
+from ..core.observation import ObservationModel
+from ..core.runs import Runs
+from ..core.spec import FitSpec
+
+
+def build_datatree(law: Law, observation: ObservationModel, conventional: dict[str, np.ndarray],
+                   extra: dict[str, np.ndarray], loglik: np.ndarray, runs: Runs, spec: FitSpec,
+                   prior: dict[str, np.ndarray] | None = None) -> xr.DataTree:
+    """Assemble a fit's DataTree from NUTS's draws and statistics, the runs and the spec."""
+    order = [n for n in law.report if n in conventional]
+    order += [n for n in law.params if n not in order]
+    order += [n for n in observation.params]
+    order += [n for n in conventional if n not in order]
+    posterior = {n: np.asarray(conventional[n]) for n in order}
+    n_steps = np.asarray(extra["num_steps"])
+    sample_stats = {
+        "diverging": np.asarray(extra["diverging"]),
+        "energy": np.asarray(extra["energy"]),
+        "lp": -np.asarray(extra["potential_energy"]),
+        "acceptance_rate": np.asarray(extra["accept_prob"]),
+        "step_size": np.asarray(extra["step_size"]),
+        "n_steps": n_steps,
+        "tree_depth": np.floor(np.log2(np.maximum(n_steps, 1))).astype(int) + 1,
+    }
+    frame = runs.frame
+    constant = {v: frame[v].to_numpy(float) for v in runs.variables}
+    for g in runs.groups:
+        constant[g] = frame[g].astype(str).to_numpy() if frame[g].dtype == object else frame[g].to_numpy()
+    dims = {"log_loss": ["run"], **{k: ["run"] for k in constant}}
+    tree = azb.from_dict(
+        {
+            "posterior": posterior,
+            "sample_stats": sample_stats,
+            "log_likelihood": {"log_loss": loglik},
+            "observed_data": {"log_loss": np.log(runs.loss)},
+            "constant_data": constant,
+            **({"prior": {n: prior[n] for n in order if n in prior}} if prior is not None else {}),
+        },
+        dims=dims,
+        coords={"run": frame.index.to_numpy()},
+    )
+    tree.attrs = spec_attrs(spec)
+    return tree
+
+
+def spec_attrs(spec: FitSpec) -> dict[str, Any]:
+    """The DataTree's root attributes: the spec as JSON, and its main facts as plain attributes."""
+    law = spec.law
+    return {"bayeslaw_spec": json.dumps(spec.to_dict(), default=json_default), "law": law.get("name"),
+            "law_version": law.get("version"), "law_hash": law.get("hash"), "likelihood": spec.likelihood,
+            "seed": spec.sampler.seed, "inference_library": "numpyro"}
+
+
+def json_default(o: Any) -> Any:
+    """``json.dumps``'s fallback for NumPy scalars and arrays."""
+    if isinstance(o, np.integer):
+        return int(o)
+    if isinstance(o, np.floating):
+        return float(o)
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    raise TypeError(f"not JSON serialisable: {type(o).__name__}")

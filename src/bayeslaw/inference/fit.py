@@ -1,0 +1,239 @@
+"""Fitting: a plan (or a run table) and a law -> the generic model -> NUTS -> :class:`Fit`.
+
+:func:`fit` checks its input through :func:`~bayeslaw.inference.plan.plan_fit` (or takes a
+plan), centres the inputs at their geometric means, pads the runs to a shared size, runs NUTS
+(:mod:`bayeslaw.inference.sampler`), computes the pointwise log-likelihood and independent
+prior draws, builds the DataTree, records the :class:`~bayeslaw.core.spec.FitSpec` and checks
+the diagnostics. :func:`refit` fits the same model to other runs (the refits of LOO, LFO, LOGO
+and backtests); :func:`refit_batch` fits many data sets at one fit's inputs in one program.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import Any, Mapping
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from ..core.law import Law
+from ..core.observation import DEFAULT, get_observation_model
+from ..core.priors import Prior
+from ..core.runs import Runs
+from ..core.spec import DataRecord, FitSpec, SamplerRecord
+from ..errors import BayeslawError
+from .datatree import build_datatree
+from .diagnostics import check_diagnostics
+from .model import (COORDINATES_SITE, default_chain_method, log_likelihood_fn, make_model, pad, padded_size,
+                    prior_arguments, prior_families, prior_refs, reference_scales)
+from .plan import FitPlan, one_input, plan_fit
+from .result import Fit
+from .sampler import run_nuts, run_nuts_batch
+
+
+def fit(
+    runs: Runs | FitPlan | Any,
+    law: str | Law = "chinchilla",
+    *,
+    x: str | Mapping[str, str] | None = None,
+    y: str | None = None,
+    priors: Mapping[str, Any] | None = None,
+    likelihood: str = DEFAULT,
+    num_warmup: int = 1000,
+    num_samples: int = 1000,
+    num_chains: int = 4,
+    chain_method: str | None = None,
+    target_accept_prob: float = 0.8,
+    dense_mass: bool = True,
+    seed: int = 0,
+    progress_bar: bool | None = None,
+    check: bool = True,
+) -> Fit:
+    """Fit a scaling law to a run table with NUTS.
+
+    Parameters
+    ----------
+    runs : Runs, DataFrame, path or FitPlan
+        The run table (see :func:`bayeslaw.load_runs`), or a plan made by :func:`bayeslaw.plan_fit`
+        (then every other argument but ``progress_bar`` and ``check`` is the plan's).
+    law : str or Law, default "chinchilla"
+        A catalogue name (``bayeslaw laws``) or a :class:`~bayeslaw.Law`.
+    x : str or dict, optional
+        For one-input laws, which size column is ``x`` (``"N"``, ``"D"``, ``"C"`` or any
+        column); a dict maps size names to columns when ``runs`` is a file/DataFrame.
+    y : str, optional
+        Loss column when ``runs`` is a file/DataFrame.
+    priors : dict, optional
+        Overrides of default priors: NumPyro distributions, :class:`~bayeslaw.Prior` objects or
+        strings such as ``"Uniform(0, 1)"``, keyed by parameter name (``sigma``/``nu`` too).
+    likelihood : str, default "student_t"
+        The observation model for log(loss), by name (``bayeslaw laws`` lists them).
+    num_warmup, num_samples, num_chains, chain_method
+        NumPyro MCMC settings. ``chain_method=None`` picks ``"parallel"`` when JAX has a
+        device per chain (set ``numpyro.set_host_device_count(4)`` before JAX starts;
+        the CLI does), else ``"sequential"`` (``"vectorized"`` on a GPU).
+    target_accept_prob, dense_mass
+        NUTS settings (dense mass matrix by default: the law's parameters are correlated).
+    seed : int
+        Random seed (0 to 2**32 - 1); the same seed gives bit-identical draws.
+    progress_bar : bool, optional
+        Show a progress bar (default: only when stderr is a terminal).
+    check : bool, default True
+        Check diagnostics and warn (:class:`~bayeslaw.DiagnosticWarning`).
+
+    Returns
+    -------
+    Fit
+        ``Fit.idata`` is a DataTree with groups posterior, prior, sample_stats,
+        log_likelihood, observed_data and constant_data.
+
+    Examples
+    --------
+    >>> import bayeslaw
+    >>> f = bayeslaw.fit(bayeslaw.example_data_path(), "chinchilla", num_samples=200,
+    ...                  num_warmup=200, num_chains=2)  # doctest: +SKIP
+    >>> f.summary()  # doctest: +SKIP
+    """
+    plan = runs if isinstance(runs, FitPlan) else plan_fit(
+        runs, law, x=x, y=y, priors=priors, likelihood=likelihood, num_warmup=num_warmup,
+        num_samples=num_samples, num_chains=num_chains, chain_method=chain_method,
+        target_accept_prob=target_accept_prob, dense_mass=dense_mass, seed=seed)
+    return run_plan(plan, progress_bar=progress_bar, check=check)
+
+
+def run_plan(plan: FitPlan, *, progress_bar: bool | None = None, check: bool = True) -> Fit:
+    """Run a checked plan: NUTS on the centred, padded runs, then the DataTree, spec and diagnostics."""
+    law, obs, runs, cols, s = plan.law, plan.observation, plan.runs, plan.design, plan.sampler
+    raw = {v: runs.frame[c].to_numpy(np.float64) for v, c in cols.items()}
+    loss = runs.loss
+    log_ref = law.centred(reference_scales(raw, loss))  # e.g. U at D's scale, so a law can compare them
+    refs = prior_refs(log_ref)
+    chain_method = s.chain_method or default_chain_method(s.num_chains)
+    if progress_bar is None:
+        progress_bar = sys.stderr.isatty()
+
+    with jax.enable_x64(True):
+        dists = {k: p.resolve(refs) for k, p in plan.priors.items()}
+        xs = {v: jnp.asarray(np.log(a) - log_ref[v]) for v, a in raw.items()}
+        log_y = jnp.asarray(np.log(loss))
+        # supports of Uniform/TruncatedNormal priors depend on their arguments: part of the program's key
+        support_key = tuple((k, repr(p), repr(dists[k].support)) for k, p in plan.priors.items())
+        t0 = time.perf_counter()
+        families = prior_families(plan.priors)
+        prior_args = prior_arguments(plan.priors, refs)
+        size = padded_size(len(runs))
+        padded = ({v: jnp.asarray(pad(np.asarray(a), size)) for v, a in xs.items()},
+                  jnp.asarray(pad(np.asarray(log_y), size)), jnp.asarray(np.arange(size) < len(runs)))
+        samples, extra = run_nuts(make_model(law, obs, families), (prior_args, *padded),
+                                  cache_key=(law.name, law.hash, obs.name, support_key),
+                                  num_warmup=s.num_warmup, num_samples=s.num_samples, num_chains=s.num_chains,
+                                  chain_method=chain_method, dense_mass=s.dense_mass,
+                                  target_accept_prob=s.target_accept_prob, seed=s.seed,
+                                  progress_bar=bool(progress_bar))
+        wall = time.perf_counter() - t0
+        flat = {k: v.reshape((-1,) + v.shape[2:]) for k, v in samples.items()}
+        loglik = log_likelihood_fn(law, obs, families)(flat, prior_args, xs, log_y)
+        loglik = np.asarray(loglik).reshape(s.num_chains, s.num_samples, -1)
+        samples.pop(COORDINATES_SITE, None)
+        conventional = {k: np.asarray(v) for k, v in law.conventional(samples, log_ref).items()}
+        prior = _prior_draws(law, dists, log_ref, s.seed, num_draws=s.num_samples)
+
+    spec = FitSpec(
+        law=law.to_dict(), likelihood=obs.name, priors={k: p.to_dict() for k, p in plan.priors.items()},
+        log_ref=log_ref, prior_symbols=refs,
+        data=DataRecord(source=runs.source, columns=dict(runs.columns), derived=dict(runs.derived),
+                        groups=tuple(runs.groups), flops_per_param_token=runs.flops_per_param_token,
+                        n_runs=len(runs), design=dict(cols), hash=runs.data_hash()),
+        sampler=SamplerRecord(num_warmup=s.num_warmup, num_samples=s.num_samples, num_chains=s.num_chains,
+                              chain_method=chain_method, dense_mass=s.dense_mass,
+                              target_accept_prob=s.target_accept_prob, seed=s.seed, wall_seconds=round(wall, 3),
+                              init="Laplace approximation at the mode (damped Newton), per chain",
+                              coordinates=law.coordinates.why if law.coordinates else "the law's parameters",
+                              laplace_ok=tuple(bool(v) for v in np.ravel(extra.pop("laplace_ok"))),
+                              warmup_leapfrog_steps=tuple(int(v) for v in np.ravel(extra.pop("warmup_steps")))),
+    )
+    idata = build_datatree(law, obs, conventional, extra, loglik, runs, spec, prior=prior)
+    names = list(law.report) + list(obs.params)
+    # the warnings point at the caller of fit() (fit -> run_plan -> check_diagnostics)
+    spec = spec.replace(diagnostics=tuple(check_diagnostics(idata, names, warn=check, stacklevel=3)))
+    return Fit(idata=idata, law=law, spec=spec)
+
+
+def fixed_priors(fit: Fit) -> dict[str, Prior]:
+    """The fit's priors with reference-scale symbols (y0, log_y0) replaced by the fit's values.
+
+    A refit on a subset of the runs then uses exactly the same prior densities as the
+    original fit, not ones re-derived from the subset's geometric-mean loss.
+    """
+    refs = fit.spec.prior_symbols
+    out = {}
+    for k, d in fit.spec.priors.items():
+        p = Prior.from_dict(d)
+        out[k] = Prior(p.dist, **p.resolved_params(refs))
+    return out
+
+
+def refit(fit: Fit, runs: Runs, *, seed: int | None = None, check: bool = False,
+          priors: Mapping[str, Any] | None = None) -> Fit:
+    """Fit the same law, likelihood, priors and sampler settings to other runs (e.g. a subset).
+
+    ``priors`` replaces the fit's priors with reference scales fixed at its values (:func:`fixed_priors`).
+    """
+    s = fit.spec.sampler
+    x = fit.spec.design["x"] if one_input(fit.law) else None
+    priors = fixed_priors(fit) if priors is None else priors
+    return fit_(runs, fit.law, x=x, priors=priors, likelihood=fit.spec.likelihood,
+                num_warmup=s.num_warmup, num_samples=s.num_samples, num_chains=s.num_chains,
+                chain_method=s.chain_method, target_accept_prob=s.target_accept_prob, dense_mass=s.dense_mass,
+                seed=s.seed if seed is None else seed, progress_bar=False, check=check)
+
+
+fit_ = fit  # the module-level name, for functions with a parameter called ``fit``
+
+
+def _prior_draws(law: Law, dists, log_ref, seed: int, num_draws: int) -> dict[str, np.ndarray]:
+    """Independent prior draws (1 chain) of every parameter and conventional constant."""
+    keys = jax.random.split(jax.random.fold_in(jax.random.PRNGKey(seed), 1), len(dists))
+    draws = {k: d.sample(key, (1, num_draws)) for (k, d), key in zip(dists.items(), keys)}
+    return {k: np.asarray(v) for k, v in law.conventional(draws, log_ref).items()}
+
+
+def refit_batch(fit, log_y: np.ndarray, *, num_warmup: int = 500, num_samples: int = 500, num_chains: int = 2,
+                seed: int = 0) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Refit ``fit``'s law, likelihood and priors to B new vectors of log loss at its runs' inputs.
+
+    ``log_y`` is (B, runs). All B fits run in one compiled, vectorised NUTS program (the
+    simulated data sets of a recalibration or a calibration study); each data set's priors are
+    resolved from its own loss scale, as :func:`fit` would. Returns (samples, extra fields)
+    shaped (B, chains, draws, ...), in the law's sampled parameterisation.
+    """
+    law = fit.law
+    obs = get_observation_model(fit.spec.likelihood)
+    resolved = {k: Prior.from_dict(d) for k, d in fit.spec.priors.items()}
+    log_y = np.atleast_2d(np.asarray(log_y, dtype=float))
+    batch, n = log_y.shape
+    const = fit.idata["constant_data"]
+    log_ref = fit.log_ref
+    xs = {v: np.log(np.asarray(const[col].values, float)) - log_ref[v]
+          for v, col in fit.spec.design.items()}
+    if next(iter(xs.values())).shape[0] != n:
+        raise BayeslawError(f"log_y has {n} columns but the fit has {next(iter(xs.values())).shape[0]} runs.")
+    families = prior_families(resolved)
+    size = padded_size(n)
+    with jax.enable_x64(True):
+        per_set = [prior_arguments(resolved, prior_refs({"loss": float(np.mean(row))})) for row in log_y]
+        prior_args = jax.tree.map(lambda *v: jnp.stack(v), *per_set)
+        args = (prior_args,
+                {v: jnp.asarray(np.broadcast_to(pad(a, size), (batch, size))) for v, a in xs.items()},
+                jnp.asarray(np.stack([pad(row, size) for row in log_y])),
+                jnp.asarray(np.broadcast_to(np.arange(size) < n, (batch, size))))
+        support_key = tuple((k, repr(p)) for k, p in resolved.items())
+        samples, extra = run_nuts_batch(make_model(law, obs, families), args,
+                                        cache_key=(law.name, law.hash, obs.name, support_key),
+                                        num_warmup=num_warmup, num_samples=num_samples, num_chains=num_chains,
+                                        dense_mass=fit.spec.sampler.dense_mass,
+                                        target_accept_prob=fit.spec.sampler.target_accept_prob, seed=seed)
+    samples.pop(COORDINATES_SITE, None)
+    return samples, extra

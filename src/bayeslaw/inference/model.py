@@ -1,0 +1,166 @@
+"""The one generic NumPyro model: any law, any observation model, priors as data.
+
+Sample the law's parameters from their priors (or its :class:`~bayeslaw.Coordinates`, with the
+priors carried over by the log-Jacobian), evaluate ``log_mean`` at the centred log inputs, sample
+the observation model's parameters, and score ``log(loss)`` under its distribution. Prior
+arguments are passed to the compiled sampler as *data*, not baked in as constants, so one
+compiled program serves every data set of the same shape (fast repeated fits, warm persistent
+cache hits across processes). Runs are padded to a few sizes (:func:`padded_size`) with a mask,
+for the same reason.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any, Mapping
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import numpyro
+import numpyro.distributions as dist
+from numpyro.distributions import constraints
+
+from ..core.law import Law
+from ..core.observation import ObservationModel
+from ..core.priors import DISTRIBUTIONS, Prior
+from .sampler import remember
+
+COORDINATES_SITE = "z_coordinates"  # the sample site of a law's Coordinates (not kept in the posterior)
+
+
+def _restore_submodule_attributes(package: str = "numpyro.distributions") -> None:
+    """Set the submodule attributes that a lazily loaded numpyro leaves out.
+
+    arviz-base (1.3) loads numpyro with ``lazy_loader`` when it is imported first (``import arviz_base``,
+    or ``arviz_stats``, before ``numpyro``); numpyro's package then lacks the attributes of its
+    submodules (``numpyro.distributions.distribution``, ...), although they are imported, and
+    ``numpyro.factor`` fails with an AttributeError inside every model that uses it. Python's import
+    system sets these attributes on a normal import; this sets the missing ones to the modules in
+    ``sys.modules`` (nothing else changes, and a normal import has nothing missing).
+    """
+    parent = sys.modules.get(package)
+    for name, module in list(sys.modules.items()):
+        if parent is not None and name.startswith(package + ".") and "." not in name[len(package) + 1:]:
+            child = name[len(package) + 1:]
+            if module is not None and child not in vars(parent):
+                setattr(parent, child, module)
+
+
+_restore_submodule_attributes()
+
+
+def _sample_params(param_names, dists, coordinates, x):
+    """The law's parameters: sampled directly, or as deterministic functions of its Coordinates
+    with the priors' density carried over by the log-Jacobian (the same model)."""
+    if coordinates is None:
+        return {name: numpyro.sample(name, dists[name]) for name in param_names}
+    z = numpyro.sample(COORDINATES_SITE,
+                       dist.ImproperUniform(constraints.real_vector, (), event_shape=(coordinates.size,)))
+
+    def theta(z):
+        p = coordinates.to_params(z, x)
+        return jnp.stack([p[name] for name in param_names])
+
+    values = theta(z)
+    _, log_det = jnp.linalg.slogdet(jax.jacfwd(theta)(z))
+    params = dict(zip(param_names, values))
+    log_prior = sum(jnp.where(dists[n].support(v), dists[n].log_prob(v), -jnp.inf) for n, v in params.items())
+    numpyro.factor("prior_in_coordinates", log_prior + log_det)
+    return {name: numpyro.deterministic(name, v) for name, v in params.items()}
+
+
+def _model(log_mean, param_names, observation, families, prior_args, x, log_y=None, mask=None, coordinates=None):
+    # Priors arrive as plain dicts of numbers (jit arguments with a deterministic order) and are
+    # built here; numpyro Distribution pytrees flatten in a hash-seed-dependent order, which made
+    # the compiled program differ between processes and defeated JAX's persistent cache.
+    dists = {name: DISTRIBUTIONS[fam][0](**prior_args[name]) for name, fam in families}
+    params = _sample_params(param_names, dists, coordinates, x)
+    mu = log_mean(x, **params)
+    noise = {name: numpyro.sample(name, dists[name]) for name in observation.params}
+    obs = observation.distribution(mu, **noise)
+    n = next(iter(x.values())).shape[0]
+    with numpyro.plate("run", n), numpyro.handlers.mask(mask=True if mask is None else mask):
+        numpyro.sample("log_loss", obs, obs=log_y)
+
+
+_MODELS: dict[tuple, Any] = {}
+_LOGLIK: dict[tuple, Any] = {}
+
+
+def prior_families(priors: Mapping[str, Prior]) -> tuple[tuple[str, str], ...]:
+    """(parameter, distribution name) pairs: the static part of the priors."""
+    return tuple((k, p.dist) for k, p in priors.items())
+
+
+def prior_arguments(priors: Mapping[str, Prior], refs: Mapping[str, float]) -> dict[str, dict[str, Any]]:
+    """The numeric part of the priors, passed to the compiled model as arguments."""
+    return {k: {a: jnp.asarray(v, dtype=float) for a, v in p.resolved_params(refs).items()}
+            for k, p in priors.items()}
+
+
+def make_model(law: Law, observation: ObservationModel, families: tuple[tuple[str, str], ...]):
+    """The NumPyro model ``model(prior_args, x, log_y=None, mask=None)`` for a law, observation model and
+    prior families.
+
+    The same function object is returned for the same inputs, so JAX and NumPyro reuse
+    what they compiled for it.
+    """
+    names = tuple(law.params)
+
+    def make():
+        def model(prior_args, x, log_y=None, mask=None):
+            _model(law.log_mean, names, observation, families, prior_args, x, log_y, mask, law.coordinates)
+
+        return model
+
+    return remember(_MODELS, (law.name, law.hash, observation.name, families), make)
+
+
+def log_likelihood_fn(law: Law, observation: ObservationModel, families: tuple[tuple[str, str], ...]):
+    """Jitted pointwise log-likelihood of posterior draws (cached per law, observation model, priors)."""
+    model = make_model(law, observation, families)
+
+    def make():
+        return jax.jit(lambda samples, prior_args, xs, log_y: numpyro.infer.log_likelihood(
+            model, samples, prior_args, xs, log_y)["log_loss"])
+
+    return remember(_LOGLIK, (law.name, law.hash, observation.name, families), make)
+
+
+def padded_size(n: int) -> int:
+    """Rows the sampler's program is built for: the next power of two (at least 16).
+
+    The runs are padded to this size with masked-out copies of the first run, so fits to
+    tables of 129-256 runs (a backtest's or leave-future-out's refits on growing subsets,
+    a calibration study's ladders) share one compiled program instead of compiling one per
+    size (seconds each). At most half of the likelihood evaluations are wasted, and the
+    likelihood is a small part of a step's cost at these sizes.
+    """
+    return max(16, 1 << (int(n) - 1).bit_length())
+
+
+def pad(a: np.ndarray, size: int) -> np.ndarray:
+    """``a`` padded to ``size`` rows with copies of its first row (masked out by the model)."""
+    return np.concatenate([a, np.full(size - a.shape[0], a[0], dtype=a.dtype)])
+
+
+def reference_scales(inputs: Mapping[str, np.ndarray], loss: np.ndarray) -> dict[str, float]:
+    """Log reference scale of each input (mean log) and of the loss (y0 = geometric mean)."""
+    refs = {v: float(np.mean(np.log(a))) for v, a in inputs.items()}
+    refs["loss"] = float(np.mean(np.log(loss)))
+    return refs
+
+
+def prior_refs(log_ref: Mapping[str, float]) -> dict[str, float]:
+    """Values of the prior symbols ``y0`` (geometric mean of the loss) and ``log_y0``."""
+    return {"y0": float(np.exp(log_ref["loss"])), "log_y0": float(log_ref["loss"])}
+
+
+def default_chain_method(num_chains: int) -> str:
+    """'parallel' when there is a device per chain, 'vectorized' on one GPU, else 'sequential'."""
+    if jax.local_device_count() >= num_chains:
+        return "parallel"
+    if jax.default_backend() != "cpu":
+        return "vectorized"
+    return "sequential"

@@ -1,0 +1,166 @@
+"""A fit plan: every check on a fit's input, made once, before JAX compiles anything.
+
+:func:`plan_fit` reads the runs, looks up the law and the observation model, resolves the
+priors, maps each of the law's inputs to a run-table column (:func:`design`), counts the runs
+and checks the sampler settings. Whatever is wrong is refused here with one sentence, so the
+CLI (which plans first, then sets JAX up and fits) and every API function that fits share one
+set of rules. :func:`bayeslaw.fit` accepts a plan as well as a table.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from typing import Any, Iterable, Mapping, Sequence
+
+from ..core.catalogue import get_law
+from ..core.law import Law
+from ..core.observation import DEFAULT, ObservationModel, get_observation_model
+from ..core.priors import Prior, as_prior
+from ..core.runs import SIZE_COLUMNS, Runs, load_runs
+from ..core.spec import SamplerSettings
+from ..errors import DataError, LawError, PriorError
+
+
+@dataclass(frozen=True)
+class FitPlan:
+    """A checked fit: the law, observation model, priors, runs, design and sampler settings."""
+
+    law: Law
+    observation: ObservationModel
+    priors: dict[str, Prior]
+    runs: Runs
+    design: dict[str, str]
+    sampler: SamplerSettings
+
+
+def one_input(law: Law) -> bool:
+    """True for a law of one generic size ``x`` (the column is chosen at fit time)."""
+    return tuple(law.inputs) == ("x",)
+
+
+def read_runs(data: Any, laws: Sequence[Law] = (), *, x: str | Mapping[str, str] | None = None, y: str | None = None,
+              groups: Iterable[str] | None = None, flops_per_param_token: float = 6.0) -> tuple[Runs, str | None]:
+    """The run table for some laws, and the column a one-input law takes as its ``x``.
+
+    The rule for ``x``, in one place: a mapping names the columns of sizes (``{"N": "params"}``;
+    with one entry it is also a one-input law's ``x``); a string that is a size (N, D, C, U, or
+    another law's input) picks that size as a one-input law's ``x``; any other string makes that
+    column the generic size ``x``.
+    """
+    if isinstance(x, str) and laws and not any(one_input(law) for law in laws):
+        raise _one_column_for(laws[0], x)
+    inputs = sorted({v for law in laws for v in law.inputs if v != "x"})
+    if any(one_input(law) for law in laws) and x is None:
+        inputs.append("x")  # a column named x is a one-input law's size when nothing else is said
+    groups = list(groups) if groups is not None else None
+    kw = dict(y=y, groups=groups, flops_per_param_token=flops_per_param_token, inputs=inputs)
+    if isinstance(data, Runs):
+        return data, (x if isinstance(x, str) else None)
+    if isinstance(x, Mapping):
+        fit_x = next(iter(x)) if len(x) == 1 and laws and all(one_input(law) for law in laws) else None
+        return load_runs(data, x=dict(x), **kw), fit_x
+    if isinstance(x, str) and x not in SIZE_COLUMNS and x not in inputs:
+        return load_runs(data, x=x, **kw), "x"  # any other column becomes the generic size x
+    if x is not None and not isinstance(x, str):
+        raise DataError(f"x= must be a column name or a dict like {{'N': 'params'}}; got {type(x).__name__}.")
+    return load_runs(data, **kw), x
+
+
+def design(runs: Runs, law: Law, x: str | None = None) -> dict[str, str]:
+    """Map each of the law's inputs to a run-table column; a one-input law takes ``x=``."""
+    if one_input(law):
+        available = runs.variables
+        if x is not None and x in available:
+            return {"x": x}
+        if x is not None:
+            raise DataError(f"x={x!r} is not a size column of the runs; available: {', '.join(available)}.")
+        if "x" in available:
+            return {"x": "x"}
+        # unique tokens U are a size column, but never picked as x unless asked for
+        auto = [v for v in available if v != "U"]
+        if len(auto) == 1:
+            return {"x": auto[0]}
+        raise DataError(f"Law {law.name!r} has one size variable and the runs have {', '.join(available)}; "
+                        f"choose one with x='D' in Python or --x D on the command line.")
+    if x is not None:
+        raise _one_column_for(law, x)
+    missing = [v for v in law.inputs if v not in runs.variables]
+    if missing:
+        have = ", ".join(runs.variables)
+        if missing == ["U"]:
+            hint = ("add a column of unique training tokens named U or unique_tokens, or map yours with "
+                    "x={'U': 'COLUMN'} (--x U=COLUMN)")
+        elif set(missing) <= {"N", "D", "C"}:
+            hint = "map them with x={'N': 'params', ...} (--x N=params) or give two of N, D, C"
+        else:
+            hint = f"name a column {missing[0]}, or map yours with x={{{missing[0]!r}: 'COLUMN'}} (--x {missing[0]}=COLUMN)"
+        raise DataError(f"Law {law.name!r} takes {', '.join(law.inputs)}; the runs lack {', '.join(missing)} "
+                        f"(they have {have}): {hint}.")
+    return {v: v for v in law.inputs}
+
+
+def _one_column_for(law: Law, x: str) -> DataError:
+    pairs = ", ".join(repr(v) + ": COLUMN" for v in law.inputs)
+    return DataError(f"x={x!r} names one column, which is for laws of one size (such as power_law); law "
+                     f"{law.name!r} takes {', '.join(law.inputs)}: map its columns with x={{{pairs}}} in Python "
+                     f"or {' '.join(f'--x {v}=COLUMN' for v in law.inputs)} on the command line.")
+
+
+def check_enough_runs(law: Law, n: int, where: str, fix: str = "add runs or choose a simpler law") -> None:
+    """A law with k parameters needs at least k + 2 runs; ``where`` says which runs (one sentence)."""
+    need = law.n_params + 2
+    if n < need:
+        raise DataError(f"{where} has {n} runs, but law {law.name!r} has {law.n_params} parameters and needs at "
+                        f"least {need} (parameters + 2); {fix}.")
+
+
+def resolve_priors(law: Law, observation: ObservationModel, overrides: Mapping[str, Any] | None) -> dict[str, Prior]:
+    """Default priors of the law and observation model with user overrides applied."""
+    priors = {k: p.prior for k, p in law.params.items()}
+    priors.update({k: p.prior for k, p in observation.params.items()})
+    for key, value in (overrides or {}).items():
+        if key not in priors:
+            close = difflib.get_close_matches(str(key), list(priors), n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise LawError(f"Unknown prior name {key!r}{hint} for law {law.name!r} with the {observation.name} "
+                           f"likelihood; its parameters are {', '.join(priors)} (see `bayeslaw laws {law.name}`).")
+        try:
+            priors[key] = as_prior(value, name=key)
+        except PriorError as exc:
+            shown = value if isinstance(value, str) else repr(value)
+            raise PriorError(f"Prior {key}={shown}: {str(exc).rstrip('.')}. Give a valid distribution, e.g. "
+                             f"{key}='{priors[key]}' (the default; see `bayeslaw laws {law.name}`).") from None
+    return priors
+
+
+def plan_fit(data: Any, law: str | Law = "chinchilla", *, x: str | Mapping[str, str] | None = None,
+             y: str | None = None, priors: Mapping[str, Any] | None = None, likelihood: str = DEFAULT,
+             groups: Iterable[str] | None = None, flops_per_param_token: float = 6.0, num_warmup: int = 1000,
+             num_samples: int = 1000, num_chains: int = 4, chain_method: str | None = None,
+             target_accept_prob: float = 0.8, dense_mass: bool = True, seed: int = 0) -> FitPlan:
+    """Check everything about a fit before any compilation: the arguments are those of :func:`bayeslaw.fit`.
+
+    Returns
+    -------
+    FitPlan
+        Give it to :func:`bayeslaw.fit` to run it.
+
+    Raises
+    ------
+    BayeslawError
+        One sentence that names what is wrong (the file, row, column, law or setting) and the fix.
+    """
+    sampler = SamplerSettings(num_warmup=num_warmup, num_samples=num_samples, num_chains=num_chains,
+                              chain_method=chain_method, target_accept_prob=target_accept_prob,
+                              dense_mass=dense_mass, seed=seed)
+    law = get_law(law)
+    observation = get_observation_model(likelihood)
+    resolved = resolve_priors(law, observation, priors)
+    runs, fit_x = read_runs(data, [law], x=x, y=y, groups=groups, flops_per_param_token=flops_per_param_token)
+    try:
+        cols = design(runs, law, fit_x)
+    except DataError as exc:
+        raise DataError(f"{runs.source}: {exc}") from None
+    check_enough_runs(law, len(runs), runs.source)
+    return FitPlan(law=law, observation=observation, priors=resolved, runs=runs, design=cols, sampler=sampler)

@@ -1,0 +1,235 @@
+"""Scaling-curve figures: one law with its bands, or several laws and their stack on one axes.
+
+Both draw a :class:`~bayeslaw.posterior.curves.Curve` (computed by :func:`bayeslaw.curve`; give
+a fit or a stack and it is computed for you): observed runs on log-log axes, the posterior
+median of the mean law with its 50% and ``ci_prob`` bands, the ``ci_prob`` band of a new run,
+held-out runs and targets. Each returns the matplotlib Figure it drew and never calls
+``plt.show()``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..averaging.stack import Stack, stack
+from ..errors import BayeslawError
+from ..inference.result import Fit
+from ..posterior.curves import Curve, curve, human, representative
+from ..posterior.mixture import Mixture
+from ..validation.compare import Comparison
+from .style import (AXIS_LABELS, HELD_OUT_COLOR, MEAN_COLOR, NEW_RUN_COLOR, RUN_COLOR, TARGET_COLOR, axis_label,
+                    nice_log_ticks, pct)
+
+
+def _curve_of(model: Any, targets: Any, held_out: Any, slice: str | None, ci_prob: float | None,
+              members: bool = False) -> Curve:
+    if isinstance(model, Curve):
+        return model
+    return curve(model, targets, held_out=held_out, slice=slice, ci_prob=ci_prob, members=members)
+
+
+def _axes(ax):
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        return plt.subplots(figsize=(7.5, 5.0), layout="constrained")
+    return ax.figure, ax
+
+
+def plot_curve(model: Fit | Mixture | Curve, targets: Any = None, *, held_out: Any = None, slice: str | None = None,
+               ci_prob: float | None = None, ax=None):
+    """The scaling curve: observed runs, the fitted law with its uncertainty, and targets.
+
+    Draws the runs as points on log-log axes, the posterior median of the mean law (line) with
+    its 50% and ``ci_prob`` bands, the ``ci_prob`` band of a new run (lighter, dashed outline)
+    extended from the data to beyond the targets, the targets (posterior median of the mean law
+    with the new-run interval as error bar, labelled) and held-out runs (orange diamonds, label
+    "held out") so a reader can see whether they fall inside the band.
+
+    Parameters
+    ----------
+    model : Fit, Stack or Curve
+        A fit, a stacked predictive (:func:`bayeslaw.stack`; its bands are the mixture's, and its
+        members may mix laws of N and D with laws of C, drawn against C), or a curve already
+        computed by :func:`bayeslaw.curve` (then the other arguments are its own).
+    targets : dict, DataFrame or Prediction, optional
+        Scales to mark, e.g. ``{"N": [7e10], "D": [1.4e12]}`` (in the ``"optimal"`` slice
+        ``{"C": [...]}`` alone is placed on the compute-optimal frontier), or a :class:`Prediction`.
+    held_out : DataFrame or Runs, optional
+        Runs not used in the fit (same columns as the fitted table, with ``loss``).
+    slice : {"optimal", "ratio=<r>", "N"}, optional
+        For laws of N and D, which cut to draw: the compute-optimal frontier (x-axis C, solved
+        per posterior draw; default), D = r N (x-axis C), or one curve per model size (x-axis D,
+        up to 5 sizes from the data, runs coloured by their nearest size).
+    ci_prob : float, optional
+        Mass of the outer band of the mean law and of the new-run band (default: ArviZ's
+        ``stats.ci_prob``); the inner band is 50%.
+    ax : matplotlib Axes, optional
+        Draw into this axes instead of a new figure.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    c = _curve_of(model, targets, held_out, slice, ci_prob)
+    fig, ax = _axes(ax)
+    if c.kind == "N":
+        _draw_n_slices(ax, c)
+    else:
+        band = c.line()
+        x = band["x"].to_numpy()
+        ax.fill_between(x, band["new_run_lower"], band["new_run_upper"], facecolor=NEW_RUN_COLOR, alpha=0.2,
+                        edgecolor=NEW_RUN_COLOR, linestyle="--", linewidth=1.0,
+                        label=f"{pct(c.ci_prob)} interval, new run", gid="band_new_run", zorder=1)
+        _draw_mean_bands(ax, band, c.ci_prob)
+        _draw_runs(ax, c, zorder=4)
+    if isinstance(model, Curve):
+        head = ""
+    else:
+        head = f"{model.law.name}: {model.law.formula}" if isinstance(model, Fit) else model.label
+    _finish_axes(ax, model, c, f"{head}\n{_title(c, model)}" if head else _title(c, model))
+    return fig
+
+
+def plot_overlay(models: Stack | Comparison | Curve, targets: Any = None, *, held_out: Any = None,
+                 slice: str | None = None, ci_prob: float | None = None, ax=None):
+    """Several laws on one scaling-curve figure: each fit's mean-law band and the stacked one.
+
+    Draws, on log-log axes, the ``ci_prob`` band and median of the mean law of every fit in a
+    distinct colour (legend: name and stacking weight), the band and median of the stacked
+    predictive's mean law (black outline, black line), the observed runs, held-out runs and
+    targets (the stack's median with its new-run interval). The cut is chosen as in
+    :func:`plot_curve`.
+
+    Parameters
+    ----------
+    models : Stack, Comparison or Curve
+        A stack (:func:`bayeslaw.stack`), or a comparison (its fits with its weights). To overlay
+        fits with other weights, stack them first: nothing is refitted here.
+    targets, held_out, slice, ci_prob, ax
+        As for :func:`plot_curve`.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    import matplotlib as mpl
+
+    if isinstance(models, Comparison):
+        models = stack(models)
+    if not isinstance(models, (Mixture, Curve)):
+        raise BayeslawError(f"plot_overlay takes a Stack or a Comparison; got {type(models).__name__}. Stack fits "
+                            "first with bayeslaw.stack(fits, weights=...).")
+    stk = models if isinstance(models, Mixture) else None
+    c = _curve_of(models, targets, held_out, slice, ci_prob, members=True)
+    fig, ax = _axes(ax)
+    names = [m for m in dict.fromkeys(c.bands["member"]) if m != ""]
+    colors = mpl.colormaps["tab10"](np.arange(len(names)) % 10)
+    per_size = c.kind == "N"
+    for name, color in zip(names, colors):
+        weight = f" (weight {stk.weights[name]:.2f})" if stk is not None else ""
+        for j, line in enumerate(c.lines):
+            band = c.line(name, line)
+            x = band["x"].to_numpy()
+            ax.fill_between(x, band["mean_lower"], band["mean_upper"], facecolor=color, alpha=0.18, edgecolor=color,
+                            lw=0.6, zorder=2, label=f"{name}{weight}" if j == 0 else None, gid="band_model")
+            ax.plot(x, band["mean_median"], color=color, lw=1.0, ls="--", zorder=3, gid="median_model")
+    for j, line in enumerate(c.lines):
+        band = c.line("", line)
+        x = band["x"].to_numpy()
+        first = j == 0
+        ax.fill_between(x, band["mean_lower"], band["mean_upper"], facecolor="none", edgecolor="black",
+                        lw=0.7 if per_size else 1.0, zorder=4, hatch=None if per_size else "////",
+                        label=f"stack: {pct(c.ci_prob)} interval, mean law" if first else None, gid="band_stack")
+        ax.plot(x, band["mean_median"], color="black", lw=1.8, zorder=5, gid="median_stack",
+                label=("stack: posterior median" + (", one line per N" if per_size else "")) if first else None)
+        if per_size:
+            ax.annotate(f"N = {human(line, 'N')}", (x[-1], band["mean_median"].iloc[-1]), xytext=(3, 0),
+                        textcoords="offset points", fontsize=7, va="center", ha="left")
+    _draw_runs(ax, c, zorder=6)
+    how = {"loo": "stacking weights by PSIS-LOO", "backtest": "stacking weights by backtest",
+           "given": "given weights"}.get(getattr(stk, "method", ""), "weights")
+    _finish_axes(ax, stk if stk is not None else models, c,
+                 f"{len(names)} laws and their stack ({how})\n{_title(c, stk)}")
+    return fig
+
+
+def _title(c: Curve, model: Any) -> str:
+    if c.kind == "x" and model is not None and not isinstance(model, Curve):
+        return f"loss against {axis_label(representative(model), c.xcol)}"
+    return c.title
+
+
+def _draw_runs(ax, c: Curve, *, zorder: int) -> None:
+    ax.scatter(c.runs[c.xcol].to_numpy(float), c.runs["loss"].to_numpy(float), s=14, color=RUN_COLOR, alpha=0.7,
+               lw=0, zorder=zorder, label=f"runs (n={len(c.runs)})", gid="runs")
+
+
+def _draw_mean_bands(ax, band, ci_prob: float, what: str | None = "mean law") -> None:
+    tail = f", {what}" if what else ""
+    x = band["x"].to_numpy()
+    ax.fill_between(x, band["mean_lower"], band["mean_upper"], facecolor=MEAN_COLOR, alpha=0.2, lw=0,
+                    label=f"{pct(ci_prob)} interval{tail}", gid="band_outer", zorder=2)
+    ax.fill_between(x, band["mean_lower_50"], band["mean_upper_50"], facecolor=MEAN_COLOR, alpha=0.35, lw=0,
+                    label=f"50% interval{tail}", gid="band_50", zorder=2)
+    ax.plot(x, band["mean_median"], color=MEAN_COLOR, lw=1.8, label=f"posterior median{tail}", gid="median",
+            zorder=3)
+
+
+def _draw_n_slices(ax, c: Curve) -> None:
+    import matplotlib as mpl
+
+    sizes = np.asarray(c.lines, float)
+    colors = mpl.colormaps["viridis"](np.linspace(0.0, 0.85, len(sizes)))
+    for i, (n, color) in enumerate(zip(sizes, colors)):
+        band = c.line("", float(n))
+        x = band["x"].to_numpy()
+        ax.fill_between(x, band["mean_lower"], band["mean_upper"], facecolor=color, alpha=0.22, lw=0, zorder=2,
+                        label=f"{pct(c.ci_prob)} interval, mean law" if i == 0 else None)
+        ax.plot(x, band["new_run_lower"], color=color, lw=0.8, ls="--", zorder=2,
+                label=f"{pct(c.ci_prob)} interval, new run" if i == 0 else None)
+        ax.plot(x, band["new_run_upper"], color=color, lw=0.8, ls="--", zorder=2)
+        ax.plot(x, band["mean_median"], color=color, lw=1.8, zorder=3, label=f"N = {human(n, 'N')}", gid="slice")
+    logn = np.log10(c.runs["N"].to_numpy(float))
+    nearest = np.abs(logn[:, None] - np.log10(sizes)[None, :]).argmin(axis=1)
+    on_slice = np.abs(logn - np.log10(sizes)[nearest]) < 0.01
+    rgba = colors[nearest].copy()
+    rgba[:, 3] = np.where(on_slice, 0.9, 0.3)
+    ax.scatter(c.runs["D"].to_numpy(float), c.runs["loss"].to_numpy(float), s=14, color=rgba, lw=0, zorder=4,
+               label=f"runs (n={len(c.runs)}), coloured by nearest N", gid="runs")
+
+
+def _draw_targets(ax, tgt, ci_prob: float) -> None:
+    y = tgt["median"].to_numpy()
+    yerr = np.vstack([y - tgt["lower"].to_numpy(), tgt["upper"].to_numpy() - y])
+    ax.errorbar(tgt["x"].to_numpy(float), y, yerr=yerr, fmt="s", ms=6, color=TARGET_COLOR, mec="black", mew=0.6,
+                capsize=4, elinewidth=1.4, zorder=7, label=f"target: median, {pct(ci_prob)} new-run interval",
+                gid="target")
+    for x, top, label in zip(tgt["x"], tgt["upper"], tgt["label"]):
+        ax.annotate(label, (x, top), xytext=(0, 5), textcoords="offset points", fontsize=8, color=TARGET_COLOR,
+                    ha="center", va="bottom", zorder=8)
+
+
+def _finish_axes(ax, model: Any, c: Curve, title: str) -> None:
+    """What every scaling-curve figure has: held-out runs, targets, the edge of the data, log axes, labels,
+    title, grid, log ticks and legend."""
+    if c.held_out is not None:
+        ax.scatter(c.held_out[c.xcol].to_numpy(float), c.held_out["loss"].to_numpy(float), s=46, marker="D",
+                   facecolor=HELD_OUT_COLOR, edgecolor="black", lw=0.7, zorder=6, label="held out", gid="held_out")
+    if c.targets is not None:
+        _draw_targets(ax, c.targets, c.ci_prob)
+    ax.axvline(c.x_max, color="0.55", lw=0.8, ls=":", zorder=1)
+    ax.annotate("extrapolation \u2192", xy=(c.x_max, 0.02), xycoords=("data", "axes fraction"),
+                xytext=(4, 0), textcoords="offset points", fontsize=8, color="0.4", va="bottom")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    fit = representative(model) if isinstance(model, (Fit, Mixture)) else None
+    ax.set_xlabel(axis_label(fit, c.xcol) if fit is not None else AXIS_LABELS.get(c.xcol, c.xcol))
+    ax.set_ylabel(AXIS_LABELS["loss"])
+    ax.set_title(title, fontsize=10)
+    ax.grid(True, which="major", color="0.9", lw=0.6)
+    ax.autoscale_view()
+    nice_log_ticks(ax.yaxis)
+    ax.legend(fontsize=8, loc="upper right", framealpha=0.9)

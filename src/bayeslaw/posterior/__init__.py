@@ -1,0 +1,1 @@
+"""Posterior consumers: predictions, decisions, curves and mixtures of fits, from posterior draws."""

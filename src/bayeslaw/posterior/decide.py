@@ -1,0 +1,251 @@
+"""Decision quantities as posteriors: compute-optimal allocation and compute to reach a loss.
+
+For a law of N and D, the compute-optimal model size at budget C is
+``N*(C) = argmin_N L(N, C / (k N))`` with C = k N D (k = 6 by default, configurable);
+``D* = C / (k N*)``. We solve it for every posterior draw by golden-section search
+in log N (the loss along an iso-FLOP line is unimodal for the catalogue's laws),
+so the answer is a posterior, not a point. For the Chinchilla law the closed form
+``N* = G (C/k)^(beta/(alpha+beta))``, ``G = (alpha A / (beta B))^(1/(alpha+beta))``
+is used as a check in the tests.
+
+The compute needed to reach a loss is found by bisection in log C on the loss along
+the optimum (for (N, D) laws) or on the law itself (for laws of C alone). Draws whose
+floor E lies at or above the target never reach it: their compute is ``inf`` and the
+fraction of such draws is reported.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pandas as pd
+
+import xarray as xr
+
+from ..core.records import json_value, resolve_ci_prob
+from ..errors import LawError
+from ..inference.result import Fit
+from ..inference.sampler import remember
+from .predict import posterior_params
+from .summaries import summarise
+
+_GOLDEN = (np.sqrt(5.0) - 1) / 2
+_HALF_WIDTH = 25.0  # bracket: sqrt(C/k) * e^(+-25), i.e. +-11 decades around the balanced allocation
+_ITERS = 64
+
+
+@dataclass
+class Decision:
+    """A decision quantity as a posterior, at one or more budgets (or target losses).
+
+    Attributes
+    ----------
+    table : DataFrame
+        One row per budget or loss (index ``target``): the budget ``C`` (or ``loss`` and
+        ``reachable``, the share of draws that reach it), then ``<name>_median``,
+        ``<name>_lower``, ``<name>_upper`` of each quantity at ``ci_prob``.
+    samples : dict of str to array
+        Draws of each quantity, (draws, targets), chains stacked (see :meth:`draws`).
+    ci_prob : float
+    chains : int
+        How many chains the draws stack (for :attr:`idata`).
+    """
+
+    table: pd.DataFrame
+    samples: dict[str, np.ndarray]
+    ci_prob: float
+    chains: int = 1
+
+    def draws(self, name: str) -> np.ndarray:
+        """Draws of one quantity, chains stacked: shape (draws, targets)."""
+        return self.samples[name]
+
+    def summary_at(self, ci_prob: float) -> pd.DataFrame:
+        """The table with the intervals at another ``ci_prob`` (e.g. 0.5 for the inner band of a figure)."""
+        keys = [c for c in self.table.columns if not any(c.startswith(n + "_") for n in self.samples)]
+        return summarised(self.table[keys], self.samples, resolve_ci_prob(ci_prob))
+
+    @property
+    def idata(self) -> xr.DataTree:
+        """The draws as a DataTree (group ``predictions``; dims chain, draw, target)."""
+        data = {k: (("chain", "draw", "target"), v.reshape(self.chains, -1, v.shape[-1]))
+                for k, v in self.samples.items()}
+        return xr.DataTree.from_dict({"predictions": xr.Dataset(data, attrs={"ci_prob": self.ci_prob})})
+
+    def to_records(self) -> list[dict[str, Any]]:
+        """JSON-safe list, one object per budget or loss; infinite values (never reached) are null."""
+        recs = []
+        names = list(self.samples)
+        keys = [c for c in self.table.columns if not any(c.startswith(n + "_") for n in names)]
+        for i, row in self.table.iterrows():
+            rec: dict[str, Any] = {"target": int(i), **{k: json_value(row[k]) for k in keys}}
+            for n in names:
+                rec[n] = {"median": json_value(row[f"{n}_median"]), "lower": json_value(row[f"{n}_lower"]),
+                          "upper": json_value(row[f"{n}_upper"])}
+            rec["ci_prob"] = self.ci_prob
+            recs.append(rec)
+        return recs
+
+
+def _require_nd(fit: Fit, what: str) -> None:
+    design = fit.spec.design
+    if set(design) != {"N", "D"}:
+        raise LawError(f"{what} needs a law of parameters N and tokens D (such as chinchilla or kaplan); "
+                       f"{fit.law.name!r} is a law of {', '.join(design.values())}.")
+
+
+def _k(fit: Fit, flops_per_param_token: float | None) -> float:
+    k = flops_per_param_token if flops_per_param_token is not None else fit.spec.data.flops_per_param_token
+    if not (np.isfinite(k) and k > 0):
+        raise LawError(f"flops_per_param_token must be a positive number; got {k!r}.")
+    return float(k)
+
+
+_PROGRAMS: dict[tuple, Any] = {}
+
+
+def _programs(law, inp: str | None = None):
+    """Compiled solvers for one law (cached): the golden-section search for N* and the bisection for
+    the compute that reaches a loss. Posterior draws, reference scales, k and targets are arguments,
+    so repeated decisions on fits of the same law reuse one compiled program per shape."""
+    def make():
+        def log_nd(params, ref, logN, logD):
+            return law.log_mean({"N": logN - ref[0], "D": logD - ref[1]}, **params)
+
+        def argmin(params, ref, logc):
+            n_draws = next(iter(params.values())).shape[0]
+            center = jnp.broadcast_to(0.5 * logc, (n_draws,) + jnp.shape(logc)[1:])
+
+            def body(_, state):
+                lo, hi = state
+                a = hi - _GOLDEN * (hi - lo)
+                b = lo + _GOLDEN * (hi - lo)
+                left = log_nd(params, ref, a, logc - a) < log_nd(params, ref, b, logc - b)
+                return jnp.where(left, lo, a), jnp.where(left, b, hi)
+
+            lo, hi = jax.lax.fori_loop(0, _ITERS, body, (center - _HALF_WIDTH, center + _HALF_WIDTH))
+            return 0.5 * (lo + hi)
+
+        def allocation(params, ref, logc):
+            logN = argmin(params, ref, logc)
+            return logN, log_nd(params, ref, logN, logc - logN)
+
+        def log_loss_at(params, ref, logk, logC):
+            if inp is None:  # a law of N and D, along its optimum
+                logc = logC - logk
+                logN = argmin(params, ref, logc)
+                return log_nd(params, ref, logN, logc - logN)
+            return law.log_mean({inp: logC - ref[0]}, **params)
+
+        def for_loss(params, ref, logk, target):
+            n_draws = next(iter(params.values())).shape[0]
+            lo = jnp.full(jnp.broadcast_shapes(target.shape, (n_draws, 1)), jnp.log(1.0))
+            hi = jnp.full(lo.shape, jnp.log(1e45))
+            reach_hi = log_loss_at(params, ref, logk, hi) <= target
+
+            def body(_, state):
+                lo, hi = state
+                mid = 0.5 * (lo + hi)
+                below = log_loss_at(params, ref, logk, mid) <= target
+                return jnp.where(below, lo, mid), jnp.where(below, mid, hi)
+
+            lo, hi = jax.lax.fori_loop(0, 64, body, (lo, hi))
+            return 0.5 * (lo + hi), reach_hi
+
+        return {"allocation": jax.jit(allocation), "for_loss": jax.jit(for_loss)}
+
+    return remember(_PROGRAMS, (law.name, law.hash, inp), make)
+
+
+def _ref_nd(fit: Fit):
+    return jnp.asarray([fit.log_ref["N"], fit.log_ref["D"]])
+
+
+def optimal_allocation(fit: Fit, C: Any, *, flops_per_param_token: float | None = None,
+                       ci_prob: float | None = None) -> Decision:
+    """Posterior of the compute-optimal N*, D*, tokens per parameter and loss at budgets C.
+
+    Parameters
+    ----------
+    fit : Fit
+        A fit of a law of N and D.
+    C : float or array
+        Training compute budgets in FLOPs.
+    flops_per_param_token : float, optional
+        k in C = k N D (default: the fit's, 6).
+    ci_prob : float, optional
+        Mass of the equal-tailed intervals (default: ArviZ's ``rcParams["stats.ci_prob"]``).
+
+    Returns
+    -------
+    Decision
+        Quantities ``N_opt``, ``D_opt``, ``tokens_per_param`` and ``loss_opt`` per budget.
+    """
+    ci_prob = resolve_ci_prob(ci_prob)
+    _require_nd(fit, "optimal_allocation")
+    k = _k(fit, flops_per_param_token)
+    C = np.atleast_1d(np.asarray(C, dtype=float))
+    if not np.all(np.isfinite(C) & (C > 0)):
+        raise LawError(f"Compute budgets must be positive FLOP counts; got {C.tolist()}.")
+    params = {n: v[:, None] for n, v in posterior_params(fit).items() if n in fit.law.params}
+    with jax.enable_x64(True):
+        logc = jnp.log(C / k)[None, :]
+        logN, log_loss = _programs(fit.law)["allocation"](params, _ref_nd(fit), logc)
+        logD = logc - logN
+        draws = {"N_opt": np.exp(np.asarray(logN)), "D_opt": np.exp(np.asarray(logD)),
+                 "tokens_per_param": np.exp(np.asarray(logD - logN)), "loss_opt": np.exp(np.asarray(log_loss))}
+    at_edge = np.abs(np.asarray(logN) - 0.5 * np.asarray(logc)) > _HALF_WIDTH - 1e-3
+    if at_edge.any():
+        raise LawError("The compute-optimal model size lies outside N = sqrt(C/k) x e^(+-25) for "
+                       f"{at_edge.mean():.0%} of draws: the law has no interior optimum at these budgets.")
+    table = pd.DataFrame({"C": C})
+    return _decision(table, draws, ci_prob, fit)
+
+
+def compute_for_loss(fit: Fit, loss: Any, *, flops_per_param_token: float | None = None,
+                     ci_prob: float | None = None) -> Decision:
+    """Posterior of the training compute needed to reach a loss (at the compute-optimal allocation).
+
+    Defined for laws of N and D (along the optimum) and laws of C alone. Draws that can never reach
+    the target (floor at or above it) give ``inf``; ``reachable`` is the fraction that can.
+    ``ci_prob`` as for :func:`optimal_allocation`.
+    """
+    ci_prob = resolve_ci_prob(ci_prob)
+    design = fit.spec.design
+    loss = np.atleast_1d(np.asarray(loss, dtype=float))
+    if not np.all(np.isfinite(loss) & (loss > 0)):
+        raise LawError(f"Target losses must be positive; got {loss.tolist()}.")
+    params = {n: v[:, None] for n, v in posterior_params(fit).items() if n in fit.law.params}
+    target = np.log(loss)[None, :]
+    if set(design) == {"N", "D"}:
+        program, ref = _programs(fit.law)["for_loss"], _ref_nd(fit)
+        logk = np.log(_k(fit, flops_per_param_token))
+    elif list(design.values()) == ["C"]:
+        inp = next(iter(design))
+        program, ref, logk = _programs(fit.law, inp)["for_loss"], jnp.asarray([fit.log_ref["C"]]), 0.0
+    else:
+        raise LawError(f"compute_for_loss needs a law of N and D, or of compute C; {fit.law.name!r} is a law of "
+                       f"{', '.join(design.values())}.")
+    with jax.enable_x64(True):
+        logC, reach_hi = program(params, ref, jnp.asarray(logk, dtype=float), jnp.asarray(target))
+        logC, reach_hi = np.asarray(logC), np.asarray(reach_hi)
+    C_draws = np.where(reach_hi, np.exp(logC), np.inf)  # not reached by 1e45 FLOPs: never
+    table = pd.DataFrame({"loss": loss, "reachable": np.isfinite(C_draws).mean(axis=0)})
+    return _decision(table, {"C": C_draws}, ci_prob, fit)
+
+
+def summarised(table: pd.DataFrame, draws: dict[str, np.ndarray], ci_prob: float) -> pd.DataFrame:
+    """``table`` (one row per target) with the median and ``ci_prob`` interval of each quantity's draws."""
+    table = table.copy()
+    table.index = pd.RangeIndex(len(table), name="target")
+    parts = [summarise(arr, name, ci_prob, index=table.index) for name, arr in draws.items()]
+    return pd.concat([table, *parts], axis=1)
+
+
+def _decision(table: pd.DataFrame, draws: dict[str, np.ndarray], ci_prob: float, fit: Fit) -> Decision:
+    return Decision(table=summarised(table, draws, ci_prob), samples=draws, ci_prob=ci_prob,
+                    chains=int(fit.idata["posterior"].sizes["chain"]))

@@ -1,0 +1,250 @@
+"""Predictions at target scales: the mean law and a new run, as posteriors.
+
+For each target and each posterior draw we evaluate the law (the *mean law*) and add one draw
+of the observation model's noise (a *new run* trained at that scale). Summaries are medians
+and equal-tailed intervals at ``ci_prob``; the draws go in a DataTree with ArviZ's
+``predictions`` and ``predictions_constant_data`` groups (variable ``loss`` with a ``kind``
+coordinate: ``"mean"`` or ``"new_run"``). Every target carries how far it lies beyond the
+fitted range, per input, in decades (positive above the largest fitted value, negative below
+the smallest). :func:`log_density` scores runs under a fit's posterior predictive (held-out
+runs of LOO refits, backtests and cross-validation).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from ..core.observation import get_observation_model
+from ..core.records import json_value, resolve_ci_prob
+from ..core.runs import SIZE_COLUMNS, Runs, complete_sizes
+from ..errors import DataError
+from ..inference.result import Fit
+from .summaries import summarise
+
+KINDS = ("mean", "new_run")
+
+
+@dataclass
+class Prediction:
+    """Posterior predictions at targets.
+
+    Attributes
+    ----------
+    table : DataFrame
+        One row per target (index ``target``): the inputs, ``mean_median/mean_lower/mean_upper``
+        (the law), ``new_run_median/new_run_lower/new_run_upper`` (law + noise) and
+        ``beyond_<input>`` (decades beyond the fitted range).
+    idata : DataTree
+        Groups ``predictions`` (``loss``: chain, draw, target, kind) and
+        ``predictions_constant_data`` (the targets' inputs).
+    ci_prob : float
+        Probability mass of the equal-tailed intervals.
+    """
+
+    table: pd.DataFrame
+    idata: xr.DataTree
+    ci_prob: float
+    inputs: tuple[str, ...] = field(default=())
+
+    def draws(self, kind: str = "mean") -> np.ndarray:
+        """Loss draws for one kind, shape (chains * draws, targets)."""
+        v = self.idata["predictions"]["loss"].sel(kind=kind).values
+        return v.reshape(-1, v.shape[-1])
+
+    def to_records(self) -> list[dict[str, Any]]:
+        """JSON-able list, one object per target (see docs/cli.md)."""
+        out = []
+        for i, row in self.table.iterrows():
+            rec: dict[str, Any] = {"target": int(i), **{k: json_value(row[k]) for k in self.inputs}}
+            for kind in KINDS:
+                rec[kind if kind != "mean" else "mean_law"] = {
+                    "median": json_value(row[f"{kind}_median"]), "lower": json_value(row[f"{kind}_lower"]),
+                    "upper": json_value(row[f"{kind}_upper"])}
+            rec["ci_prob"] = self.ci_prob
+            rec["extrapolation_decades"] = {c[len("beyond_"):]: json_value(row[c]) for c in self.table.columns
+                                            if c.startswith("beyond_")}
+            out.append(rec)
+        return out
+
+
+def derivable(design: Mapping[str, str]) -> set[str]:
+    """Target names a fit accepts: its design columns, ``x`` for a one-input law, and N, D, C when two of
+    them give the third (C = k N D)."""
+    cols = set(design.values())
+    names = set(cols)
+    if "x" in design:
+        names.add("x")
+    if cols & {"N", "D", "C"}:
+        names |= {"N", "D", "C"}
+    return names
+
+
+def as_targets(fit: Fit, targets: pd.DataFrame | Mapping | None = None, **inputs: Any) -> pd.DataFrame:
+    """Targets as a DataFrame with every input the law needs (derived with C = k N D if missing).
+
+    Names the law does not take are refused with a sentence that lists the ones it does.
+    """
+    design = fit.spec.design
+    k = float(fit.spec.data.flops_per_param_token)
+    given: dict[str, Any] = {}
+    if targets is not None:
+        frame = pd.DataFrame(targets)
+        for c in frame.columns:
+            given[str(c)] = frame[c].to_numpy(float)
+    for name, val in inputs.items():
+        if val is not None:
+            given[name] = np.atleast_1d(np.asarray(val, dtype=float))
+    wanted = ", ".join(f"{v}=..." for v in design.values())
+    if not given:
+        raise DataError(f"Give targets to predict at, e.g. {wanted}.")
+    unknown = [n for n in given if n not in derivable(design)]
+    if unknown:
+        raise DataError(f"Law {fit.law.name!r} was fitted to {', '.join(design.values())}; it has no input "
+                        f"{', '.join(map(repr, unknown))}: give targets as {wanted}.")
+    try:
+        arrays = np.broadcast_arrays(*given.values())
+    except ValueError:
+        shapes = ", ".join(f"{k}: {np.shape(v)}" for k, v in given.items())
+        raise DataError(f"Target arrays have shapes that do not broadcast ({shapes}); give equal lengths.") from None
+    frame = pd.DataFrame({k: a.ravel() for k, a in zip(given, arrays)})
+    for col in frame.columns:
+        bad = ~np.isfinite(frame[col]) | (frame[col] <= 0)
+        if bad.any():
+            raise DataError(f"Target {col} must be positive and finite; got {frame[col][bad].iloc[0]!r}.")
+    # one-input laws fitted on a named column (e.g. x -> "D") also accept x=...
+    if "x" in design and design["x"] != "x" and "x" in frame.columns and design["x"] not in frame.columns:
+        frame = frame.rename(columns={"x": design["x"]})
+    complete_sizes(frame, k)
+    missing = [col for col in design.values() if col not in frame.columns]
+    if missing:
+        extra = " (or two of N, D, C)" if set(missing) <= {"N", "D", "C"} else ""
+        raise DataError(f"Law {fit.law.name!r} needs {', '.join(missing)} at each target{extra}; "
+                        f"got {', '.join(frame.columns)}.")
+    order = [c for c in ("x", *SIZE_COLUMNS) if c in frame.columns]
+    return frame[order + [c for c in frame.columns if c not in order]]
+
+
+def posterior_params(fit: Fit) -> dict[str, np.ndarray]:
+    """Posterior draws of the law's sampled parameters and of the noise, chains stacked."""
+    post = fit.idata["posterior"].data_vars
+    names = list(fit.law.params) + [n for n in get_observation_model(fit.spec.likelihood).params if n in post]
+    return {n: fit.draws(n) for n in names}
+
+
+def log_mean_draws(fit: Fit, inputs: Mapping[str, np.ndarray]) -> np.ndarray:
+    """log L for every posterior draw (rows) and target (columns); ``inputs`` by run-table column."""
+    params = posterior_params(fit)
+    with jax.enable_x64(True):
+        raw = {v: np.asarray(inputs[col], float)[None, :] for v, col in fit.spec.design.items()}
+        p = {k: v[:, None] for k, v in params.items() if k in fit.law.params}
+        out = fit.law.evaluate_log(raw, p, fit.log_ref)
+        return np.asarray(out, dtype=float)
+
+
+def noise_params(fit: Fit) -> dict[str, np.ndarray]:
+    """The observation model's parameters, one column of draws each: shape (draws, 1)."""
+    obs = get_observation_model(fit.spec.likelihood)
+    return {n: fit.draws(n)[:, None] for n in obs.params}
+
+
+def noise_draws(fit: Fit, shape: tuple[int, int], seed: int) -> np.ndarray:
+    """Draws of the observation model's noise on log loss, one per posterior draw (rows) and column."""
+    obs = get_observation_model(fit.spec.likelihood)
+    return obs.noise(np.random.default_rng(seed), shape, **noise_params(fit))
+
+
+def log_density(fit: Fit, runs: Runs) -> np.ndarray:
+    """Log likelihood of each run in ``runs`` under each posterior draw of ``fit``: (chain, draw, run)."""
+    obs = get_observation_model(fit.spec.likelihood)
+    mu = log_mean_draws(fit, {col: runs.frame[col].to_numpy(float) for col in fit.spec.design.values()})
+    y = np.log(runs.loss)[None, :]
+    with jax.enable_x64(True):
+        params = {k: jnp.asarray(v) for k, v in noise_params(fit).items()}
+        out = np.asarray(obs.distribution(jnp.asarray(mu), **params).log_prob(jnp.asarray(y)), float)
+    post = fit.idata["posterior"]
+    return out.reshape(post.sizes["chain"], post.sizes["draw"], -1)
+
+
+def fitted_range(fit: Fit) -> dict[str, tuple[float, float]]:
+    """Per input column of the fit, the (min, max) of the fitted runs."""
+    const = fit.idata["constant_data"]
+    out = {}
+    for col in fit.spec.design.values():
+        v = np.asarray(const[col].values, float)
+        out[col] = (float(v.min()), float(v.max()))
+    return out
+
+
+def decades_beyond(frame: pd.DataFrame, ranges: Mapping[str, tuple[float, float]]) -> pd.DataFrame:
+    """``beyond_<col>``: decades above the range's max (> 0), below its min (< 0), or 0 inside,
+    for each column of ``ranges`` that ``frame`` has."""
+    out = {}
+    for col, (lo, hi) in ranges.items():
+        if col not in frame.columns:
+            continue
+        lo, hi = np.log10(lo), np.log10(hi)
+        t = np.log10(frame[col].to_numpy(float))
+        out[f"beyond_{col}"] = np.where(t > hi, t - hi, np.where(t < lo, t - lo, 0.0))
+    return pd.DataFrame(out, index=frame.index)
+
+
+def prediction(frame: pd.DataFrame, mean_loss: np.ndarray, new_loss: np.ndarray, beyond: pd.DataFrame,
+               ci_prob: float, chains: np.ndarray, draws: np.ndarray, attrs: Mapping[str, Any],
+               coords: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The table and DataTree of a prediction from loss draws (draws x targets) of the mean law and a new run."""
+    table = frame.copy()
+    for kind, arr in (("mean", mean_loss), ("new_run", new_loss)):
+        table = pd.concat([table, summarise(arr, kind, ci_prob)], axis=1)
+    table = pd.concat([table, beyond], axis=1)
+    table.index = pd.RangeIndex(len(table), name="target")
+    n_t = len(frame)
+    stacked = np.stack([mean_loss, new_loss], axis=-1).reshape(len(chains), len(draws), n_t, 2)
+    preds = xr.Dataset({"loss": (("chain", "draw", "target", "kind"), stacked)},
+                       coords={"chain": chains, "draw": draws, "target": np.arange(n_t), "kind": list(KINDS),
+                               **(coords or {})},
+                       attrs={"ci_prob": ci_prob, **attrs})
+    const = xr.Dataset({c: ("target", frame[c].to_numpy(float)) for c in frame.columns},
+                       coords={"target": np.arange(n_t)})
+    tree = xr.DataTree.from_dict({"predictions": preds, "predictions_constant_data": const})
+    return {"table": table, "idata": tree, "ci_prob": ci_prob, "inputs": tuple(frame.columns)}
+
+
+def predict(fit: Fit, targets: pd.DataFrame | Mapping | None = None, *, ci_prob: float | None = None,
+            seed: int = 0, **inputs: Any) -> Prediction:
+    """Posterior of the mean law and of a new run at each target.
+
+    Parameters
+    ----------
+    fit : Fit
+    targets : DataFrame or dict, optional
+        Targets as columns (one row per target), instead of or besides keywords.
+    **inputs : float or array
+        Target values of the law's inputs by name (``N=7e10, D=1.4e12``, ``T=...``; ``x=`` for a
+        one-input law), broadcast together. For laws of N and D two of N, D, C suffice: the third
+        follows from C = k N D with the fit's k.
+    ci_prob : float, optional
+        Mass of the equal-tailed intervals (default: ArviZ's ``rcParams["stats.ci_prob"]``).
+    seed : int
+        Seed of the new-run noise draws.
+
+    Returns
+    -------
+    Prediction
+    """
+    ci_prob = resolve_ci_prob(ci_prob)
+    frame = as_targets(fit, targets, **inputs)
+    mu = log_mean_draws(fit, {c: frame[c].to_numpy(float) for c in frame.columns})
+    new = mu + noise_draws(fit, mu.shape, seed)
+    with np.errstate(over="ignore"):  # a Student-t draw with small nu can exceed exp's range: inf is its value
+        mean_loss, new_loss = np.exp(mu), np.exp(new)
+    post = fit.idata["posterior"]
+    beyond = decades_beyond(frame, fitted_range(fit))
+    return Prediction(**prediction(frame, mean_loss, new_loss, beyond, ci_prob, post["chain"].values,
+                                   post["draw"].values, {"seed": seed, "law": fit.law.name}))

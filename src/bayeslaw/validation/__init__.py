@@ -1,0 +1,1 @@
+"""Validation: PSIS-LOO with exact refits, comparison, backtests, cross-validation, prior sensitivity."""

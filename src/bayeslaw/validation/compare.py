@@ -1,0 +1,200 @@
+"""Comparing fits of the same runs by PSIS-LOO, and the law x likelihood grid that makes them.
+
+:func:`compare` scores each fit by PSIS-LOO with exact refits where PSIS fails
+(:func:`bayeslaw.loo`); ``arviz_stats.compare`` then ranks the fits (Δelpd to the best, SE of
+the difference, rank 0 for the best) and computes stacking weights. :func:`compare_models` fits
+a grid of laws and likelihoods to one run table, every plan checked before the first fit, and
+compares them: what ``bayeslaw compare`` runs.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Mapping, Sequence
+
+import arviz_stats as azs
+import numpy as np
+import pandas as pd
+
+from ..core.catalogue import get_law
+from ..core.law import Law
+from ..core.observation import DEFAULT
+from ..core.records import json_value
+from ..errors import BayeslawError, DiagnosticWarning
+from ..inference.fit import fit as fit_one
+from ..inference.plan import plan_fit, read_runs
+from .loo import PARETO_K_MAX, LooResult, loo
+from .refits import plain
+
+#: Columns of :attr:`Comparison.table`, in order.
+COLUMNS = ("rank", "elpd_loo", "se", "elpd_diff", "dse", "p_loo", "weight", "n_pareto_k_high", "n_refitted",
+           "likelihood", "law")
+
+
+@dataclass
+class Comparison:
+    """Fits ranked by PSIS-LOO (with exact refits where PSIS failed).
+
+    Attributes
+    ----------
+    table : DataFrame
+        One row per fit (index ``model``), best first: ``rank``, ``elpd_loo``, ``se``,
+        ``elpd_diff`` (to the best), ``dse`` (SE of the difference), ``p_loo``, ``weight``
+        (stacking unless another method was asked for), ``n_pareto_k_high`` (runs with
+        PSIS k > ``pareto_k_max``), ``n_refitted`` (of those, how many were refitted exactly),
+        ``likelihood`` and ``law``.
+    loo : dict
+        Per fit, a :class:`LooResult` (the ELPD object, Pareto k, refitted runs).
+    method : str
+        How the weights were computed (``"stacking"``, ``"bb-pseudo-bma"``, ``"pseudo-bma"``).
+    pareto_k_max : float
+    fits : dict
+        The compared fits, by name (:meth:`stack` averages them with these weights).
+    """
+
+    table: pd.DataFrame
+    loo: dict[str, LooResult]
+    method: str
+    pareto_k_max: float
+    fits: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def elpd(self) -> dict[str, Any]:
+        """Per fit, the arviz-stats ELPD object (pointwise, refits included)."""
+        return {name: r.elpd for name, r in self.loo.items()}
+
+    @property
+    def weights(self) -> pd.Series:
+        return self.table["weight"]
+
+    @property
+    def best(self) -> str:
+        return str(self.table.index[0])
+
+    def to_records(self) -> list[dict[str, Any]]:
+        """JSON-able rows (keys as in docs/cli.md)."""
+        out = []
+        for name, row in self.table.iterrows():
+            r = self.loo[name]
+            out.append({"model": str(name), "law": str(row["law"]), "likelihood": str(row["likelihood"]),
+                        "rank": int(row["rank"]), "elpd_loo": json_value(row["elpd_loo"]), "se": json_value(row["se"]),
+                        "elpd_diff": json_value(row["elpd_diff"]), "dse": json_value(row["dse"]),
+                        "p_loo": json_value(row["p_loo"]), "weight": json_value(row["weight"]),
+                        "n_pareto_k_high": int(row["n_pareto_k_high"]), "n_refitted": int(row["n_refitted"]),
+                        "refitted_runs": [plain(v) for v in r.refitted_runs],
+                        "pareto_k_high_runs": [plain(v) for v in r.high_k_runs],
+                        "refit_diagnostics": [{"run": plain(d["run"]), "checks": [c["check"] for c in d["diagnostics"]]}
+                                              for d in r.refit_diagnostics]})
+        return out
+
+    def __repr__(self) -> str:
+        return f"<Comparison of {len(self.table)} fits by PSIS-LOO ({self.method}); best {self.best!r}>"
+
+
+def compare(fits: Mapping[str, Any], *, method: str = "stacking", pareto_k_max: float = PARETO_K_MAX,
+            refit: bool = True) -> Comparison:
+    """Rank fits of the same runs by PSIS-LOO, refitting exactly where PSIS fails.
+
+    Parameters
+    ----------
+    fits : dict of str to Fit
+        Two or more fits of the same runs (different laws, likelihoods or priors).
+    method : {"stacking", "bb-pseudo-bma", "pseudo-bma"}
+        How ``arviz_stats.compare`` computes the weights.
+    pareto_k_max : float, default 0.7
+        Runs with PSIS Pareto k above this are refitted exactly (``refit=True``).
+    refit : bool, default True
+        Refit without each high-k run; with False their PSIS values are kept (and counted)
+        and a :class:`~bayeslaw.errors.DiagnosticWarning` says the numbers are unreliable.
+
+    Returns
+    -------
+    Comparison
+    """
+    if not isinstance(fits, Mapping) or len(fits) < 2:
+        raise BayeslawError("compare() takes a dict of at least two fits, e.g. {'chinchilla': f1, 'kaplan': f2}.")
+    if method not in ("stacking", "bb-pseudo-bma", "pseudo-bma"):
+        raise BayeslawError(f"method must be 'stacking', 'bb-pseudo-bma' or 'pseudo-bma'; got {method!r}.")
+    hashes = {name: f.spec.data.hash for name, f in fits.items()}
+    n_runs = {name: f.idata["observed_data"].sizes["run"] for name, f in fits.items()}
+    if len(set(n_runs.values())) > 1:
+        raise BayeslawError("The fits were made on different numbers of runs "
+                            f"({', '.join(f'{k}: {v}' for k, v in n_runs.items())}); LOO compares fits of the same runs.")
+    obs = [np.asarray(f.idata["observed_data"]["log_loss"].values) for f in fits.values()]
+    if any(not np.allclose(o, obs[0]) for o in obs[1:]):
+        raise BayeslawError("The fits were made on different losses (data hashes "
+                            f"{', '.join(f'{k}: {v}' for k, v in hashes.items())}); LOO compares fits of the same runs.")
+    results = {str(name): loo(f, pareto_k_max=pareto_k_max, refit=refit) for name, f in fits.items()}
+    if not refit:
+        bad = {n: len(r.high_k_runs) for n, r in results.items() if r.high_k_runs}
+        if bad:
+            warnings.warn("PSIS-LOO is unreliable for " + ", ".join(f"{n} ({v} run(s) with Pareto k > {pareto_k_max})"
+                                                                     for n, v in bad.items())
+                          + "; compare with refit=True to refit those runs exactly.", DiagnosticWarning, stacklevel=2)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*Pareto.*", category=UserWarning)
+        cmp = azs.compare({n: r.elpd for n, r in results.items()}, method=method, round_to="none")
+    cmp = pd.DataFrame(cmp)
+    table = pd.DataFrame({
+        "rank": cmp["rank"].astype(int),
+        "elpd_loo": cmp["elpd"].astype(float),
+        "se": cmp["se"].astype(float),
+        "elpd_diff": cmp["elpd_diff"].astype(float),
+        "dse": cmp["dse"].astype(float),
+        "p_loo": cmp["p"].astype(float),
+        "weight": cmp["weight"].astype(float),
+    }, index=cmp.index)
+    table["n_pareto_k_high"] = [len(results[n].high_k_runs) for n in table.index]
+    table["n_refitted"] = [len(results[n].refitted_runs) for n in table.index]
+    table["likelihood"] = [fits[n].spec.likelihood for n in table.index]
+    table["law"] = [fits[n].law.name for n in table.index]
+    table = table.sort_values("rank")
+    table.index.name = "model"
+    return Comparison(table=table[list(COLUMNS)], loo=results, method=method, pareto_k_max=pareto_k_max,
+                      fits={str(n): f for n, f in fits.items()})
+
+
+
+
+def compare_models(data: Any, laws: str | Law | Sequence[str | Law], *, likelihoods: Iterable[str] = (DEFAULT,),
+                   x: str | Mapping[str, str] | None = None, y: str | None = None,
+                   groups: Iterable[str] | None = None, flops_per_param_token: float = 6.0, method: str = "stacking",
+                   pareto_k_max: float = PARETO_K_MAX, refit: bool = True, progress_bar: bool = False,
+                   **sampler: Any) -> Comparison:
+    """Fit every law with every likelihood to the same runs and compare them by PSIS-LOO.
+
+    Every plan (runs, law, likelihood, priors, sampler settings) is checked before the first fit,
+    so bad input is refused at once. Models are named by law, or ``law/likelihood`` when several
+    likelihoods are given; each fit's diagnostic warnings are re-issued with its name in front.
+    ``sampler`` takes :func:`bayeslaw.fit`'s NUTS settings (``num_samples``, ``seed``, ...).
+
+    Returns
+    -------
+    Comparison
+        Its ``fits`` are the fitted models (``bayeslaw.stack(comparison)`` averages them).
+    """
+    laws = [laws] if isinstance(laws, (str, Law)) else list(dict.fromkeys(laws))
+    liks = list(dict.fromkeys(likelihoods))
+    if not laws:
+        raise BayeslawError("Give the laws to compare, e.g. laws=['chinchilla', 'compute'] (--law chinchilla "
+                            "--law compute; see `bayeslaw laws`).")
+    if len(laws) * len(liks) < 2:
+        raise BayeslawError("compare needs at least two models: give two or more laws, or two likelihoods "
+                            "(e.g. --likelihood student_t --likelihood normal).")
+    law_objs = [get_law(law) for law in laws]
+    runs, fit_x = read_runs(data, law_objs, x=x, y=y, groups=groups, flops_per_param_token=flops_per_param_token)
+    plans = {}
+    for law in law_objs:
+        for lik in liks:
+            name = law.name if len(liks) == 1 else f"{law.name}/{lik}"
+            plans[name] = plan_fit(runs, law, x=fit_x if tuple(law.inputs) == ("x",) else None, likelihood=lik,
+                                   **sampler)
+    fits = {}
+    for name, plan in plans.items():
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            fits[name] = fit_one(plan, progress_bar=progress_bar)
+        for w in caught:  # say which model each warning is about
+            warnings.warn(f"{name}: {w.message}", w.category, stacklevel=2)
+    return compare(fits, method=method, pareto_k_max=pareto_k_max, refit=refit)

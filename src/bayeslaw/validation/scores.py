@@ -1,0 +1,77 @@
+"""Held-out scores of a fit's predictions of runs it was not fitted to.
+
+:func:`score` gives, on test runs: ``elpd_test`` (the sum over test runs of the log-mean-exp
+over posterior draws of the observation model's density of the run's log loss), ``rmsle`` (of
+the new-run median), ``coverage`` and ``coverage_50`` (the share of test runs inside the
+equal-tailed ``ci_prob`` and 50% new-run intervals) and ``crps`` (the mean continuous ranked
+probability score of the new-run predictive of log loss, :func:`crps_samples`; lower is better).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy.special import logsumexp
+
+from ..core.runs import Runs
+from ..errors import BayeslawError
+from ..inference.result import Fit
+from ..posterior.predict import log_density, log_mean_draws, noise_draws
+
+
+def crps_samples(draws: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Sample-based CRPS of predictive draws at observations (lower is better).
+
+    ``CRPS(F, y) = E|X - y| - 0.5 E|X - X'|`` with X, X' independent draws from F. The
+    first term is the mean over draws; the second the mean over distinct pairs of draws
+    (unbiased), computed from the sorted draws in O(S log S).
+
+    Parameters
+    ----------
+    draws : array (S, n)
+        S draws of the predictive for each of n observations.
+    y : array (n,)
+        The observations.
+
+    Returns
+    -------
+    array (n,)
+    """
+    draws = np.asarray(draws, float)
+    if draws.ndim == 1:
+        draws = draws[:, None]
+    y = np.atleast_1d(np.asarray(y, float))
+    s = draws.shape[0]
+    if s < 2:
+        raise BayeslawError(f"CRPS needs at least 2 predictive draws; got {s}.")
+    term1 = np.mean(np.abs(draws - y[None, :]), axis=0)
+    srt = np.sort(draws, axis=0)
+    weights = (2 * np.arange(1, s + 1) - s - 1)[:, None]
+    pair_mean = 2 * np.sum(weights * srt, axis=0) / (s * (s - 1))  # mean |X - X'| over i != j
+    return term1 - 0.5 * pair_mean
+
+
+def score(fit: Fit, test: Runs, *, ci_prob: float, seed: int = 0) -> dict[str, Any]:
+    """Held-out scores of a fit on test runs (see the module docstring), and per-run values (``pointwise``)."""
+    ll = log_density(fit, test)
+    ll = ll.reshape(-1, ll.shape[-1])
+    elpd_i = logsumexp(ll, axis=0) - np.log(ll.shape[0])
+    mu = log_mean_draws(fit, {col: test.frame[col].to_numpy(float) for col in fit.design.values()})
+    new = mu + noise_draws(fit, mu.shape, seed)  # log loss of a new run, per draw and test run
+    y = np.log(test.loss)
+    lo, q25, med, q75, hi = np.quantile(new, [(1 - ci_prob) / 2, 0.25, 0.5, 0.75, (1 + ci_prob) / 2], axis=0)
+    crps = crps_samples(new, y)
+    inside50 = (y >= q25) & (y <= q75)
+    inside = (y >= lo) & (y <= hi)
+    pointwise = pd.DataFrame({
+        "run": test.frame.index.to_numpy(), "loss": test.loss, "elpd": elpd_i,
+        "new_run_median": np.exp(med), "new_run_lower": np.exp(lo), "new_run_upper": np.exp(hi),
+        "new_run_lower_50": np.exp(q25), "new_run_upper_50": np.exp(q75), "crps": crps,
+    })
+    return {
+        "elpd_test": float(elpd_i.sum()), "elpd_test_per_run": float(elpd_i.mean()),
+        "rmsle": float(np.sqrt(np.mean((med - y) ** 2))), "coverage": float(inside.mean()),
+        "coverage_50": float(inside50.mean()), "crps": float(crps.mean()), "pointwise": pointwise,
+    }
