@@ -40,7 +40,7 @@ def _cli_time(cache_dir: str, out_dir: Path) -> float:
     data = subprocess.run([sys.executable, "-c", "import bayeslaw; print(bayeslaw.example_data_path())"],
                           capture_output=True, text=True, check=True).stdout.strip()
     t0 = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "bayeslaw.cli", "--quiet", "fit", data, "--law", "chinchilla",
+    subprocess.run([sys.executable, "-c", "import sys; from bayeslaw.cli import main; sys.exit(main(sys.argv[1:]))", "--quiet", "fit", data, "--law", "chinchilla",
                     "--out", str(out_dir), "--overwrite", "--format", "json"],
                    env=env, check=True, capture_output=True)
     return time.perf_counter() - t0
@@ -85,11 +85,13 @@ def main(argv: list[str] | None = None) -> int:
     import arviz_stats as azs
 
     import bayeslaw
-    from bayeslaw.engine import (get_likelihood, make_model, prior_arguments, prior_families, prior_refs,
-                                 reference_scales, resolve_priors)
+    from bayeslaw.core.observation import get_observation_model
+    from bayeslaw.inference.model import make_model, prior_arguments, prior_families, prior_refs, reference_scales
+    from bayeslaw.inference.plan import resolve_priors
+    from bayeslaw.inference.store import versions
 
     res: dict = {"machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
-                 "versions": bayeslaw.result.versions()}
+                 "versions": versions()}
 
     # 1-2: new processes, cold then warm persistent compilation cache
     cold, warm = [], []
@@ -111,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
         walls.append(time.perf_counter() - t0)
         fits.append(f)
     res["in_process_s"] = walls
-    res["sampler_only_s"] = [f.spec["sampler"]["wall_seconds"] for f in fits]
+    res["sampler_only_s"] = [f.spec.sampler.wall_seconds for f in fits]
     steps = [float(f.idata["sample_stats"]["n_steps"].mean()) for f in fits]
     res["leapfrog_per_draw"] = steps
     ess = [min(float(azs.ess(f.idata, var_names=f.param_names)[v].min()) for v in f.param_names) for f in fits]
@@ -120,13 +122,13 @@ def main(argv: list[str] | None = None) -> int:
 
     # 6: profile: gradient cost x gradient count vs wall
     law = bayeslaw.get_law("chinchilla")
-    lik = get_likelihood("student_t")
+    lik = get_observation_model("student_t")
     raw = {"N": runs.frame["N"].to_numpy(), "D": runs.frame["D"].to_numpy()}
     log_ref = reference_scales(raw, runs.loss)
     priors = resolve_priors(law, lik, None)
     prior_args = prior_arguments(priors, prior_refs(log_ref))
     xs = {v: np.log(a) - log_ref[v] for v, a in raw.items()}
-    grad_us = _grad_cost_us((make_model(law, "student_t", prior_families(priors)), (prior_args, xs, np.log(runs.loss))))
+    grad_us = _grad_cost_us((make_model(law, lik, prior_families(priors)), (prior_args, xs, np.log(runs.loss))))
     # warmup steps are not in sample_stats; count them from the draws' mean (same order of magnitude)
     n_grad = 4 * 2000 * statistics.median(steps)
     res["grad_us"] = grad_us

@@ -46,9 +46,46 @@ def shared_data() -> Path:
 
 
 @pytest.fixture(scope="session")
+def power_law_fit():
+    """A one-variable fit (loss against N) of every 8th bundled run (31), shared by the figure and report tests.
+
+    2 chains x (300 + 300): the settings of the other small fits, so it shares their compiled program (31
+    runs are padded to 32); check=False: a short fit may not pass the library's checks.
+    """
+    import bayeslaw
+
+    runs = bayeslaw.load_runs(bayeslaw.example_data_path())
+    return bayeslaw.fit(runs.subset(runs.frame.index[::8]), "power_law", x="N", num_chains=2, num_warmup=300,
+                        num_samples=300, seed=3, check=False)
+
+
+@pytest.fixture(scope="session")
 def chinchilla_fit():
     """One real NUTS fit of the bundled Chinchilla runs, shared by tests (2 chains x 500 + 500)."""
     import bayeslaw
 
     return bayeslaw.fit(bayeslaw.example_data_path(), "chinchilla", num_chains=2, num_warmup=500,
                         num_samples=500, seed=1)
+
+
+def check_result_contract(result, *, draws: str | None = None) -> None:
+    """What every bayeslaw result shares: ``.table`` with a named index, ``.to_records()`` in strict JSON
+    (no NaN or Infinity), ``ci_prob`` recorded where there are intervals, ``.idata``/``.draws`` where there
+    are draws."""
+    import json
+
+    import pandas as pd
+
+    table = result.table
+    assert isinstance(table, pd.DataFrame) and table.index.name, type(result).__name__
+    records = result.to_records()
+    assert isinstance(records, list) and records and all(isinstance(r, dict) for r in records)
+    json.loads(json.dumps(records, allow_nan=False))
+    if any(str(c).endswith(("_lower", "_upper")) or c in ("lower", "upper") for c in table.columns):
+        ci = getattr(result, "ci_prob", None) or table.attrs.get("ci_prob")
+        assert 0 < ci < 1 and all(r.get("ci_prob") == ci for r in records), type(result).__name__
+    if draws is not None:
+        import xarray as xr
+
+        assert isinstance(result.idata, xr.DataTree)
+        assert result.draws(draws).ndim >= 1

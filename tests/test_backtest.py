@@ -17,6 +17,7 @@ from bayeslaw.cli import main
 from bayeslaw.posterior.predict import log_density
 from bayeslaw.validation.backtest import COLUMNS, split
 from bayeslaw.validation.scores import crps_samples
+from conftest import check_result_contract
 
 SAMPLER = dict(num_chains=2, num_warmup=300, num_samples=300, check=False)
 TPP = [1, 3, 10, 30, 100, 300]
@@ -91,7 +92,7 @@ def test_scores_match_definitions(runs, result):
     assert row["crps"] == pytest.approx(pw["crps"].mean())
     recs = result.to_records()
     assert [r["model"] for r in recs] == ["chinchilla", "compute"] and all(JSON_KEYS == set(r) for r in recs)
-    json.dumps(recs, allow_nan=False)
+    check_result_contract(result)
 
 
 def test_cutoff_split(runs):

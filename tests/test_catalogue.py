@@ -102,6 +102,14 @@ def prior_fit(law: bayeslaw.Law, draws: int = 200) -> Fit:
 by_law = pytest.mark.parametrize("name", NAMES)
 
 
+def planned(law: bayeslaw.Law):
+    """The example's fit plan, its log reference scales (as a fit centres the inputs) and centred inputs."""
+    plan = plan_fit(simulate(law), law)
+    raw = {v: plan.runs.frame[c].to_numpy(float) for v, c in plan.design.items()}
+    log_ref = law.centred(reference_scales(raw, plan.runs.loss))
+    return plan, log_ref, {v: jnp.asarray(np.log(a) - log_ref[v]) for v, a in raw.items()}
+
+
 @by_law
 def test_example_runs_load_and_plan(name):
     law = LAWS[name]
@@ -117,11 +125,9 @@ def test_example_runs_load_and_plan(name):
 def test_prior_predictive_is_sane(name):
     """The default priors, as the model builds them, put the typical curve at the loss scale y0."""
     law = LAWS[name]
-    plan = plan_fit(simulate(law), law)
-    raw = {v: plan.runs.frame[c].to_numpy(float) for v, c in plan.design.items()}
-    log_ref = law.centred(reference_scales(raw, plan.runs.loss))
+    plan, log_ref, centred = planned(law)
     refs = prior_refs(log_ref)
-    xs = {v: jnp.asarray(np.log(a) - log_ref[v])[None, :] for v, a in raw.items()}
+    xs = {v: x[None, :] for v, x in centred.items()}
     args = prior_arguments(plan.priors, refs)
     keys = jax.random.split(jax.random.PRNGKey(0), len(plan.priors) + 1)
     with jax.enable_x64(True):
@@ -138,10 +144,7 @@ def test_prior_predictive_is_sane(name):
 @by_law
 def test_log_density_gradient_is_finite(name):
     law = LAWS[name]
-    plan = plan_fit(simulate(law), law)
-    raw = {v: plan.runs.frame[c].to_numpy(float) for v, c in plan.design.items()}
-    log_ref = law.centred(reference_scales(raw, plan.runs.loss))
-    xs = {v: jnp.asarray(np.log(a) - log_ref[v]) for v, a in raw.items()}
+    plan, log_ref, xs = planned(law)
     model = make_model(law, plan.observation, prior_families(plan.priors))
     with jax.enable_x64(True):
         args = (prior_arguments(plan.priors, prior_refs(log_ref)), xs, jnp.asarray(np.log(plan.runs.loss)))

@@ -12,14 +12,13 @@ import math
 import os
 import pickle
 import re
-import shutil
-from pathlib import Path
 
 import arviz_plots as azp
 import arviz_stats as azs
 import matplotlib
 import numpy as np
 import numpyro.distributions as dist
+import pandas as pd
 import pytest
 import xarray as xr
 
@@ -315,16 +314,21 @@ def test_tiny_run_records_and_warns_diagnostics():
 # -- prior overrides ------------------------------------------------------------------------------
 
 _SMALL = dict(num_chains=2, num_warmup=100, num_samples=100, seed=0, check=False)
+_D = np.geomspace(1e8, 1e10, 20)
+# the settings and prior of tests/test_coordinates.py: one compiled sampler program for both
+_LADDER = dict(runs=pd.DataFrame({"D": _D, "loss": (1.7 + 400 * _D ** -0.3)
+                                  * np.exp(0.02 * np.random.default_rng(1).standard_normal(20))}),
+               law="power_law", x="D", num_chains=2, num_warmup=300, num_samples=300, check=False)
 
 
-@pytest.mark.parametrize("override", [dist.Uniform(0.0, 1.0), "Uniform(0, 1)", Prior("Uniform", 0, 1)],
+@pytest.mark.parametrize("override", [dist.Uniform(0.2, 0.4), "Uniform(0.2, 0.4)", Prior("Uniform", 0.2, 0.4)],
                          ids=["numpyro", "string", "Prior"])
 def test_prior_override_is_used_and_recorded(override):
-    f = bayeslaw.fit(bayeslaw.example_data_path(), "chinchilla", priors={"alpha": override}, **_SMALL)
-    assert f.spec.priors["alpha"] == {"dist": "Uniform", "low": 0.0, "high": 1.0}
-    assert f.spec.priors["beta"] == {"dist": "Gamma", "concentration": 2.0, "rate": 5.0}
+    f = bayeslaw.fit(priors={"alpha": override}, **_LADDER)
+    assert f.spec.priors["alpha"] == {"dist": "Uniform", "low": 0.2, "high": 0.4}
+    assert f.spec.priors["E"] == {"dist": "HalfNormal", "scale": "y0"}
     alpha = f.draws("alpha")
-    assert ((alpha > 0) & (alpha < 1)).all()
+    assert ((alpha >= 0.2) & (alpha <= 0.4)).all()
 
 
 def test_unknown_prior_name_lists_valid_names():
@@ -355,12 +359,12 @@ def test_second_fit_of_the_same_shape_compiles_nothing():
         noise = np.exp(0.01 * np.random.default_rng(seed).standard_normal(20))
         return pd.DataFrame({"D": D, "loss": (1.7 + 400.0 * D ** -0.3) * noise})
 
-    kw = dict(num_chains=2, num_warmup=100, num_samples=100, check=False)
+    kw = dict(num_chains=2, num_warmup=300, num_samples=300, check=False)  # the settings of the other tests
     bayeslaw.fit(data(0), "power_law", seed=0, **kw)
     listening[0] = True
     second = bayeslaw.fit(data(1), "power_law", seed=1, **kw)
     listening[0] = False
-    assert second.draws("E").shape == (200,)
+    assert second.draws("E").shape == (600,)
     assert compiles == []
 
 

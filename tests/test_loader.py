@@ -240,13 +240,24 @@ def test_cli_laws_one(capsys):
     assert set(doc["params"]) == {"E", "a", "b", "alpha", "beta"}
 
 
-@pytest.mark.parametrize("argv", [["--help"], ["fit", "--help"]], ids=["main", "fit"])
-def test_cli_help(argv, capsys):
-    assert cli.main(argv) == 0
+@pytest.mark.parametrize("command", [None, *(c.__name__.rsplit(".", 1)[1] for c in cli.COMMANDS)])
+def test_cli_help_shows_one_runnable_example(command, capsys):
+    assert cli.main([command, "--help"] if command else ["--help"]) == 0
     cap = capsys.readouterr()
-    assert "example:" in cap.out
-    assert "bayeslaw fit runs.csv" in cap.out or "bayeslaw demo" in cap.out
     assert cap.err == ""
+    example = cap.out.split("example:\n", 1)[1].splitlines()[0].strip()
+    assert example.startswith(f"bayeslaw {command or ''}".rstrip()), example
+
+
+def test_a_column_named_x_is_a_one_input_laws_size(tmp_path):
+    """A column named x serves a one-input law with no mapping (it is not dropped as an unmapped 'x')."""
+    from bayeslaw.inference.plan import plan_fit
+
+    df = pd.DataFrame({"x": np.geomspace(1e3, 1e6, 8), "loss": np.linspace(4, 2.5, 8)})
+    plan = plan_fit(df, "power_law")
+    assert plan.design == {"x": "x"} and plan.runs.columns["x"] == "x"
+    with pytest.raises(bayeslaw.DataError, match="no size column"):
+        plan_fit(df, "chinchilla")
 
 
 def test_cli_one_variable_law_with_any_column(tmp_path, capsys, monkeypatch):

@@ -29,13 +29,6 @@ def _close_figures():
 
 
 @pytest.fixture(scope="module")
-def power_law_fit():
-    """A tiny one-variable fit (loss against N); check=False: a 200-draw fit may not pass the checks."""
-    return bayeslaw.fit(bayeslaw.example_data_path(), "power_law", x="N", num_chains=2, num_warmup=200,
-                        num_samples=200, seed=3, check=False)
-
-
-@pytest.fixture(scope="module")
 def held_out():
     """The five largest-compute runs of the bundled table, as a DataFrame."""
     data = pd.read_csv(bayeslaw.example_data_path())
@@ -295,12 +288,19 @@ def test_save_figure_rejects_unknown_suffix(power_law_fit, tmp_path):
 # -- stacks of laws of different inputs ----------------------------------------------------
 
 
-def test_stack_of_a_law_of_n_and_d_and_a_law_of_n(chinchilla_fit, power_law_fit):
-    """The bundled runs fitted by chinchilla (N, D) and by a power law in N alone: their stack can be drawn
-    along D = r N (or per model size), not along the compute-optimal frontier, which a law of N lacks."""
-    s = bayeslaw.stack({"chinchilla": chinchilla_fit, "power_law": power_law_fit}, [0.5, 0.5])
-    # equal shares: all 400 draws of the small fit, 400 of the 1000 of the other
-    assert s.num_draws == 800 and dict(s.draw_counts) == {"chinchilla": 400, "power_law": 400}
+def test_stack_of_a_law_of_n_and_d_and_a_law_of_n():
+    """A ladder fitted by chinchilla (N, D) and by a power law in N alone: their stack can be drawn along D = r N
+    (or per model size), not along the compute-optimal frontier, which a law of N lacks."""
+    rng = np.random.default_rng(0)
+    N = np.repeat(np.logspace(7, 9, 8), 6)
+    D = N * np.tile([1, 3, 10, 30, 100, 300], 8)
+    loss = (1.69 + 406.4 / N**0.34 + 410.7 / D**0.28) * np.exp(0.02 * rng.standard_normal(N.size))
+    runs = bayeslaw.load_runs(pd.DataFrame({"N": N, "D": D, "loss": loss}))
+    kw = dict(num_chains=2, num_warmup=300, num_samples=300, seed=1, check=False)  # programs other tests compile
+    fits = {"chinchilla": bayeslaw.fit(runs, "chinchilla", **kw), "power_law": bayeslaw.fit(runs, "power_law", x="N", **kw)}
+    s = bayeslaw.stack(fits, [0.5, 0.5])
+    # equal shares: all 600 draws of each fit
+    assert s.num_draws == 1200 and dict(s.draw_counts) == {"chinchilla": 600, "power_law": 600}
     with pytest.raises(bayeslaw.LawError, match="'power_law' is a law of N.*slice='ratio=20'"):
         plots.plot_overlay(s)
     assert plt.get_fignums() == []
@@ -313,7 +313,7 @@ def test_stack_of_a_law_of_n_and_d_and_a_law_of_n(chinchilla_fit, power_law_fit)
     line = targets_container(ax).lines[0]
     np.testing.assert_allclose(line.get_ydata(), s.predict(**TARGET).table["mean_median"], rtol=1e-9)
     # a stack of one-variable fits is drawn against their variable, without slices
-    same = bayeslaw.stack({"a": power_law_fit, "b": power_law_fit}, [1, 1])
+    same = bayeslaw.stack({"a": fits["power_law"], "b": fits["power_law"]}, [1, 1])
     ax = plots.plot_curve(same, {"N": [7e10]}).axes[0]
     assert ax.get_xlabel() == "parameters N" and len(bands(ax)) == 3
     with pytest.raises(bayeslaw.BayeslawError, match="slice"):

@@ -85,13 +85,6 @@ def report(chinchilla_fit, held_out, tmp_path_factory):
     return fit, path
 
 
-@pytest.fixture(scope="module")
-def power_law_fit():
-    """A tiny one-variable fit; check=False: a 200-draw fit may not pass the checks."""
-    return bayeslaw.fit(bayeslaw.example_data_path(), "power_law", x="N", num_chains=2, num_warmup=200,
-                        num_samples=200, seed=3, check=False)
-
-
 def test_report_is_one_self_contained_file(report):
     fit, path = report
     assert path.is_file() and path.name == "report.html"

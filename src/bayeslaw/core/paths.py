@@ -16,9 +16,14 @@ def check_output_file(path: str | os.PathLike, suffixes: tuple[str, ...], *, fla
         raise BayeslawError(f"{flag} '{out}' must end in {', '.join(suffixes)}; the suffix picks the format.")
     if out.is_dir():
         raise BayeslawError(f"{flag} '{out}' is a directory; give a file name such as 'figure{suffixes[0]}'.")
-    parent = out.absolute().parent
+    check_creatable(out, flag)
+    return out
+
+
+def check_creatable(path: Path, flag: str) -> None:
+    """Refuse a path whose nearest existing parent is a file (nothing could be created below it)."""
+    parent = path.absolute().parent
     while not parent.exists():
         parent = parent.parent
     if not parent.is_dir():
-        raise BayeslawError(f"{flag} '{out}' cannot be created because '{parent}' is a file; choose another path.")
-    return out
+        raise BayeslawError(f"{flag} '{path}' cannot be created because '{parent}' is a file; choose another path.")

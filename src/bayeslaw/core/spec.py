@@ -79,16 +79,9 @@ class DataRecord:
 
 
 @dataclass(frozen=True)
-class SamplerRecord:
+class SamplerRecord(SamplerSettings):
     """The sampler's settings, and what the run did (time, start, leapfrog steps in warmup)."""
 
-    num_warmup: int = 1000
-    num_samples: int = 1000
-    num_chains: int = 4
-    chain_method: str | None = None
-    target_accept_prob: float = 0.8
-    dense_mass: bool = True
-    seed: int = 0
     algorithm: str = "NUTS"
     wall_seconds: float = 0.0
     init: str = ""

@@ -12,6 +12,7 @@ across processes for JAX's persistent compilation cache.
 from __future__ import annotations
 
 import threading
+import warnings
 from typing import Callable
 
 import jax
@@ -165,8 +166,13 @@ def _initialize(model, model_args: tuple, rng_key, num_chains: int, init_strateg
     10 MB per fit (11 GB after 700 fits). With one key it evaluates the first candidate eagerly
     and returns it when valid (the same start the mapped search finds), compiling nothing.
     """
-    inits = [initialize_model(k, model, model_args=model_args, dynamic_args=True, init_strategy=init_strategy)
-             for k in jax.random.split(rng_key, num_chains)]
+    with warnings.catch_warnings():
+        # NumPyro validates the first, eager evaluation of the model; a law sampled in other coordinates
+        # evaluates each prior's log density at the mapped point and masks it where it is out of the
+        # support (a narrower prior, e.g. Uniform(0.2, 0.4)), so the warning about it says nothing
+        warnings.filterwarnings("ignore", message="Out-of-support values provided to log prob", category=UserWarning)
+        inits = [initialize_model(k, model, model_args=model_args, dynamic_args=True, init_strategy=init_strategy)
+                 for k in jax.random.split(rng_key, num_chains)]
     z0 = jax.tree.map(lambda *v: jnp.stack(v), *(i.param_info.z for i in inits))
     return inits[0], z0
 

@@ -17,6 +17,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from ..core.paths import check_creatable
 from ..core.spec import FitSpec
 from ..errors import FitFileError
 from .datatree import json_default, spec_attrs
@@ -49,11 +50,7 @@ def check_output_dir(path: str | os.PathLike, *, overwrite: bool = False, flag: 
     if path.is_dir() and not (path / SPEC_FILE).exists() and any(path.iterdir()):
         raise FitFileError(f"{flag} '{path}' is a non-empty directory that is not a saved fit, so it will not be "
                            f"replaced; choose another {flag} or remove it yourself.")
-    parent = path.absolute().parent
-    while not parent.exists():
-        parent = parent.parent
-    if not parent.is_dir():
-        raise FitFileError(f"{flag} '{path}' cannot be created because '{parent}' is a file; choose another {flag}.")
+    check_creatable(path, flag)
     return path
 
 
