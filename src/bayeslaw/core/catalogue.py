@@ -24,7 +24,8 @@ import types
 from importlib.metadata import entry_points
 from typing import Any
 
-from .. import models
+from ..models import LAWS as MODEL_LAWS
+from ..models import ORIGIN as MODEL_ORIGIN
 from ..errors import LawError
 from .law import Law
 
@@ -48,8 +49,8 @@ def _laws_in(obj: Any) -> list[Law]:
 
 
 def _discover() -> dict[str, Law]:
-    found: dict[str, Law] = dict(models.LAWS)
-    _ORIGIN.update(models.ORIGIN)
+    found: dict[str, Law] = dict(MODEL_LAWS)
+    _ORIGIN.update(MODEL_ORIGIN)
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         try:
             loaded = ep.load()
