@@ -33,6 +33,6 @@ available by name (in `bayeslaw laws`, `bayeslaw.fit(runs, "my_law")`, `bayeslaw
   (`[project.entry-points."bayeslaw.laws"] my_laws = "my_package.laws"`: a module, a `Law` or a list);
 - `bayeslaw.register(law)` in the current process.
 
-See the README for a five-line example.
+See [Custom laws](guide/custom-laws.md) for an example.
 """
 Path(__file__).resolve().parent.parent.joinpath("docs", "laws.md").write_text(text)

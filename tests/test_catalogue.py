@@ -217,3 +217,29 @@ def test_same_seed_gives_bit_identical_draws():
     other = bayeslaw.fit(runs, law, seed=1, check=False, **SAMPLER)
     assert not np.array_equal(other.draws("alpha"), first.draws("alpha"))
     assert other.spec.sampler.seed == 1 and first.spec.sampler.seed == 0
+
+
+def test_installed_packages_add_laws_through_the_entry_point_group(tmp_path, monkeypatch):
+    """A package that declares `[project.entry-points."bayeslaw.laws"]` adds its laws to the catalogue."""
+    from bayeslaw.core import catalogue
+
+    (tmp_path / "my_laws.py").write_text(
+        "from bayeslaw.core.law import Law\n"
+        "def _log_mean(x, log_c, alpha):\n"
+        "    return log_c - alpha * x['V']\n"
+        "vocab_law = Law(name='vocab_law', inputs=('V',), log_mean=_log_mean, formula='L = c V^-alpha',\n"
+        "                reference='a test package', params={'log_c': 'Normal(log_y0, 1)', 'alpha': 'Gamma(2, 5)'})\n")
+    dist = tmp_path / "my_laws-0.1.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: my-laws\nVersion: 0.1\n")
+    (dist / "entry_points.txt").write_text("[bayeslaw.laws]\nmy_laws = my_laws\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    try:
+        laws = catalogue.refresh()
+        assert "vocab_law" in laws and bayeslaw.get_law("vocab_law").inputs == ("V",)
+        assert catalogue.origin("vocab_law") == "entry point my_laws (my_laws)"
+        assert set(LAWS) <= set(laws)  # the catalogue folder's laws are all still there
+    finally:
+        monkeypatch.undo()
+        catalogue.refresh()
+    assert "vocab_law" not in bayeslaw.available_laws()

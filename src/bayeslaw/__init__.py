@@ -2,14 +2,16 @@
 
 Fit any law in the catalogue (:mod:`bayeslaw.models`) with NUTS, get a posterior you can check
 with ArviZ, compare laws, predict at the scale you cannot afford to test, and save it all
-without pickle::
+without pickle:
 
-    import bayeslaw
-    runs = bayeslaw.load_runs("runs.csv")          # N, D, C, loss (+ groups)
-    fit = bayeslaw.fit(runs, law="chinchilla")     # NumPyro NUTS, Student-t on log loss
-    fit.summary()                                  # E, A, B, alpha, beta, sigma, nu
-    fit.predict(N=7e10, D=1.4e12).table            # the law and a new run at a target
-    fit.save("my_fit"); bayeslaw.load("my_fit")
+```python
+import bayeslaw
+runs = bayeslaw.load_runs("runs.csv")          # N, D, C, loss (+ groups)
+fit = bayeslaw.fit(runs, law="chinchilla")     # NumPyro NUTS, Student-t on log loss
+fit.summary()                                  # E, A, B, alpha, beta, sigma, nu
+fit.predict(N=7e10, D=1.4e12).table            # the law and a new run at a target
+fit.save("my_fit"); bayeslaw.load("my_fit")
+```
 
 The package is laid out in layers, each importing only those below it: ``core`` (errors,
 priors, run tables, laws, the catalogues of laws and observation models, specs) ->

@@ -22,7 +22,9 @@ def add(sub, common) -> None:
                                      "posteriors over their priors, sampler diagnostics, or the compute optimum.",
                          epilog=EPILOG)
     p.add_argument("fit_dir", help="folder written by `bayeslaw fit --out`")
-    p.add_argument("--kind", choices=["curve", "params", "diagnostics", "optimum"], default="curve")
+    p.add_argument("--kind", choices=["curve", "params", "diagnostics", "optimum"], default="curve",
+                   help="the scaling curve with bands and targets (default), parameters over their priors, "
+                        "sampler diagnostics, or the compute-optimal N* and D*")
     c.add_at(p, "mark this target on the curve")
     p.add_argument("--slice", default=None,
                    help="laws of N and D: 'optimal' (along the compute-optimal frontier, default), "

@@ -10,7 +10,7 @@ EPILOG = """example:
   bayeslaw predict my_fit --at N=70e9,D=1.4e12
 
 more:
-  bayeslaw predict my_fit --at N=70e9,C=5.76e23 --at N=1e12,D=2e13 --ci-prob 0.9 --format json
+  bayeslaw predict my_fit --at N=70e9,C=5.76e23 --at N=1e12,C=1.2e26 --ci-prob 0.9 --format json
 
 Names are the law's inputs; for laws of N and D two of N, D, C suffice (C = k N D with the fit's k).
 """

@@ -7,10 +7,12 @@ same name):
    module in it whose name does not start with ``_`` is imported and each :class:`~bayeslaw.Law`
    it defines is a law. Adding a law is adding a file: there is no list to edit;
 2. installed packages that declare an entry point in the group ``bayeslaw.laws``, e.g. in their
-   ``pyproject.toml``::
+   ``pyproject.toml``:
 
-       [project.entry-points."bayeslaw.laws"]
-       my_laws = "my_package.laws"        # a module (its Law objects), a Law, or a list of Laws
+   ```toml
+   [project.entry-points."bayeslaw.laws"]
+   my_laws = "my_package.laws"        # a module (its Law objects), a Law, or a list of Laws
+   ```
 
 3. laws registered in this process with :func:`register`.
 

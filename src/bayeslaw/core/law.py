@@ -127,7 +127,7 @@ class Law:
     centre: Mapping[str, str | float] = field(default_factory=dict)
     coordinates: Coordinates | None = None
     example: Example | None = None
-    _hash: str = field(default="", repr=False, compare=False)
+    _hash: str = field(default="", init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not self.name.isidentifier() or self.name.lower() != self.name:
@@ -210,6 +210,7 @@ class Law:
 
     @property
     def n_params(self) -> int:
+        """How many parameters the law samples (not counting the observation model's)."""
         return len(self.params)
 
     @property
@@ -256,6 +257,7 @@ class Law:
         return self.describe()
 
     def to_dict(self) -> dict[str, Any]:
+        """The law as plain JSON: name, version, hash, inputs, formula, reference, priors and their reasons."""
         return {"name": self.name, "version": self.version, "hash": self.hash, "inputs": list(self.inputs),
                 "formula": self.formula, "reference": self.reference,
                 "priors": {k: p.prior.to_dict() for k, p in self.params.items()},

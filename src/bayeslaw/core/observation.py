@@ -50,12 +50,14 @@ class ObservationModel:
     noise: Callable[..., np.ndarray]
 
     def describe(self) -> str:
+        """Several lines for people: the name, what it is, what it assumes, and each prior with its reason."""
         lines = [f"{self.name}: {self.description}", f"  assumes: {self.assumptions}"]
         for k, p in self.params.items():
             lines.append(f"    {k} ~ {p.prior}  # {p.why}")
         return "\n".join(lines)
 
     def to_dict(self) -> dict[str, Any]:
+        """The observation model as plain JSON (``bayeslaw laws --format json``)."""
         return {"name": self.name, "description": self.description, "assumptions": self.assumptions,
                 "params": {k: {"prior": str(p.prior), "why": p.why, "description": p.description}
                            for k, p in self.params.items()}}
@@ -87,9 +89,10 @@ NORMAL = ObservationModel(
     noise=lambda rng, shape, sigma: sigma * rng.standard_normal(shape),
 )
 
-#: Observation models by name, the default first.
 OBSERVATION_MODELS: dict[str, ObservationModel] = {m.name: m for m in (STUDENT_T, NORMAL)}
+"""Observation models by name, the default first."""
 DEFAULT = STUDENT_T.name
+"""The observation model a fit uses unless told otherwise."""
 
 
 def get_observation_model(name: str | ObservationModel) -> ObservationModel:

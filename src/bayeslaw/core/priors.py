@@ -140,10 +140,12 @@ class Prior:
             raise PriorError(f"Invalid arguments for {self}: {exc}") from None
 
     def to_dict(self) -> dict[str, Any]:
+        """``{"dist": name, argument: value, ...}``: what a fit's spec records."""
         return {"dist": self.dist, **self.params}
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> "Prior":
+        """The prior :meth:`to_dict` describes."""
         d = dict(d)
         try:
             name = d.pop("dist")

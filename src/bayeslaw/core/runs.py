@@ -93,6 +93,7 @@ class Runs:
 
     @property
     def loss(self) -> np.ndarray:
+        """The loss of each run, as float64."""
         return self.frame["loss"].to_numpy(float)
 
     def data_hash(self, columns: tuple[str, ...] | None = None) -> str:
@@ -104,6 +105,7 @@ class Runs:
         return h.hexdigest()[:16]
 
     def to_dict(self) -> dict[str, Any]:
+        """Where the runs came from and how their columns map, as plain JSON."""
         return {"source": self.source, "columns": dict(self.columns), "derived": dict(self.derived),
                 "groups": list(self.groups), "flops_per_param_token": self.flops_per_param_token,
                 "n_runs": len(self)}

@@ -91,6 +91,7 @@ class SamplerRecord(SamplerSettings):
 
     @property
     def settings(self) -> SamplerSettings:
+        """The settings alone, without the record of the run."""
         return SamplerSettings(**{f.name: getattr(self, f.name) for f in fields(SamplerSettings)})
 
 
@@ -121,9 +122,11 @@ class FitSpec:
 
     @property
     def law_name(self) -> str:
+        """The fitted law's name."""
         return str(self.law.get("name", "?"))
 
     def replace(self, **changes: Any) -> "FitSpec":
+        """A copy with some fields changed (the spec itself is frozen)."""
         return replace(self, **changes)
 
     def to_dict(self) -> dict[str, Any]:

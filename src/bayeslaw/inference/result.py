@@ -63,6 +63,7 @@ class Fit:
     # -- what the fit knows --------------------------------------------------------------------
     @property
     def posterior(self) -> xr.Dataset:
+        """The posterior group as an ``xarray.Dataset`` (chain, draw)."""
         return self.idata["posterior"].to_dataset()
 
     @property
@@ -83,6 +84,7 @@ class Fit:
 
     @property
     def diagnostics(self) -> list[dict[str, str]]:
+        """The failed diagnostic checks: one ``{"check", "message"}`` each (empty when all passed)."""
         return [dict(d) for d in self.spec.diagnostics]
 
     @property
@@ -92,6 +94,7 @@ class Fit:
 
     @property
     def num_draws(self) -> int:
+        """Posterior draws in all (chains times draws per chain)."""
         post = self.idata["posterior"]
         return int(post.sizes["chain"] * post.sizes["draw"])
 

@@ -82,8 +82,8 @@ def plot_diagnostics(fit: Fit, var_names: list[str] | None = None, *, kind: str 
     (chains that agree overlap) and fractional-rank ECDF differences (chains that mix well stay
     inside the envelope), the check recommended by Vehtari et al. 2021. ``kind="trace"`` uses
     :func:`arviz_plots.plot_trace_dist` (densities and traces, with divergent transitions
-    marked). The title gives the numbers behind the verdict (:func:`bayeslaw.inference.
-    diagnostics.diagnostic_numbers`): max R-hat, min bulk/tail ESS and the divergence count.
+    marked). The title gives the numbers behind the verdict, computed once for the checks and for this
+    figure: max R-hat, min bulk/tail ESS and the divergence count.
 
     Returns
     -------

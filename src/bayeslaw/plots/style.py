@@ -17,7 +17,6 @@ import numpy as np
 
 from ..errors import BayeslawError
 
-#: Axis labels with units, by canonical variable.
 AXIS_LABELS = {
     "N": "parameters N",
     "D": "training tokens D",
@@ -25,6 +24,7 @@ AXIS_LABELS = {
     "x": "size x",
     "loss": "loss",
 }
+"""Axis labels with units, by canonical variable."""
 MEAN_COLOR = "#1f5fa8"
 NEW_RUN_COLOR = "#7fa7d6"
 RUN_COLOR = "0.25"

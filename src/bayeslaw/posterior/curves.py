@@ -79,6 +79,7 @@ class Curve:
 
     @property
     def lines(self) -> list:
+        """The lines of the curve (``""``, or one model size N per line of the "N" cut), in order."""
         return list(dict.fromkeys(self.bands.loc[self.bands["member"] == "", "line"]))
 
 

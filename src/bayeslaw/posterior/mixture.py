@@ -59,6 +59,7 @@ class Mixture:
     # -- the mixture's draws ------------------------------------------------------------------------
     @property
     def names(self) -> list[str]:
+        """The fits' names, in order."""
         return list(self.fits)
 
     @property

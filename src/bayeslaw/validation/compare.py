@@ -66,10 +66,12 @@ class Comparison:
 
     @property
     def weights(self) -> pd.Series:
+        """The weights of the fits (stacking unless another method was asked for), by name."""
         return self.table["weight"]
 
     @property
     def best(self) -> str:
+        """The name of the fit with the highest elpd_loo (rank 0)."""
         return str(self.table.index[0])
 
     def to_records(self) -> list[dict[str, Any]]:

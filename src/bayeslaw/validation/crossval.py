@@ -167,6 +167,7 @@ class CrossValidated:
     results: dict[str, dict[str, Any]]
 
     def to_records(self) -> list[dict[str, Any]]:
+        """The table as JSON-safe rows."""
         return table_records(self.table)
 
 

@@ -50,10 +50,12 @@ class LooResult:
 
     @property
     def elpd_loo(self) -> float:
+        """The summed pointwise log predictive density (refits included)."""
         return float(self.elpd.elpd)
 
     @property
     def se(self) -> float:
+        """The standard error of ``elpd_loo``."""
         return float(self.elpd.se)
 
     @property
