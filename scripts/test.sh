@@ -8,4 +8,6 @@ if [ "${CI:-}" = "true" ] && ! command -v chromium >/dev/null 2>&1 && command -v
   { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } >/dev/null 2>&1 \
     || echo "warning: could not install chromium; the report rendering test will be skipped" >&2
 fi
-exec .venv/bin/python -m pytest "$@"
+# Two workers, one test file each at a time (a file's tests share their fits and compiled programs);
+# pass -n 0 to run in one process.
+exec .venv/bin/python -m pytest -n 2 --dist loadfile "$@"

@@ -97,13 +97,14 @@ def test_scores_match_definitions(runs, result):
 
 def test_cutoff_split(runs):
     C = runs.frame["C"].sort_values()
-    cut = float(np.sqrt(C.iloc[29] * C.iloc[30]))  # between the 30th and 31st smallest compute
+    # between the 34th and 35th smallest compute: 34 training runs pad to the fixture's 36 runs' program size
+    cut = float(np.sqrt(C.iloc[33] * C.iloc[34]))
     bt = bayeslaw.backtest(runs, "compute", by="C", cutoff=cut, seed=1, **SAMPLER)
-    assert len(bt.train_runs) == 30 and len(bt.test_runs) == 18
-    assert set(bt.test_runs) == set(C.index[30:])
-    assert bt.cutoff == pytest.approx(C.iloc[29])
+    assert len(bt.train_runs) == 34 and len(bt.test_runs) == 14
+    assert set(bt.test_runs) == set(C.index[34:])
+    assert bt.cutoff == pytest.approx(C.iloc[33])
     row = bt.table.iloc[0]
-    assert row["law"] == "compute" and row["n_train"] == 30 and row["n_test"] == 18
+    assert row["law"] == "compute" and row["n_train"] == 34 and row["n_test"] == 14
     assert 0 <= row["coverage_50"] <= row["coverage"] <= 1
 
 

@@ -40,6 +40,7 @@ def test_coordinates_carry_the_default_prior_over(name):
         assert np.all(np.abs(q_got - q_ref) < 0.08 * spread), (k, q_got, q_ref)
 
 
+@pytest.mark.slow  # its own sampler program (the Uniform prior's support is part of the key): ~20 s cold
 def test_coordinates_respect_a_narrower_prior_support():
     """A prior whose support is narrower than the law's domain (alpha ~ Uniform(0.2, 0.4)) stays inside it."""
     D = np.geomspace(1e8, 1e10, 20)
