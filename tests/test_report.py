@@ -64,6 +64,7 @@ class Page(HTMLParser):
 
 @pytest.fixture(autouse=True)
 def _no_figures_left():
+    plt.close("all")  # figures of earlier tests in this worker are theirs, not write_report's
     yield
     leaked = plt.get_fignums()
     plt.close("all")
