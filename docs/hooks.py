@@ -28,6 +28,7 @@ CASE_STUDIES = {
     "chinchilla_refit": ("Chinchilla refit", "curve.png"),
     "law_comparison": ("Law comparison", "overlay.png"),
     "calibration": ("Calibration", None),   # no designated figure: the first PNG of the folder, if any
+    "real_data_calibration": ("Real-data calibration", "coverage.png"),
 }
 IMAGE_SUFFIXES = (".png", ".svg", ".jpg", ".jpeg", ".gif")
 

@@ -397,3 +397,35 @@ def test_revisiting_full_study(tmp_path):
         tol = exp["tolerances"]["revisiting_coverage_abs"]
         assert abs(pts["covered"].mean() - ref["coverage_points"]) <= tol
         assert abs(pts.groupby("curve_id")["covered"].mean().mean() - ref["coverage_curves"]) <= tol
+
+
+# -- real_data_calibration -----------------------------------------------------------------------
+def test_real_data_calibration_smoke(run_main, tmp_path):
+    """Two synthetic learning curves with known drift, both observation models, a small budget, in this process."""
+    code = run_main("real_data_calibration", "--study", "synthetic", "--curves", "2", "--workers", "1",
+                    *SMALL, "--out", tmp_path)
+    assert code == 0
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert set(summary) == {"synthetic/student_t", "synthetic/learning_curve"}
+    for rec in summary.values():
+        assert rec["curves"] == 2 and rec["points"] == 32
+        assert 0 <= rec["coverage_50"] <= rec["coverage_90"] <= 1 and rec["median_width_90"] > 0
+    pts = pd.read_csv(tmp_path / "synthetic" / "learning_curve" / "points.csv.gz")
+    assert (pts["lower_90"] <= pts["lower_50"]).all() and (pts["upper_50"] <= pts["upper_90"]).all()
+    assert (pts["decades"] > 0).all()
+    # the learning-curve band widens with the distance beyond the last fitted checkpoint
+    one = pts[pts["curve_id"] == "ou_0"].sort_values("x")
+    width = (one["upper_90"] - one["lower_90"]) / one["median"]
+    assert width.iloc[-1] > width.iloc[0]
+    assert "| synthetic | learning_curve |" in (tmp_path / "summary.md").read_text()
+
+
+def test_real_data_calibration_committed_results_match_expected():
+    """The committed summary (README's table) is expected.json's, and the verdicts it states hold there."""
+    summary = json.loads((CASES / "real_data_calibration" / "results" / "summary.json").read_text())
+    exp = expected("real_data_calibration")
+    for key, ref in exp["reference"].items():
+        for name, value in ref.items():
+            assert summary[key][name] == pytest.approx(value, abs=1e-3), (key, name)
+    lc, it = summary["revisiting/learning_curve"], summary["revisiting/student_t"]
+    assert lc["coverage_90"] > it["coverage_90"] + 0.1 and lc["coverage_90_per_curve"] > it["coverage_90_per_curve"]

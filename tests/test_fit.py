@@ -86,7 +86,8 @@ def test_summary_table(chinchilla_fit):
     table = chinchilla_fit.summary(0.9)
     assert list(table.columns) == ["mean", "sd", "lower", "upper", "r_hat", "ess_bulk", "ess_tail"]
     assert list(table.index) == REPORTED and table.index.name == "param"
-    assert table.attrs == {"ci_prob": 0.9, "ci_kind": "hdi"}
+    assert table.attrs == {"ci_prob": 0.9, "ci_kind": "hdi", "observation_model":
+                           "student_t (the default for a ladder of separate runs: no run column was given)"}
     hdi = azs.hdi(chinchilla_fit.idata, var_names=["alpha"], prob=0.9)["alpha"].values
     assert [table.loc["alpha", "lower"], table.loc["alpha", "upper"]] == pytest.approx(list(hdi), rel=1e-12)
     for name in REPORTED:

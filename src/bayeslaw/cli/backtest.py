@@ -38,6 +38,7 @@ def add(sub, common) -> None:
     split.add_argument("--cutoff", type=float, default=None, metavar="VALUE",
                        help="train on runs with --by <= VALUE, test on the rest")
     c.add_likelihood(p)
+    c.add_run(p)
     p.add_argument("--lfo", action="store_true",
                    help="also fit each law to all runs and score it by PSIS-LOO and by leave-future-out over "
                         "increasing --by (each run predicted from the smaller ones only)")
@@ -66,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         result = backtest(args.data, args.law, by=args.by, holdout_top=args.holdout_top, cutoff=args.cutoff,
-                          groups=[args.group] if args.group else None, ci_prob=ci_prob,
+                          groups=[args.group] if args.group else None, ci_prob=ci_prob, run=args.run,
                           progress_bar=c.progress(args), **data)
         cv = None
         if args.lfo or args.group:

@@ -68,8 +68,14 @@ def add_sampler_args(p, *, seed_help: str = "random seed; the same seed gives th
 
 def add_likelihood(p, *, repeatable: bool = False) -> None:
     p.add_argument("--likelihood", action="append" if repeatable else "store", metavar="NAME",
-                   help="observation model on log loss, by name (default student_t; `bayeslaw laws` lists them)"
+                   help="observation model on log loss, by name (`bayeslaw laws` lists them; default: learning_curve "
+                        "when --run names a column with several rows per run, else student_t)"
                         + ("; repeat to compare several" if repeatable else ""))
+
+
+def add_run(p) -> None:
+    p.add_argument("--run", metavar="COLUMN",
+                   help="run-id column: rows with the same id are checkpoints of one training run (learning curves)")
 
 
 def add_ci_prob(p, what: str = "intervals") -> None:

@@ -35,6 +35,7 @@ def add(sub, common) -> None:
     p.add_argument("--prior", action="append", metavar="NAME=DIST",
                    help="override a prior, e.g. alpha='Uniform(0, 1)' (repeatable)")
     c.add_likelihood(p)
+    c.add_run(p)
     c.add_data_args(p)
     c.add_sampler_args(p)
     c.add_ci_prob(p, "parameter intervals (HDI)")
@@ -54,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
     out = check_output_dir(args.out, overwrite=args.overwrite, flag="--out") if args.out else None
     ci_prob = resolve_ci_prob(args.ci_prob)
     plan = plan_fit(args.data, args.law, x=c.parse_x(args.x), y=args.y, priors=c.parse_priors(args.prior),
-                    flops_per_param_token=args.flops_per_token, **c.likelihood_kw(args.likelihood),
+                    flops_per_param_token=args.flops_per_token, run=args.run, **c.likelihood_kw(args.likelihood),
                     **c.sampler_kwargs(args))
     c.setup_jax(args.num_chains)
     with warnings.catch_warnings(record=True) as caught:
@@ -71,7 +72,8 @@ def render(fit, fmt: str, out: Path | None, ci_prob: float) -> str:
     """The fit as the command prints it: a table with the facts around it, or JSON (keys in docs/cli.md)."""
     spec = fit.spec
     if fmt == "json":
-        doc = {"law": fit.law.name, "likelihood": spec.likelihood, "n_runs": spec.data.n_runs, "ci_prob": ci_prob,
+        doc = {"law": fit.law.name, "likelihood": spec.likelihood, "likelihood_reason": spec.likelihood_reason,
+               "run": spec.data.run, "n_runs": spec.data.n_runs, "ci_prob": ci_prob,
                "interval": "hdi", "params": fit.to_records(ci_prob), "diagnostics": fit.diagnostics,
                "converged": fit.converged, "conventions": spec.data.derived, "columns": spec.data.columns,
                "sampler": spec.to_dict()["sampler"], "out": str(out) if out else None}
@@ -80,7 +82,9 @@ def render(fit, fmt: str, out: Path | None, ci_prob: float) -> str:
     s = spec.sampler
     lines = [
         f"law: {fit.law.name}   {fit.law.formula}",
-        f"likelihood: {spec.likelihood}   runs: {spec.data.n_runs} from {spec.data.source}",
+        f"likelihood: {spec.likelihood_reason or spec.likelihood}",
+        f"runs: {spec.data.n_runs} rows from {spec.data.source}"
+        + (f", checkpoints of each run in column {spec.data.run!r}" if spec.data.run else ""),
     ]
     if spec.data.derived:
         lines.append("derived: " + "; ".join(spec.data.derived.values()))

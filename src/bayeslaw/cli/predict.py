@@ -24,6 +24,8 @@ def add(sub, common) -> None:
     c.add_at(p)
     c.add_ci_prob(p)
     p.add_argument("--seed", type=int, default=0, help="seed of the new-run noise draws (default 0)")
+    p.add_argument("--run", metavar="RUN_ID", help="learning-curve fits: predict this run's later checkpoints "
+                                                   "(default: the fit's only run, else a fresh run)")
     c.add_format(p)
     p.set_defaults(func=run)
 
@@ -37,13 +39,15 @@ def run(args: argparse.Namespace) -> int:
     seed = check_seed(args.seed)
     targets = c.parse_at(args.at)
     fit = c.load_fit(args.fit_dir)
-    pred = predict(fit, targets, ci_prob=ci_prob, seed=seed)
+    pred = predict(fit, targets, ci_prob=ci_prob, seed=seed, run=args.run)
     table = pred.table
     if args.format != "table":
         c.emit(table, args.format, pred.to_records(), {"law": fit.law.name, "ci_prob": ci_prob})
         return 0
+    new = ("the run's next checkpoint, given its checkpoints so far" if fit.spec.data.run is not None
+           or fit.spec.data.axis is not None else "the law plus run-to-run noise")
     print(f"law: {fit.law.name}   predictions with {c.pct(ci_prob)} equal-tailed intervals "
-          "(mean law = the fitted law; new run = the law plus run-to-run noise)")
+          f"(mean law = the fitted law; new run = {new}; observation model {fit.spec.likelihood})")
     print(c.format_table(c.compact(table).rename(columns={"mean": "mean law", "new_run": "new run"})))
     far = table.filter(like="beyond_").abs().max(axis=1)
     for i, d in far.items():

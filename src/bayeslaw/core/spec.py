@@ -76,6 +76,8 @@ class DataRecord:
     n_runs: int = 0
     design: dict[str, str] = field(default_factory=dict)   # law input -> run-table column
     hash: str = ""
+    run: str | None = None    # the run-id column of learning curves (rows of one run are its checkpoints)
+    axis: str | None = None   # the law input along which a run's checkpoints are ordered
 
 
 @dataclass(frozen=True)
@@ -114,6 +116,7 @@ class FitSpec:
     sampler: SamplerRecord
     diagnostics: tuple[dict[str, str], ...] = ()
     versions: dict[str, str] = field(default_factory=dict)
+    likelihood_reason: str = ""   # why this observation model: the user's choice, or the default for the data
 
     @property
     def design(self) -> dict[str, str]:
@@ -133,6 +136,9 @@ class FitSpec:
         """The JSON layout of ``spec.json`` (format 1)."""
         data = asdict(self.data)
         data["groups"] = list(self.data.groups)
+        for key in ("run", "axis"):  # only learning-curve fits have them (spec.json of ladders is unchanged)
+            if data[key] is None:
+                del data[key]
         sampler = asdict(self.sampler)
         sampler["laplace_ok"] = list(self.sampler.laplace_ok)
         sampler["warmup_leapfrog_steps"] = list(self.sampler.warmup_leapfrog_steps)
@@ -140,6 +146,8 @@ class FitSpec:
                "reference_scales": {"log": dict(self.log_ref), "prior_symbols": dict(self.prior_symbols)},
                "data": data, "sampler": sampler, "diagnostics": [dict(d) for d in self.diagnostics],
                "format": FORMAT, "format_version": FORMAT_VERSION}
+        if self.likelihood_reason:
+            out["likelihood_reason"] = self.likelihood_reason
         if self.versions:
             out["versions"] = dict(self.versions)
         return out
@@ -158,7 +166,8 @@ class FitSpec:
                        log_ref=dict(refs["log"]), prior_symbols=dict(refs["prior_symbols"]),
                        data=DataRecord(**data), sampler=SamplerRecord(**sampler),
                        diagnostics=tuple(dict(x) for x in d.get("diagnostics", [])),
-                       versions=dict(d.get("versions", {})))
+                       versions=dict(d.get("versions", {})),
+                       likelihood_reason=str(d.get("likelihood_reason", "")))
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise FitFileError(f"{where} is incomplete or garbled ({type(exc).__name__}: {exc}); it is not a "
                                "complete bayeslaw fit spec: refit and save again.") from None

@@ -43,8 +43,9 @@ def build_datatree(law: Law, observation: ObservationModel, conventional: dict[s
     }
     frame = runs.frame
     constant = {v: frame[v].to_numpy(float) for v in runs.variables}
-    for g in runs.groups:
-        constant[g] = frame[g].astype(str).to_numpy() if frame[g].dtype == object else frame[g].to_numpy()
+    carried = list(runs.groups) + [c for c in (spec.data.run,) if c is not None and c not in runs.groups]
+    for g in carried:
+        constant[constant_name(g)] = frame[g].astype(str).to_numpy() if frame[g].dtype == object else frame[g].to_numpy()
     dims = {"log_loss": ["run"], **{k: ["run"] for k in constant}}
     tree = azb.from_dict(
         {
@@ -60,6 +61,11 @@ def build_datatree(law: Law, observation: ObservationModel, conventional: dict[s
     )
     tree.attrs = spec_attrs(spec)
     return tree
+
+
+def constant_name(column: str) -> str:
+    """The constant_data variable of a carried run-table column (``run`` is the rows' dimension: ``run_id``)."""
+    return "run_id" if column == "run" else column
 
 
 def spec_attrs(spec: FitSpec) -> dict[str, Any]:

@@ -19,7 +19,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from ..core.law import Law
-from ..core.observation import DEFAULT, get_observation_model
+from ..core import statespace
+from ..core.observation import get_observation_model
 from ..core.priors import Prior
 from ..core.runs import Runs
 from ..core.spec import DataRecord, FitSpec, SamplerRecord
@@ -40,7 +41,8 @@ def fit(
     x: str | Mapping[str, str] | None = None,
     y: str | None = None,
     priors: Mapping[str, Any] | None = None,
-    likelihood: str = DEFAULT,
+    likelihood: str | None = None,
+    run: str | None = None,
     num_warmup: int = 1000,
     num_samples: int = 1000,
     num_chains: int = 4,
@@ -68,8 +70,13 @@ def fit(
     priors : dict, optional
         Overrides of default priors: NumPyro distributions, :class:`~bayeslaw.Prior` objects or
         strings such as ``"Uniform(0, 1)"``, keyed by parameter name (``sigma``/``nu`` too).
-    likelihood : str, default "student_t"
-        The observation model for log(loss), by name (``bayeslaw laws`` lists them).
+    likelihood : str, optional
+        The observation model for log(loss), by name (``bayeslaw laws`` lists them). By default
+        it follows the data: ``"learning_curve"`` when ``run`` names a column with several rows
+        per run (checkpoints), else ``"student_t"`` (a ladder of separate runs). The fit records
+        which and why (``Fit.spec.likelihood_reason``).
+    run : str, optional
+        The run-id column: rows with the same id are checkpoints of one training run.
     num_warmup, num_samples, num_chains, chain_method
         NumPyro MCMC settings. ``chain_method=None`` picks ``"parallel"`` when JAX has a
         device per chain (set ``numpyro.set_host_device_count(4)`` before JAX starts;
@@ -97,7 +104,7 @@ def fit(
     >>> f.summary()  # doctest: +SKIP
     """
     plan = runs if isinstance(runs, FitPlan) else plan_fit(
-        runs, law, x=x, y=y, priors=priors, likelihood=likelihood, num_warmup=num_warmup,
+        runs, law, x=x, y=y, priors=priors, likelihood=likelihood, run=run, num_warmup=num_warmup,
         num_samples=num_samples, num_chains=num_chains, chain_method=chain_method,
         target_accept_prob=target_accept_prob, dense_mass=dense_mass, seed=seed)
     return run_plan(plan, progress_bar=progress_bar, check=check)
@@ -126,6 +133,12 @@ def run_plan(plan: FitPlan, *, progress_bar: bool | None = None, check: bool = T
         size = padded_size(len(runs))
         padded = ({v: jnp.asarray(pad(np.asarray(a), size)) for v, a in xs.items()},
                   jnp.asarray(pad(np.asarray(log_y), size)), jnp.asarray(np.arange(size) < len(runs)))
+        ctx = ctx_exact = None
+        if obs.sequential:
+            ids, t = plan.run_ids(), np.asarray(xs[plan.axis])
+            ctx = {k: jnp.asarray(v) for k, v in statespace.context(ids, t, size).items()}
+            ctx_exact = {k: jnp.asarray(v) for k, v in statespace.context(ids, t, len(runs)).items()}
+            padded = (*padded, ctx)
         samples, extra = run_nuts(make_model(law, obs, families), (prior_args, *padded),
                                   cache_key=(law.name, law.hash, obs.name, support_key),
                                   num_warmup=s.num_warmup, num_samples=s.num_samples, num_chains=s.num_chains,
@@ -134,7 +147,9 @@ def run_plan(plan: FitPlan, *, progress_bar: bool | None = None, check: bool = T
                                   progress_bar=bool(progress_bar))
         wall = time.perf_counter() - t0
         flat = {k: v.reshape((-1,) + v.shape[2:]) for k, v in samples.items()}
-        loglik = log_likelihood_fn(law, obs, families)(flat, prior_args, xs, log_y)
+        loglik_fn = log_likelihood_fn(law, obs, families)
+        loglik = loglik_fn(flat, prior_args, xs, log_y, ctx_exact) if obs.sequential else \
+            loglik_fn(flat, prior_args, xs, log_y)
         loglik = np.asarray(loglik).reshape(s.num_chains, s.num_samples, -1)
         samples.pop(COORDINATES_SITE, None)
         conventional = {k: np.asarray(v) for k, v in law.conventional(samples, log_ref).items()}
@@ -142,10 +157,10 @@ def run_plan(plan: FitPlan, *, progress_bar: bool | None = None, check: bool = T
 
     spec = FitSpec(
         law=law.to_dict(), likelihood=obs.name, priors={k: p.to_dict() for k, p in plan.priors.items()},
-        log_ref=log_ref, prior_symbols=refs,
+        log_ref=log_ref, prior_symbols=refs, likelihood_reason=plan.likelihood_reason,
         data=DataRecord(source=runs.source, columns=dict(runs.columns), derived=dict(runs.derived),
                         groups=tuple(runs.groups), flops_per_param_token=runs.flops_per_param_token,
-                        n_runs=len(runs), design=dict(cols), hash=runs.data_hash()),
+                        n_runs=len(runs), design=dict(cols), hash=runs.data_hash(), run=plan.run, axis=plan.axis),
         sampler=SamplerRecord(num_warmup=s.num_warmup, num_samples=s.num_samples, num_chains=s.num_chains,
                               chain_method=chain_method, dense_mass=s.dense_mass,
                               target_accept_prob=s.target_accept_prob, seed=s.seed, wall_seconds=round(wall, 3),
@@ -184,7 +199,7 @@ def refit(fit: Fit, runs: Runs, *, seed: int | None = None, check: bool = False,
     s = fit.spec.sampler
     x = fit.spec.design["x"] if one_input(fit.law) else None
     priors = fixed_priors(fit) if priors is None else priors
-    return fit_(runs, fit.law, x=x, priors=priors, likelihood=fit.spec.likelihood,
+    return fit_(runs, fit.law, x=x, priors=priors, likelihood=fit.spec.likelihood, run=fit.spec.data.run,
                 num_warmup=s.num_warmup, num_samples=s.num_samples, num_chains=s.num_chains,
                 chain_method=s.chain_method, target_accept_prob=s.target_accept_prob, dense_mass=s.dense_mass,
                 seed=s.seed if seed is None else seed, progress_bar=False, check=check)

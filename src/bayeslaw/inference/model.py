@@ -70,7 +70,8 @@ def _sample_params(param_names, dists, coordinates, x):
     return {name: numpyro.deterministic(name, v) for name, v in params.items()}
 
 
-def _model(log_mean, param_names, observation, families, prior_args, x, log_y=None, mask=None, coordinates=None):
+def _model(log_mean, param_names, observation, families, prior_args, x, log_y=None, mask=None, coordinates=None,
+           ctx=None):
     # Priors arrive as plain dicts of numbers (jit arguments with a deterministic order) and are
     # built here; numpyro Distribution pytrees flatten in a hash-seed-dependent order, which made
     # the compiled program differ between processes and defeated JAX's persistent cache.
@@ -78,6 +79,11 @@ def _model(log_mean, param_names, observation, families, prior_args, x, log_y=No
     params = _sample_params(param_names, dists, coordinates, x)
     mu = log_mean(x, **params)
     noise = {name: numpyro.sample(name, dists[name]) for name in observation.params}
+    if observation.sequential:
+        # the run-by-run filter's one-step-ahead densities: exact, no latent states (padded rows score 0)
+        if log_y is not None:
+            numpyro.factor("log_loss", jnp.sum(observation.process.log_density(log_y - mu, ctx, **noise)))
+        return
     obs = observation.distribution(mu, **noise)
     n = next(iter(x.values())).shape[0]
     with numpyro.plate("run", n), numpyro.handlers.mask(mask=True if mask is None else mask):
@@ -109,8 +115,8 @@ def make_model(law: Law, observation: ObservationModel, families: tuple[tuple[st
     names = tuple(law.params)
 
     def make():
-        def model(prior_args, x, log_y=None, mask=None):
-            _model(law.log_mean, names, observation, families, prior_args, x, log_y, mask, law.coordinates)
+        def model(prior_args, x, log_y=None, mask=None, ctx=None):
+            _model(law.log_mean, names, observation, families, prior_args, x, log_y, mask, law.coordinates, ctx)
 
         return model
 
@@ -118,8 +124,23 @@ def make_model(law: Law, observation: ObservationModel, families: tuple[tuple[st
 
 
 def log_likelihood_fn(law: Law, observation: ObservationModel, families: tuple[tuple[str, str], ...]):
-    """Jitted pointwise log-likelihood of posterior draws (cached per law, observation model, priors)."""
+    """Jitted pointwise log-likelihood of posterior draws (cached per law, observation model, priors).
+
+    ``f(samples, prior_args, xs, log_y, ctx=None)`` with samples flattened over chains; for a
+    sequential observation model the values are each row's one-step-ahead conditional density
+    (``ctx`` from :func:`bayeslaw.core.statespace.context` at the data's own size).
+    """
     model = make_model(law, observation, families)
+    if observation.sequential:
+        def make_sequential():
+            def one(draw, xs, log_y, ctx):
+                mu = law.log_mean(xs, **{k: draw[k] for k in law.params})
+                return observation.process.log_density(log_y - mu, ctx, **{k: draw[k] for k in observation.params})
+
+            return jax.jit(lambda samples, prior_args, xs, log_y, ctx: jax.vmap(
+                one, in_axes=(0, None, None, None))(samples, xs, log_y, ctx))
+
+        return remember(_LOGLIK, (law.name, law.hash, observation.name, families), make_sequential)
 
     def make():
         return jax.jit(lambda samples, prior_args, xs, log_y: numpyro.infer.log_likelihood(

@@ -10,12 +10,14 @@ set of rules. :func:`bayeslaw.fit` accepts a plan as well as a table.
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Iterable, Mapping, Sequence
 
 from ..core.catalogue import get_law
 from ..core.law import Law
-from ..core.observation import DEFAULT, ObservationModel, get_observation_model
+import numpy as np
+
+from ..core.observation import DEFAULT, SEQUENCE_DEFAULT, ObservationModel, get_observation_model
 from ..core.priors import Prior, as_prior
 from ..core.runs import SIZE_COLUMNS, Runs, load_runs
 from ..core.spec import SamplerSettings
@@ -32,6 +34,17 @@ class FitPlan:
     runs: Runs
     design: dict[str, str]
     sampler: SamplerSettings
+    run: str | None = None
+    axis: str | None = None
+    likelihood_reason: str = ""
+
+    def run_ids(self) -> np.ndarray | None:
+        """The run id of each row of a sequential fit (one run when there is no run column)."""
+        if not self.observation.sequential:
+            return None
+        if self.run is None:
+            return np.zeros(len(self.runs), dtype=int)
+        return self.runs.frame[self.run].to_numpy()
 
 
 def one_input(law: Law) -> bool:
@@ -134,9 +147,53 @@ def resolve_priors(law: Law, observation: ObservationModel, overrides: Mapping[s
     return priors
 
 
+def choose_likelihood(runs: Runs, run: str | None, likelihood: str | ObservationModel | None
+                      ) -> tuple[ObservationModel, str]:
+    """The observation model for these runs, and why, in one sentence.
+
+    A run column with several rows in some run makes the rows checkpoints of learning curves
+    (the sequential default); otherwise the table is a ladder of separate runs (the independent
+    default). A likelihood given by the caller is kept, and the reason says so.
+    """
+    if run is not None and run not in runs.frame.columns:
+        others = [c for c in runs.frame.columns if c not in runs.sizes and c != "loss"]
+        raise DataError(f"{runs.source} has no run column {run!r}; its other columns are: "
+                        f"{', '.join(map(str, others)) or 'none'}.")
+    per_run = runs.frame.groupby(run, sort=False).size() if run is not None else None
+    if likelihood is not None:
+        obs = get_observation_model(likelihood)
+        if obs.sequential and run is None:
+            return obs, f"{obs.name} (chosen by the caller; no run column, so all rows are checkpoints of one run)"
+        return obs, f"{obs.name} (chosen by the caller)"
+    if per_run is not None and int(per_run.max()) >= 3:
+        return (get_observation_model(SEQUENCE_DEFAULT),
+                f"{SEQUENCE_DEFAULT} (the default for learning curves: run column {run!r} holds "
+                f"{len(per_run)} runs with up to {int(per_run.max())} checkpoints each)")
+    what = f"run column {run!r} has at most {int(per_run.max())} rows per run" if per_run is not None else \
+        "no run column was given"
+    return get_observation_model(DEFAULT), f"{DEFAULT} (the default for a ladder of separate runs: {what})"
+
+
+def run_axis(runs: Runs, law: Law, cols: Mapping[str, str], run_ids: np.ndarray) -> str:
+    """The law input along which each run's checkpoints are ordered: the one that varies within runs."""
+    if len(cols) == 1:
+        return next(iter(cols))
+    frame = runs.frame.assign(_run=run_ids)
+    varying = [v for v, c in cols.items() if (frame.groupby("_run")[c].nunique() > 1).any()]
+    if len(varying) == 1:
+        return varying[0]
+    if "D" in varying or (not varying and "D" in cols):
+        return "D"
+    if not varying:
+        return next(iter(cols))
+    raise DataError(f"{runs.source}: {', '.join(varying)} all vary within runs, so the order of a run's "
+                    f"checkpoints is ambiguous for law {law.name!r}; give one row per checkpoint with one growing "
+                    "size, or fit the runs as a ladder (likelihood='student_t').")
+
+
 def plan_fit(data: Any, law: str | Law = "chinchilla", *, x: str | Mapping[str, str] | None = None,
-             y: str | None = None, priors: Mapping[str, Any] | None = None, likelihood: str = DEFAULT,
-             groups: Iterable[str] | None = None, flops_per_param_token: float = 6.0, num_warmup: int = 1000,
+             y: str | None = None, priors: Mapping[str, Any] | None = None, likelihood: str | None = None,
+             run: str | None = None, groups: Iterable[str] | None = None, flops_per_param_token: float = 6.0, num_warmup: int = 1000,
              num_samples: int = 1000, num_chains: int = 4, chain_method: str | None = None,
              target_accept_prob: float = 0.8, dense_mass: bool = True, seed: int = 0) -> FitPlan:
     """Check everything about a fit before any compilation: the arguments are those of :func:`bayeslaw.fit`.
@@ -155,12 +212,18 @@ def plan_fit(data: Any, law: str | Law = "chinchilla", *, x: str | Mapping[str, 
                               chain_method=chain_method, target_accept_prob=target_accept_prob,
                               dense_mass=dense_mass, seed=seed)
     law = get_law(law)
-    observation = get_observation_model(likelihood)
-    resolved = resolve_priors(law, observation, priors)
+    if likelihood is not None:  # a wrong likelihood or prior is refused before the data are read
+        resolve_priors(law, get_observation_model(likelihood), priors)
     runs, fit_x = read_runs(data, [law], x=x, y=y, groups=groups, flops_per_param_token=flops_per_param_token)
+    observation, reason = choose_likelihood(runs, run, likelihood)
+    resolved = resolve_priors(law, observation, priors)
     try:
         cols = design(runs, law, fit_x)
     except DataError as exc:
         raise DataError(f"{runs.source}: {exc}") from None
     check_enough_runs(law, len(runs), runs.source)
-    return FitPlan(law=law, observation=observation, priors=resolved, runs=runs, design=cols, sampler=sampler)
+    plan = FitPlan(law=law, observation=observation, priors=resolved, runs=runs, design=cols, sampler=sampler,
+                   run=run, likelihood_reason=reason)
+    if observation.sequential:
+        plan = replace(plan, axis=run_axis(runs, law, cols, plan.run_ids()))
+    return plan

@@ -34,6 +34,7 @@ from ..core.runs import Runs
 from ..core.spec import FORMAT, FORMAT_VERSION, FitSpec
 from ..errors import FitFileError, LawError
 from . import store
+from .datatree import constant_name
 
 
 @dataclass
@@ -102,19 +103,21 @@ class Fit:
         """The run table the fit was made from, rebuilt from its DataTree (constant and observed data)."""
         const = self.idata["constant_data"]
         data = self.spec.data
-        groups = [g for g in data.groups if g in const.data_vars]
-        sizes = [v for v in const.data_vars if v not in groups]
+        groups = [g for g in (*data.groups, data.run) if g is not None and constant_name(g) in const.data_vars]
+        groups = list(dict.fromkeys(groups))
+        sizes = [v for v in const.data_vars if v not in {constant_name(g) for g in groups}]
         frame = pd.DataFrame({v: np.asarray(const[v].values, float) for v in sizes}, index=const["run"].values)
         frame.index.name = "row"
         frame["loss"] = np.exp(np.asarray(self.idata["observed_data"]["log_loss"].values, float))
         for g in groups:
-            frame[g] = const[g].values
+            frame[g] = const[constant_name(g)].values
         return Runs(frame, dict(data.columns), dict(data.derived), tuple(groups), data.source,
                     float(data.flops_per_param_token), tuple(sizes))
 
     def summary(self, ci_prob: float | None = None, var_names: list[str] | None = None) -> pd.DataFrame:
         """Parameter table (index ``param``): mean, sd, the ``ci_prob`` HDI as ``lower``/``upper``, R-hat,
-        bulk/tail ESS; ``ci_prob`` defaults to ArviZ's ``rcParams["stats.ci_prob"]`` and is in ``.attrs``."""
+        bulk/tail ESS; ``ci_prob`` defaults to ArviZ's ``rcParams["stats.ci_prob"]`` and is in ``.attrs``, with
+        ``observation_model``: which one made the bands, and why (one sentence)."""
         ci_prob = resolve_ci_prob(ci_prob)
         names = var_names or self.param_names
         table = pd.DataFrame(azs.summary(self.idata, var_names=names, ci_prob=ci_prob, ci_kind="hdi",
@@ -122,7 +125,8 @@ class Fit:
         lo, hi = [c for c in table.columns if c.startswith("hdi")][:2]
         out = table[["mean", "sd", lo, hi, "r_hat", "ess_bulk", "ess_tail"]].rename(columns={lo: "lower", hi: "upper"})
         out.index.name = "param"
-        out.attrs.update(ci_prob=ci_prob, ci_kind="hdi")
+        out.attrs.update(ci_prob=ci_prob, ci_kind="hdi",
+                         observation_model=self.spec.likelihood_reason or self.spec.likelihood)
         return out
 
     def __repr__(self) -> str:

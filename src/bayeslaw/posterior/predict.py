@@ -26,6 +26,7 @@ from ..core.records import json_value, resolve_ci_prob
 from ..core.runs import SIZE_COLUMNS, Runs, complete_sizes
 from ..errors import DataError
 from ..inference.result import Fit
+from . import sequential
 from .summaries import summarise
 
 KINDS = ("mean", "new_run")
@@ -154,21 +155,49 @@ def noise_params(fit: Fit) -> dict[str, np.ndarray]:
     return {n: fit.draws(n)[:, None] for n in obs.params}
 
 
+def new_run_log_loss(fit: Fit, frame: pd.DataFrame, mu: np.ndarray, seed: int, *, run: Any = None,
+                     held_out: bool = False) -> np.ndarray:
+    """Log loss of a new run (or a run's next checkpoint) at each row of ``frame``, per posterior draw.
+
+    Independent models add one noise draw to the law. Sequential models condition on a run: the
+    one named by ``run``, the fit's only run, or, with ``held_out``, each row's own run column.
+    """
+    if not get_observation_model(fit.spec.likelihood).sequential:
+        return mu + noise_draws(fit, mu.shape, seed)
+    ids = sequential.held_out_runs(fit, frame) if held_out else sequential.target_runs(fit, frame, run)
+    return mu + sequential.noise_draws(fit, sequential.axis_values(fit, frame), ids, fitted_log_mean(fit), seed)
+
+
 def noise_draws(fit: Fit, shape: tuple[int, int], seed: int) -> np.ndarray:
     """Draws of the observation model's noise on log loss, one per posterior draw (rows) and column."""
     obs = get_observation_model(fit.spec.likelihood)
     return obs.noise(np.random.default_rng(seed), shape, **noise_params(fit))
 
 
+def fitted_log_mean(fit: Fit) -> np.ndarray:
+    """The law's log mean at the fitted rows, per posterior draw (draws x rows)."""
+    const = fit.idata["constant_data"]
+    return log_mean_draws(fit, {c: np.asarray(const[c].values, float) for c in fit.spec.design.values()})
+
+
 def log_density(fit: Fit, runs: Runs) -> np.ndarray:
-    """Log likelihood of each run in ``runs`` under each posterior draw of ``fit``: (chain, draw, run)."""
+    """Log likelihood of each run in ``runs`` under each posterior draw of ``fit``: (chain, draw, run).
+
+    For a sequential (learning-curve) fit, each row is scored given the fitted checkpoints of its
+    run (the run column of ``runs``), or as a fresh run's when the fit has not seen its run.
+    """
     obs = get_observation_model(fit.spec.likelihood)
     mu = log_mean_draws(fit, {col: runs.frame[col].to_numpy(float) for col in fit.spec.design.values()})
     y = np.log(runs.loss)[None, :]
+    post = fit.idata["posterior"]
+    if obs.sequential:
+        ids = sequential.held_out_runs(fit, runs.frame)
+        t = sequential.axis_values(fit, runs.frame)
+        out = sequential.log_density(fit, ids, t, y[0], mu, fitted_log_mean(fit))
+        return out.reshape(post.sizes["chain"], post.sizes["draw"], -1)
     with jax.enable_x64(True):
         params = {k: jnp.asarray(v) for k, v in noise_params(fit).items()}
         out = np.asarray(obs.distribution(jnp.asarray(mu), **params).log_prob(jnp.asarray(y)), float)
-    post = fit.idata["posterior"]
     return out.reshape(post.sizes["chain"], post.sizes["draw"], -1)
 
 
@@ -217,7 +246,7 @@ def prediction(frame: pd.DataFrame, mean_loss: np.ndarray, new_loss: np.ndarray,
 
 
 def predict(fit: Fit, targets: pd.DataFrame | Mapping | None = None, *, ci_prob: float | None = None,
-            seed: int = 0, **inputs: Any) -> Prediction:
+            seed: int = 0, run: Any = None, **inputs: Any) -> Prediction:
     """Posterior of the mean law and of a new run at each target.
 
     Parameters
@@ -233,6 +262,10 @@ def predict(fit: Fit, targets: pd.DataFrame | Mapping | None = None, *, ci_prob:
         Mass of the equal-tailed intervals (default: ArviZ's ``rcParams["stats.ci_prob"]``).
     seed : int
         Seed of the new-run noise draws.
+    run : optional
+        Learning-curve fits only: the run whose later checkpoints to predict (the new-run band
+        is then conditioned on that run's checkpoints, and widens with the distance beyond its
+        last one). A fit of one run uses it by default; otherwise the band is a fresh run's.
 
     Returns
     -------
@@ -241,7 +274,10 @@ def predict(fit: Fit, targets: pd.DataFrame | Mapping | None = None, *, ci_prob:
     ci_prob = resolve_ci_prob(ci_prob)
     frame = as_targets(fit, targets, **inputs)
     mu = log_mean_draws(fit, {c: frame[c].to_numpy(float) for c in frame.columns})
-    new = mu + noise_draws(fit, mu.shape, seed)
+    if run is not None and not get_observation_model(fit.spec.likelihood).sequential:
+        raise DataError(f"run={run!r} applies to learning-curve fits; this fit's observation model "
+                        f"({fit.spec.likelihood}) treats runs as independent.")
+    new = new_run_log_loss(fit, frame, mu, seed, run=run)
     with np.errstate(over="ignore"):  # a Student-t draw with small nu can exceed exp's range: inf is its value
         mean_loss, new_loss = np.exp(mu), np.exp(new)
     post = fit.idata["posterior"]

@@ -79,7 +79,9 @@ def law_section(fit: Fit, ci_prob: float):
         intro += f"<p>{h.esc(law.description)}</p>"
     if lik is not None:
         intro += (f"<p><strong>Observation model</strong> (what made the bands): <code>{h.esc(lik.name)}</code>, "
-                  f"{h.esc(lik.description)}. It assumes {h.esc(lik.assumptions)}.</p>")
+                  f"{h.esc(lik.description)}. It assumes {h.esc(lik.assumptions)}."
+                  + (f" Chosen: {h.esc(fit.spec.likelihood_reason)}." if fit.spec.likelihood_reason else "")
+                  + "</p>")
     symbols = fit.spec.prior_symbols
     if symbols:
         intro += ("<p class=\"note\">Prior symbols: " + ", ".join(

@@ -20,7 +20,6 @@ import pandas as pd
 
 from ..core.catalogue import get_law
 from ..core.law import Law
-from ..core.observation import DEFAULT
 from ..core.priors import Prior
 from ..core.records import resolve_ci_prob, table_records
 from ..core.runs import Runs
@@ -160,7 +159,8 @@ def _assemble(trained: Mapping[str, Fit], test: Mapping[str, Runs], by: str, n_t
 
 
 def backtest(data: Any, laws: str | Law | Sequence[str | Law], *, by: str = "C", holdout_top: float = 0.2,
-             cutoff: float | None = None, likelihood: str = DEFAULT, x: str | Mapping[str, str] | None = None,
+             cutoff: float | None = None, likelihood: str | None = None, run: str | None = None,
+             x: str | Mapping[str, str] | None = None,
              y: str | None = None, groups: Iterable[str] | None = None, flops_per_param_token: float = 6.0,
              ci_prob: float | None = None,
              check: bool = True, progress_bar: bool = False, **sampler: Any) -> Backtest:
@@ -178,7 +178,11 @@ def backtest(data: Any, laws: str | Law | Sequence[str | Law], *, by: str = "C",
         Without ``cutoff``: test on the round(holdout_top * n) runs with the largest ``by``.
     cutoff : float, optional
         Train on the runs with ``by <= cutoff``, test on the rest (overrides ``holdout_top``).
-    likelihood : str, default "student_t"
+    likelihood : str, optional
+        The observation model (default: chosen from the data, as by :func:`bayeslaw.fit`).
+    run : str, optional
+        The run-id column of learning curves: the training part of each run is fitted, and each
+        held-out checkpoint is predicted given its own run's earlier checkpoints.
     x, y, groups, flops_per_param_token : optional
         Size, loss and group columns and k in C = k N D, as for :func:`bayeslaw.plan_fit`.
     ci_prob : float, optional
@@ -211,7 +215,8 @@ def backtest(data: Any, laws: str | Law | Sequence[str | Law], *, by: str = "C",
     plans = {}
     for law in laws:
         check_enough_runs(law, n_train, where, "raise the cutoff or lower holdout_top")
-        plans[law.name] = plan_fit(train, law, x=fit_x if one_input(law) else None, likelihood=likelihood, **sampler)
+        plans[law.name] = plan_fit(train, law, x=fit_x if one_input(law) else None, likelihood=likelihood, run=run,
+                                   **sampler)
     trained = {name: fit_named(name, plan, progress_bar=progress_bar, check=check) for name, plan in plans.items()}
     seed = int(sampler.get("seed", 0))
     return _assemble(trained, {n: test for n in trained}, by, n_train, float(values[train_mask].max()),

@@ -17,6 +17,7 @@ import arviz_stats as azs
 import numpy as np
 import pandas as pd
 
+from ..core.observation import get_observation_model
 from ..core.records import json_value, table_records
 from ..errors import BayeslawError
 from ..inference.result import Fit
@@ -85,10 +86,25 @@ def _psis(fit: Fit):
         return azs.loo(fit.idata, pointwise=True, var_name="log_loss")
 
 
+def check_exchangeable(fit: Fit) -> None:
+    """Refuse PSIS-LOO where its rows are not exchangeable: the checkpoints of a learning-curve fit."""
+    obs = get_observation_model(fit.spec.likelihood)
+    if obs.sequential:
+        run = fit.spec.data.run
+        by = repr(run) if run else "RUN_COLUMN"
+        raise BayeslawError(
+            f"PSIS-LOO is not valid for a {obs.name} fit: its pointwise log likelihoods are one-step-ahead "
+            "conditionals of each run's checkpoints, and leaving one checkpoint out of a run that remembers its "
+            "neighbours says nothing about later ones; compare such fits on held-out later checkpoints with "
+            "bayeslaw.backtest (bayeslaw backtest on the command line), or by leaving whole runs out with "
+            f"bayeslaw.leave_one_group_out(fit, {by}).")
+
+
 def loo(fit: Fit, *, pareto_k_max: float = PARETO_K_MAX, refit: bool = True) -> LooResult:
     """PSIS-LOO of a fit; runs with Pareto k > ``pareto_k_max`` are refitted exactly when ``refit``."""
     if not 0 < pareto_k_max < 1.5:
         raise BayeslawError(f"pareto_k_max must be between 0 and 1.5 (0.7 is the usual threshold); got {pareto_k_max!r}.")
+    check_exchangeable(fit)
     psis = _psis(fit)
     k = np.asarray(psis.pareto_k.values, float)
     labels = psis.pareto_k["run"].values

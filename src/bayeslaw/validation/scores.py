@@ -18,7 +18,7 @@ from scipy.special import logsumexp
 from ..core.runs import Runs
 from ..errors import BayeslawError
 from ..inference.result import Fit
-from ..posterior.predict import log_density, log_mean_draws, noise_draws
+from ..posterior.predict import log_density, log_mean_draws, new_run_log_loss
 
 
 def crps_samples(draws: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -59,7 +59,7 @@ def score(fit: Fit, test: Runs, *, ci_prob: float, seed: int = 0) -> dict[str, A
     ll = ll.reshape(-1, ll.shape[-1])
     elpd_i = logsumexp(ll, axis=0) - np.log(ll.shape[0])
     mu = log_mean_draws(fit, {col: test.frame[col].to_numpy(float) for col in fit.design.values()})
-    new = mu + noise_draws(fit, mu.shape, seed)  # log loss of a new run, per draw and test run
+    new = new_run_log_loss(fit, test.frame, mu, seed, held_out=True)  # a new run's log loss, per draw and run
     y = np.log(test.loss)
     lo, q25, med, q75, hi = np.quantile(new, [(1 - ci_prob) / 2, 0.25, 0.5, 0.75, (1 + ci_prob) / 2], axis=0)
     crps = crps_samples(new, y)

@@ -1,0 +1,139 @@
+"""Learning curves: the sequential observation model (drift + diffusion + jitter by a Kalman filter),
+the default chosen from the data's structure, predictions conditioned on a run, and the refusal of
+PSIS-LOO on checkpoints."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from jax.scipy.stats import multivariate_normal as mvn
+
+import bayeslaw
+from bayeslaw.core import statespace
+from bayeslaw.errors import BayeslawError, DataError
+from bayeslaw.inference.plan import plan_fit
+from conftest import check_result_contract
+
+SAMPLER = dict(num_chains=2, num_warmup=300, num_samples=300, check=False)
+
+
+def dense_log_density(r, t, drift, drift_length, diffusion, sigma):
+    """The same process as a dense Gaussian: OU + Wiener from the first checkpoint + jitter."""
+    d = np.abs(t[:, None] - t[None, :])
+    t0 = t.min()
+    cov = (drift ** 2 * np.exp(-d / drift_length) + diffusion ** 2 * np.minimum(t[:, None] - t0, t[None, :] - t0)
+           + sigma ** 2 * np.eye(len(t)))
+    return float(mvn.logpdf(r, np.zeros(len(t)), cov))
+
+
+def ou_curves(n_runs=2, n=16, seed=0, drift=0.03, length=1.0, sigma=0.005):
+    """Checkpoints of a few runs of a power law, each drifting from it as an OU process in log D."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for run in range(n_runs):
+        D = np.geomspace(1e8, 1e10, n) * (1 + 0.3 * run)
+        t = np.log(D)
+        u = np.empty(n)
+        u[0] = drift * rng.standard_normal()
+        for i in range(1, n):
+            phi = np.exp(-(t[i] - t[i - 1]) / length)
+            u[i] = phi * u[i - 1] + drift * np.sqrt(1 - phi ** 2) * rng.standard_normal()
+        loss = (1.7 + 400 * D ** -0.3) * np.exp(u + sigma * rng.standard_normal(n))
+        rows.append(pd.DataFrame({"D": D, "loss": loss, "run": f"r{run}"}))
+    return pd.concat(rows, ignore_index=True)
+
+
+def test_kalman_filter_equals_the_dense_gaussian():
+    """Two runs, rows shuffled, padded to 32: the filter's one-step-ahead densities sum to each run's exact
+    multivariate-normal log density, and padded rows score 0."""
+    rng = np.random.default_rng(0)
+    t = np.r_[rng.uniform(-2, 2, 15), rng.uniform(0, 3, 9)]
+    ids = np.r_[np.full(15, "a"), np.full(9, "b")]
+    perm = rng.permutation(24)
+    t, ids = t[perm], ids[perm]
+    r = rng.normal(0, 0.1, 24)
+    p = dict(drift=0.1, drift_length=0.7, diffusion=0.05, sigma=0.02)
+    ctx = statespace.context(ids, t, 32)
+    ll = np.asarray(statespace.log_density(np.r_[r, np.full(8, r[0])], ctx, **p))
+    ref = sum(dense_log_density(r[ids == k][np.argsort(t[ids == k])], np.sort(t[ids == k]), **p) for k in "ab")
+    assert ll.sum() == pytest.approx(ref, rel=1e-10)
+    assert np.all(ll[24:] == 0)
+    # each row's term is its one-step-ahead conditional: the first row of a run is its marginal
+    first = [np.flatnonzero(ids == k)[np.argmin(t[ids == k])] for k in "ab"]
+    for i in first:
+        var = p["drift"] ** 2 + p["sigma"] ** 2
+        assert ll[i] == pytest.approx(-0.5 * (np.log(2 * np.pi * var) + r[i] ** 2 / var))
+
+
+def test_the_default_follows_the_data_structure():
+    curves = ou_curves()
+    plan = plan_fit(curves, "power_law", x="D", run="run")
+    assert plan.observation.name == "learning_curve" and plan.axis == "x"
+    assert "learning curves" in plan.likelihood_reason and "'run'" in plan.likelihood_reason
+    ladder = curves.groupby("run").head(1)
+    ladder = pd.concat([ladder.assign(run=[f"s{k}_{i}" for i in range(len(ladder))], D=ladder["D"] * k)
+                        for k in (1, 2, 3)], ignore_index=True)
+    plan = plan_fit(ladder, "power_law", x="D", run="run")
+    assert plan.observation.name == "student_t" and "ladder" in plan.likelihood_reason
+    plan = plan_fit(curves, "power_law", x="D")
+    assert plan.observation.name == "student_t" and "no run column" in plan.likelihood_reason
+    plan = plan_fit(curves, "power_law", x="D", likelihood="learning_curve")
+    assert plan.observation.name == "learning_curve" and "one run" in plan.likelihood_reason
+    plan = plan_fit(curves, "power_law", x="D", run="run", likelihood="normal")
+    assert plan.observation.name == "normal" and "chosen by the caller" in plan.likelihood_reason
+    with pytest.raises(DataError, match="has no run column 'runs'.*run"):
+        plan_fit(curves, "power_law", x="D", run="runs")
+
+
+def test_the_axis_of_checkpoints_of_a_two_input_law_is_the_one_that_grows():
+    rows = []
+    for N in (1e8, 3e8, 1e9):
+        D = np.geomspace(1e9, 1e11, 6)
+        rows.append(pd.DataFrame({"N": N, "D": D, "loss": 1.7 + 400 / N ** 0.34 + 400 / D ** 0.28, "run": f"N{N:g}"}))
+    plan = plan_fit(pd.concat(rows), "chinchilla", run="run")
+    assert plan.observation.name == "learning_curve" and plan.axis == "D"
+
+
+@pytest.fixture(scope="module")
+def curve_fit():
+    return bayeslaw.fit(ou_curves(), "power_law", x="D", run="run", seed=0, **SAMPLER)
+
+
+def test_a_learning_curve_fit_records_why_and_predicts_each_run(curve_fit, tmp_path):
+    f = curve_fit
+    assert f.spec.likelihood == "learning_curve" and f.spec.data.run == "run" and f.spec.data.axis == "x"
+    assert f.summary().attrs["observation_model"].startswith("learning_curve (the default for learning curves")
+    assert set(f.param_names) >= {"sigma", "drift", "drift_length"}
+    check_result_contract(f)
+    # pointwise log likelihoods are one-step-ahead conditionals: they sum to the joint of each draw
+    assert f.idata["log_likelihood"]["log_loss"].shape[-1] == 32
+    # a run's continuation: conditioned on its checkpoints, wider further beyond its last one
+    last = float(ou_curves().query("run == 'r1'")["D"].max())
+    pred = bayeslaw.predict(f, x=[last * 1.5, last * 10, last * 100], run="r1", ci_prob=0.9)
+    width = (pred.table["new_run_upper"] - pred.table["new_run_lower"]).to_numpy()
+    assert np.all(np.diff(width) > 0)
+    fresh = bayeslaw.predict(f, x=[last * 1.5], ci_prob=0.9)  # no run named: a fresh run
+    assert (fresh.table["new_run_upper"] - fresh.table["new_run_lower"]).iloc[0] > width[0]
+    with pytest.raises(DataError, match="run='r9' is not a run of this fit"):
+        bayeslaw.predict(f, x=[last], run="r9")
+    f.save(tmp_path / "fit")
+    g = bayeslaw.load(tmp_path / "fit")
+    assert g.spec.likelihood_reason == f.spec.likelihood_reason and g.spec.data.run == "run"
+    again = bayeslaw.predict(g, x=[last * 1.5, last * 10, last * 100], run="r1", ci_prob=0.9)
+    pd.testing.assert_frame_equal(again.table, pred.table)
+
+
+def test_psis_loo_is_refused_on_checkpoints(curve_fit):
+    with pytest.raises(BayeslawError, match="PSIS-LOO is not valid for a learning_curve fit.*backtest.*"
+                                            "leave_one_group_out\\(fit, 'run'\\)"):
+        bayeslaw.loo(curve_fit)
+
+
+def test_held_out_checkpoints_are_scored_given_their_run(curve_fit):
+    from bayeslaw.posterior.predict import log_density
+
+    data = ou_curves()
+    later = bayeslaw.load_runs(data.assign(D=data["D"] * 1.2))
+    dens = log_density(curve_fit, later)
+    assert dens.shape == (2, 300, 32) and np.isfinite(dens).all()
+    unknown = bayeslaw.load_runs(data.assign(run="new", D=data["D"] * 1.2).head(5))
+    assert np.isfinite(log_density(curve_fit, unknown)).all()
