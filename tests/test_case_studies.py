@@ -401,12 +401,13 @@ def test_revisiting_full_study(tmp_path):
 
 # -- real_data_calibration -----------------------------------------------------------------------
 def test_real_data_calibration_smoke(run_main, tmp_path):
-    """Two synthetic learning curves with known drift, both observation models, a small budget, in this process."""
+    """Two synthetic learning curves with known drift, the learning-curve model (the sampler program of
+    tests/test_learning_curves.py), a small budget, in this process."""
     code = run_main("real_data_calibration", "--study", "synthetic", "--curves", "2", "--workers", "1",
-                    *SMALL, "--out", tmp_path)
+                    "--likelihoods", "learning_curve", *SMALL, "--out", tmp_path)
     assert code == 0
     summary = json.loads((tmp_path / "summary.json").read_text())
-    assert set(summary) == {"synthetic/student_t", "synthetic/learning_curve"}
+    assert set(summary) == {"synthetic/learning_curve"}
     for rec in summary.values():
         assert rec["curves"] == 2 and rec["points"] == 32
         assert 0 <= rec["coverage_50"] <= rec["coverage_90"] <= 1 and rec["median_width_90"] > 0
