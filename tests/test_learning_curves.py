@@ -137,3 +137,31 @@ def test_held_out_checkpoints_are_scored_given_their_run(curve_fit):
     assert dens.shape == (2, 300, 32) and np.isfinite(dens).all()
     unknown = bayeslaw.load_runs(data.assign(run="new", D=data["D"] * 1.2).head(5))
     assert np.isfinite(log_density(curve_fit, unknown)).all()
+
+
+def test_backtest_of_learning_curves_conditions_on_each_run():
+    """The last quarter of the checkpoints (by D) held out: each is predicted from its own run's earlier ones,
+    which the learning-curve model does far better than a fresh run's band would."""
+    data = ou_curves()
+    bt = bayeslaw.backtest(data, "power_law", x="D", run="run", by="D", holdout_top=0.25, seed=0, ci_prob=0.9,
+                           check=False, **{k: v for k, v in SAMPLER.items() if k != "check"})
+    row = bt.table.iloc[0]
+    assert row["likelihood"] == "learning_curve" and row["n_train"] == 24 and row["n_test"] == 8
+    assert np.isfinite(row["elpd_test"]) and 0 <= row["coverage_50"] <= row["coverage"] <= 1
+    f = bt.fits["power_law"]
+    assert f.spec.data.run == "run" and "learning curves" in f.spec.likelihood_reason
+
+
+def test_cli_fit_says_which_observation_model_and_why(tmp_path, capsys):
+    from bayeslaw.cli import main
+
+    path = tmp_path / "curves.csv"
+    ou_curves().to_csv(path, index=False)
+    code = main(["fit", str(path), "--law", "power_law", "--x", "D", "--run", "run", "--num-chains", "2",
+                 "--num-warmup", "300", "--num-samples", "300", "--quiet", "--format", "json"])
+    assert code == 0
+    import json
+
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["likelihood"] == "learning_curve" and doc["run"] == "run"
+    assert doc["likelihood_reason"].startswith("learning_curve (the default for learning curves: run column 'run'")
