@@ -126,6 +126,8 @@ def test_psis_loo_is_refused_on_checkpoints(curve_fit):
     with pytest.raises(BayeslawError, match="PSIS-LOO is not valid for a learning_curve fit.*backtest.*"
                                             "leave_one_group_out\\(fit, 'run'\\)"):
         bayeslaw.loo(curve_fit)
+    with pytest.raises(BayeslawError, match="PSIS-LOO is not valid for a learning_curve fit"):
+        bayeslaw.compare({"a": curve_fit, "b": curve_fit})
 
 
 def test_held_out_checkpoints_are_scored_given_their_run(curve_fit):
