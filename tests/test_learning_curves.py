@@ -167,3 +167,17 @@ def test_cli_fit_says_which_observation_model_and_why(tmp_path, capsys):
     doc = json.loads(capsys.readouterr().out)
     assert doc["likelihood"] == "learning_curve" and doc["run"] == "run"
     assert doc["likelihood_reason"].startswith("learning_curve (the default for learning curves: run column 'run'")
+
+
+def test_plots_and_report_of_a_learning_curve_fit(curve_fit, tmp_path):
+    """The curve plot's new-run band is a fresh run's (drift and jitter); the report says which model and why."""
+    import matplotlib.pyplot as plt
+
+    from bayeslaw import plots
+    from bayeslaw.report import write_report
+
+    for name in ("plot_curve", "plot_params", "plot_diagnostics"):
+        assert isinstance(getattr(plots, name)(curve_fit), plt.Figure)
+    plt.close("all")
+    page = write_report(curve_fit, tmp_path / "report.html", ci_prob=0.9).read_text()
+    assert "Chosen: learning_curve (the default for learning curves" in page

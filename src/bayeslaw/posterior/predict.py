@@ -169,9 +169,17 @@ def new_run_log_loss(fit: Fit, frame: pd.DataFrame, mu: np.ndarray, seed: int, *
 
 
 def noise_draws(fit: Fit, shape: tuple[int, int], seed: int) -> np.ndarray:
-    """Draws of the observation model's noise on log loss, one per posterior draw (rows) and column."""
+    """Draws of the observation model's noise on log loss, one per posterior draw (rows) and column.
+
+    For a sequential (learning-curve) model these are a fresh run's departure at one checkpoint, from its
+    stationary spread (drift and jitter); :func:`new_run_log_loss` conditions on a run instead.
+    """
     obs = get_observation_model(fit.spec.likelihood)
-    return obs.noise(np.random.default_rng(seed), shape, **noise_params(fit))
+    rng = np.random.default_rng(seed)
+    if obs.sequential:
+        p = noise_params(fit)
+        return np.sqrt(p["drift"] ** 2 + p["sigma"] ** 2) * rng.standard_normal(shape)
+    return obs.noise(rng, shape, **noise_params(fit))
 
 
 def fitted_log_mean(fit: Fit) -> np.ndarray:
