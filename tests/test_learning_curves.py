@@ -31,13 +31,8 @@ def ou_curves(n_runs=2, n=16, seed=0, drift=0.03, length=1.0, sigma=0.005):
     rows = []
     for run in range(n_runs):
         D = np.geomspace(1e8, 1e10, n) * (1 + 0.3 * run)
-        t = np.log(D)
-        u = np.empty(n)
-        u[0] = drift * rng.standard_normal()
-        for i in range(1, n):
-            phi = np.exp(-(t[i] - t[i - 1]) / length)
-            u[i] = phi * u[i - 1] + drift * np.sqrt(1 - phi ** 2) * rng.standard_normal()
-        loss = (1.7 + 400 * D ** -0.3) * np.exp(u + sigma * rng.standard_normal(n))
+        r = statespace.simulate(rng, np.log(D), sigma=sigma, drift=drift, drift_length=length)
+        loss = (1.7 + 400 * D ** -0.3) * np.exp(r)
         rows.append(pd.DataFrame({"D": D, "loss": loss, "run": f"r{run}"}))
     return pd.concat(rows, ignore_index=True)
 
@@ -181,3 +176,15 @@ def test_plots_and_report_of_a_learning_curve_fit(curve_fit, tmp_path):
     plt.close("all")
     page = write_report(curve_fit, tmp_path / "report.html", ci_prob=0.9).read_text()
     assert "Chosen: learning_curve (the default for learning curves" in page
+
+
+def test_simulated_residuals_have_the_filtered_process_covariance():
+    """statespace.simulate draws the process the filter scores: OU + Wiener from the first checkpoint + jitter."""
+    t = np.array([0.0, 0.3, 1.0, 1.2, 2.5])
+    p = dict(sigma=0.02, drift=0.1, drift_length=0.7, diffusion=0.05)
+    rng = np.random.default_rng(0)
+    draws = np.stack([statespace.simulate(rng, t, **p) for _ in range(20000)])
+    d = np.abs(t[:, None] - t[None, :])
+    cov = (p["drift"] ** 2 * np.exp(-d / p["drift_length"]) + p["diffusion"] ** 2 * np.minimum(t[:, None], t[None, :])
+           + p["sigma"] ** 2 * np.eye(len(t)))
+    np.testing.assert_allclose(np.cov(draws.T), cov, atol=4e-4)

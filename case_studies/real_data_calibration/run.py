@@ -59,17 +59,13 @@ def revisiting_curves(path: Path = REVISITING) -> list[dict]:
 def synthetic_curves(n: int = SYNTHETIC_CURVES, n_points: int = 40, drift: float = 0.03, length: float = 1.0,
                      jitter: float = 0.005) -> list[dict]:
     """Learning curves of a known power law with an OU departure in log D; each depends only on its seed."""
+    from bayeslaw.core.statespace import simulate
+
     out = []
     for seed in range(n):
-        rng = np.random.default_rng(seed)
         D = np.geomspace(1e8, 1e10, n_points)
-        t = np.log(D)
-        u = np.empty(n_points)
-        u[0] = drift * rng.standard_normal()
-        for i in range(1, n_points):
-            phi = np.exp(-(t[i] - t[i - 1]) / length)
-            u[i] = phi * u[i - 1] + drift * np.sqrt(1 - phi ** 2) * rng.standard_normal()
-        loss = (1.7 + 400 * D ** -0.3) * np.exp(u + jitter * rng.standard_normal(n_points))
+        r = simulate(np.random.default_rng(seed), np.log(D), sigma=jitter, drift=drift, drift_length=length)
+        loss = (1.7 + 400 * D ** -0.3) * np.exp(r)
         frame = pd.DataFrame({"D": D, "loss": loss})
         cut = int(0.6 * n_points)
         out.append({"curve_id": f"ou_{seed}", "domain": "synthetic", "train": frame.iloc[:cut],

@@ -115,6 +115,23 @@ def forecast(state, t_new, drift, drift_length, diffusion=0.0):
     return mean, var
 
 
+def simulate(rng: np.random.Generator, t: np.ndarray, *, sigma: float, drift: float, drift_length: float,
+             diffusion: float = 0.0) -> np.ndarray:
+    """One run's residuals at checkpoints ``t`` (increasing) drawn from the process (NumPy): OU departure,
+    Wiener departure from the first checkpoint (when ``diffusion`` > 0) and jitter. For synthetic learning
+    curves with a known drift (tests, calibration studies)."""
+    t = np.asarray(t, float)
+    n = len(t)
+    u = np.empty(n)
+    u[0] = drift * rng.standard_normal()
+    for i in range(1, n):
+        phi = np.exp(-(t[i] - t[i - 1]) / drift_length)
+        u[i] = phi * u[i - 1] + drift * np.sqrt(1 - phi ** 2) * rng.standard_normal()
+    if diffusion > 0:
+        u = u + np.concatenate([[0.0], np.cumsum(diffusion * np.sqrt(np.diff(t)) * rng.standard_normal(n - 1))])
+    return u + sigma * rng.standard_normal(n)
+
+
 def prior_state(t0, drift):
     """The state of a run before its first checkpoint at ``t0``: u stationary, w zero."""
     z = jnp.zeros_like(jnp.asarray(t0, dtype=float))
