@@ -121,7 +121,11 @@ def test_a_law_file_dropped_into_models_works_end_to_end(site, tmp_path):
     assert predicted["code"] == 0, predicted["stderr"]  # the saved fit loads, and predicts by its input's name
     (rec,) = strict(predicted["stdout"])["results"]
     assert rec["T"] == 1e6 and rec["extrapolation_decades"] == {"T": pytest.approx(1.0)}
-    assert 1.5 < rec["mean_law"]["median"] < 3.0  # the floor is 2
+    truth = 2.0 + 30.0 * 1e6 ** -0.4   # the law that made the runs, one decade beyond them: 2.119
+    band = rec["mean_law"]
+    assert band["lower"] < band["median"] < band["upper"] and rec["ci_prob"] == 0.9
+    assert band["lower"] <= truth <= band["upper"], band
+    assert band["median"] == pytest.approx(truth, rel=0.03)
 
     assert refused["code"] == 2 and "no input 'N'" in refused["stderr"] and "T=..." in refused["stderr"]
 

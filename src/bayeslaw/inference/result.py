@@ -204,7 +204,7 @@ def load(path: str | os.PathLike, *, law: Law | None = None) -> Fit:
         raise FitFileError(f"'{idata_file}' lacks the group(s) {', '.join(missing)}; it is not a complete bayeslaw fit.")
     name = saved_law["name"]
     if law is None and name not in available_laws():
-        raise LawError(f"'{path}' was fitted with the law {name!r}, which is not known in this session; "
+        raise LawError(f"'{path}' was fitted with the law {name!r}, which this Python process's catalogue does not have; "
                        "register it with bayeslaw.register(...) before loading, or pass law=... to load().")
     the_law = law if law is not None else get_law(name)
     if the_law.hash != saved_law.get("hash"):
