@@ -52,7 +52,7 @@ class ObservationModel:
         Whether rows are scored on their own, or run by run along an axis (then ``process``
         supplies the exact filter, and ``distribution``/``noise`` are unused).
     process : module, optional
-        For sequential models: ``log_density(r, ctx, **params)``, ``filter_residuals``,
+        For sequential models: ``context``, ``log_density(r, ctx, **params)``, ``filter_residuals``,
         ``forecast`` and ``prior_state`` (see :mod:`bayeslaw.core.statespace`).
     """
 

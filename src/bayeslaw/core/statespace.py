@@ -41,7 +41,7 @@ def context(run_ids: np.ndarray, t: np.ndarray, size: int) -> dict[str, np.ndarr
 
     ``order`` lists row indices sorted by run, then ``t`` (padded rows, from ``len(t)`` to
     ``size``, last); ``start`` marks each run's first row in that order; ``t`` and ``mask`` are in
-    that order; ``last`` is each row's position in the sorted order (to scatter results back).
+    that order; ``position`` is each row's place in the sorted order (to scatter results back).
     """
     n = len(t)
     codes = np.unique(np.asarray(run_ids), return_inverse=True)[1].reshape(-1)

@@ -19,7 +19,6 @@ import jax.numpy as jnp
 import numpy as np
 
 from ..core.law import Law
-from ..core import statespace
 from ..core.observation import get_observation_model
 from ..core.priors import Prior
 from ..core.runs import Runs
@@ -136,8 +135,8 @@ def run_plan(plan: FitPlan, *, progress_bar: bool | None = None, check: bool = T
         ctx = ctx_exact = None
         if obs.sequential:
             ids, t = plan.run_ids(), np.asarray(xs[plan.axis])
-            ctx = {k: jnp.asarray(v) for k, v in statespace.context(ids, t, size).items()}
-            ctx_exact = {k: jnp.asarray(v) for k, v in statespace.context(ids, t, len(runs)).items()}
+            ctx = {k: jnp.asarray(v) for k, v in obs.process.context(ids, t, size).items()}
+            ctx_exact = {k: jnp.asarray(v) for k, v in obs.process.context(ids, t, len(runs)).items()}
             padded = (*padded, ctx)
         samples, extra = run_nuts(make_model(law, obs, families), (prior_args, *padded),
                                   cache_key=(law.name, law.hash, obs.name, support_key),

@@ -13,10 +13,10 @@ import difflib
 from dataclasses import dataclass, replace
 from typing import Any, Iterable, Mapping, Sequence
 
-from ..core.catalogue import get_law
-from ..core.law import Law
 import numpy as np
 
+from ..core.catalogue import get_law
+from ..core.law import Law
 from ..core.observation import DEFAULT, SEQUENCE_DEFAULT, ObservationModel, get_observation_model
 from ..core.priors import Prior, as_prior
 from ..core.runs import SIZE_COLUMNS, Runs, load_runs
@@ -193,8 +193,8 @@ def run_axis(runs: Runs, law: Law, cols: Mapping[str, str], run_ids: np.ndarray)
 
 def plan_fit(data: Any, law: str | Law = "chinchilla", *, x: str | Mapping[str, str] | None = None,
              y: str | None = None, priors: Mapping[str, Any] | None = None, likelihood: str | None = None,
-             run: str | None = None, groups: Iterable[str] | None = None, flops_per_param_token: float = 6.0, num_warmup: int = 1000,
-             num_samples: int = 1000, num_chains: int = 4, chain_method: str | None = None,
+             run: str | None = None, groups: Iterable[str] | None = None, flops_per_param_token: float = 6.0,
+             num_warmup: int = 1000, num_samples: int = 1000, num_chains: int = 4, chain_method: str | None = None,
              target_accept_prob: float = 0.8, dense_mass: bool = True, seed: int = 0) -> FitPlan:
     """Check everything about a fit before any compilation: the arguments are those of :func:`bayeslaw.fit`.
 

@@ -99,26 +99,29 @@ def departure(fit: Fit, t_new: np.ndarray, run: str | None, mu_fit: np.ndarray) 
         return np.asarray(mean, float), np.asarray(var, float)
 
 
-def noise_draws(fit: Fit, t_new: np.ndarray, runs: np.ndarray, mu_fit: np.ndarray, seed: int) -> np.ndarray:
-    """Draws of a new checkpoint's log loss minus the law, one per posterior draw (rows) and target.
-
-    ``runs`` holds each target's run id: one the fit has seen (conditioned on its checkpoints),
-    or any other value (a fresh run).
-    """
+def departures(fit: Fit, t_new: np.ndarray, runs: np.ndarray, mu_fit: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`departure` for targets of several runs: ``runs`` holds each target's run id, conditioned on
+    that run's checkpoints when the fit has seen it, a fresh run's otherwise (also for ``None``)."""
     known = set(run_column(fit))
-    ids = np.asarray(runs).astype(str)
-    mean, var = np.empty(mu_fit.shape[:1] + ids.shape), np.empty(mu_fit.shape[:1] + ids.shape)
-    for rid in np.unique(ids):
-        cols = np.flatnonzero(ids == rid)
-        mean[:, cols], var[:, cols] = departure(fit, t_new[cols], rid if rid in known else None, mu_fit)
+    keys = [str(r) if r is not None and str(r) in known else None for r in np.asarray(runs, dtype=object)]
+    mean, var = np.empty(mu_fit.shape[:1] + (len(keys),)), np.empty(mu_fit.shape[:1] + (len(keys),))
+    for key in dict.fromkeys(keys):
+        cols = np.flatnonzero([k == key for k in keys])
+        mean[:, cols], var[:, cols] = departure(fit, np.asarray(t_new, float)[cols], key, mu_fit)
+    return mean, var
+
+
+def noise_draws(fit: Fit, t_new: np.ndarray, runs: np.ndarray, mu_fit: np.ndarray, seed: int) -> np.ndarray:
+    """Draws of a new checkpoint's log loss minus the law, one per posterior draw (rows) and target
+    (``runs`` as for :func:`departures`)."""
+    mean, var = departures(fit, t_new, runs, mu_fit)
     z = np.random.default_rng(seed).standard_normal(mean.shape)
     return mean + np.sqrt(var) * z
 
 
 def target_runs(fit: Fit, frame, run: Any = None) -> np.ndarray:
-    """Each target's run id: the run named (or the fit's only run), else a fresh run for all."""
-    which = resolve_run(fit, run)
-    return np.full(len(frame), which if which is not None else "\0fresh", dtype=object)
+    """Each target's run id: the run named (or the fit's only run), else None (a fresh run) for all."""
+    return np.full(len(frame), resolve_run(fit, run), dtype=object)
 
 
 def held_out_runs(fit: Fit, frame) -> np.ndarray:
@@ -134,12 +137,6 @@ def log_density(fit: Fit, run_ids: np.ndarray, t_new: np.ndarray, log_y: np.ndar
     A held-out row of a run the fit has seen is conditioned on that run's checkpoints; a row of
     another run is scored as a fresh run's.
     """
-    known = set(run_column(fit))
-    out = np.empty(mu_new.shape)
-    ids = np.asarray(run_ids).astype(str)
-    for rid in np.unique(ids):
-        cols = np.flatnonzero(ids == rid)
-        mean, var = departure(fit, t_new[cols], rid if rid in known else None, mu_fit)
-        resid = log_y[None, cols] - mu_new[:, cols] - mean
-        out[:, cols] = -0.5 * (np.log(2 * np.pi * var) + resid ** 2 / var)
-    return out
+    mean, var = departures(fit, t_new, run_ids, mu_fit)
+    resid = log_y[None, :] - mu_new - mean
+    return -0.5 * (np.log(2 * np.pi * var) + resid ** 2 / var)
