@@ -133,10 +133,11 @@ def run_plan(plan: FitPlan, *, progress_bar: bool | None = None, check: bool = T
         padded = ({v: jnp.asarray(pad(np.asarray(a), size)) for v, a in xs.items()},
                   jnp.asarray(pad(np.asarray(log_y), size)), jnp.asarray(np.arange(size) < len(runs)))
         ctx = ctx_exact = None
-        if obs.sequential:
-            ids, t = plan.run_ids(), np.asarray(xs[plan.axis])
+        if obs.process is not None:
+            ids, t = plan.run_ids(), np.sum([np.asarray(xs[v]) for v in plan.axis_inputs()], axis=0)
             ctx = {k: jnp.asarray(v) for k, v in obs.process.context(ids, t, size).items()}
             ctx_exact = {k: jnp.asarray(v) for k, v in obs.process.context(ids, t, len(runs)).items()}
+            ctx_exact["t_rows"] = jnp.asarray(t)  # in row order (the leave-one-out conditionals of a ladder)
             padded = (*padded, ctx)
         samples, extra = run_nuts(make_model(law, obs, families), (prior_args, *padded),
                                   cache_key=(law.name, law.hash, obs.name, support_key),
@@ -147,7 +148,7 @@ def run_plan(plan: FitPlan, *, progress_bar: bool | None = None, check: bool = T
         wall = time.perf_counter() - t0
         flat = {k: v.reshape((-1,) + v.shape[2:]) for k, v in samples.items()}
         loglik_fn = log_likelihood_fn(law, obs, families)
-        loglik = loglik_fn(flat, prior_args, xs, log_y, ctx_exact) if obs.sequential else \
+        loglik = loglik_fn(flat, prior_args, xs, log_y, ctx_exact) if obs.process is not None else \
             loglik_fn(flat, prior_args, xs, log_y)
         loglik = np.asarray(loglik).reshape(s.num_chains, s.num_samples, -1)
         samples.pop(COORDINATES_SITE, None)

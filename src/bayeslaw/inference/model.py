@@ -21,6 +21,7 @@ import numpyro
 import numpyro.distributions as dist
 from numpyro.distributions import constraints
 
+from ..core import misfit
 from ..core.law import Law
 from ..core.observation import ObservationModel
 from ..core.priors import DISTRIBUTIONS, Prior
@@ -79,10 +80,12 @@ def _model(log_mean, param_names, observation, families, prior_args, x, log_y=No
     params = _sample_params(param_names, dists, coordinates, x)
     mu = log_mean(x, **params)
     noise = {name: numpyro.sample(name, dists[name]) for name in observation.params}
-    if observation.sequential:
-        # the run-by-run filter's one-step-ahead densities: exact, no latent states (padded rows score 0)
+    if observation.process is not None:
+        # the filter's one-step-ahead densities (per run, or one sequence along compute): exact, no latent
+        # states (padded rows score 0)
         if log_y is not None:
-            numpyro.factor("log_loss", jnp.sum(observation.process.log_density(log_y - mu, ctx, **noise)))
+            numpyro.factor("log_loss", jnp.sum(observation.process.log_density(
+                log_y - mu, ctx, **observation.process_args(noise))))
         return
     obs = observation.distribution(mu, **noise)
     n = next(iter(x.values())).shape[0]
@@ -128,9 +131,24 @@ def log_likelihood_fn(law: Law, observation: ObservationModel, families: tuple[t
 
     ``f(samples, prior_args, xs, log_y, ctx=None)`` with samples flattened over chains; for a
     sequential observation model the values are each row's one-step-ahead conditional density
-    (``ctx`` from :func:`bayeslaw.core.statespace.context` at the data's own size).
+    (``ctx`` from :func:`bayeslaw.core.statespace.context` at the data's own size), for a correlated
+    one each row's exact leave-one-out conditional (:func:`bayeslaw.core.misfit.loo_log_density`;
+    ``ctx["t_rows"]``: each row's compute axis, in row order).
     """
     model = make_model(law, observation, families)
+    if observation.correlated:
+        def make_correlated():
+            def one(draw, xs, log_y, ctx):
+                mu = law.log_mean(xs, **{k: draw[k] for k in law.params})
+                p = observation.process_args({k: draw[k] for k in observation.params})
+                return misfit.loo_log_density(log_y - mu, ctx["t_rows"], p["sigma"], p["drift"], p["drift_length"])
+
+            def f(samples, prior_args, xs, log_y, ctx):
+                return jax.lax.map(lambda d: one(d, xs, log_y, ctx), samples, batch_size=200)
+
+            return jax.jit(f)
+
+        return remember(_LOGLIK, (law.name, law.hash, observation.name, families), make_correlated)
     if observation.sequential:
         def make_sequential():
             def one(draw, xs, log_y, ctx):

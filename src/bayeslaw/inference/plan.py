@@ -39,12 +39,31 @@ class FitPlan:
     likelihood_reason: str = ""
 
     def run_ids(self) -> np.ndarray | None:
-        """The run id of each row of a sequential fit (one run when there is no run column)."""
-        if not self.observation.sequential:
+        """The sequence id of each row of a fit scored through a process: its run for learning curves (one
+        run when there is no run column), one sequence for a correlated ladder; None for independent rows."""
+        if self.observation.process is None:
             return None
-        if self.run is None:
+        if self.run is None or self.observation.correlated:
             return np.zeros(len(self.runs), dtype=int)
         return self.runs.frame[self.run].to_numpy()
+
+    def axis_inputs(self) -> tuple[str, ...]:
+        """The law inputs whose centred logs add up to the process's axis (see :func:`axis_inputs`)."""
+        return axis_inputs(self.axis)
+
+
+def axis_inputs(axis: str | None) -> tuple[str, ...]:
+    """The law inputs of a recorded axis: ``"D"`` for a run's tokens, ``"N+D"`` for log compute up to a constant."""
+    return tuple(axis.split("+")) if axis else ()
+
+
+def compute_axis(law: Law) -> str:
+    """The axis of a correlated ladder: log compute (the sum of the centred logs of N and D, which differs
+    from the centred log of C = k N D by nothing), else C, else the law's first input."""
+    both = [v for v in ("N", "D") if v in law.inputs]
+    if both:
+        return "+".join(both)
+    return "C" if "C" in law.inputs else law.inputs[0]
 
 
 def one_input(law: Law) -> bool:
@@ -226,4 +245,6 @@ def plan_fit(data: Any, law: str | Law = "chinchilla", *, x: str | Mapping[str, 
                    run=run, likelihood_reason=reason)
     if observation.sequential:
         plan = replace(plan, axis=run_axis(runs, law, cols, plan.run_ids()))
+    elif observation.correlated:
+        plan = replace(plan, axis=compute_axis(law))
     return plan

@@ -26,7 +26,7 @@ from ..core.records import json_value, resolve_ci_prob
 from ..core.runs import SIZE_COLUMNS, Runs, complete_sizes
 from ..errors import DataError
 from ..inference.result import Fit
-from . import sequential
+from . import correlated, sequential
 from .summaries import summarise
 
 KINDS = ("mean", "new_run")
@@ -161,8 +161,12 @@ def new_run_log_loss(fit: Fit, frame: pd.DataFrame, mu: np.ndarray, seed: int, *
 
     Independent models add one noise draw to the law. Sequential models condition on a run: the
     one named by ``run``, the fit's only run, or, with ``held_out``, each row's own run column.
+    Correlated ladders add the misfit at each row given every fitted run, and the noise.
     """
-    if not get_observation_model(fit.spec.likelihood).sequential:
+    obs = get_observation_model(fit.spec.likelihood)
+    if obs.correlated:
+        return mu + correlated.noise_draws(fit, frame, fitted_log_mean(fit), seed)
+    if not obs.sequential:
         return mu + noise_draws(fit, mu.shape, seed)
     ids = sequential.held_out_runs(fit, frame) if held_out else sequential.target_runs(fit, frame, run)
     return mu + sequential.noise_draws(fit, sequential.axis_values(fit, frame), ids, fitted_log_mean(fit), seed)
@@ -176,8 +180,8 @@ def noise_draws(fit: Fit, shape: tuple[int, int], seed: int) -> np.ndarray:
     """
     obs = get_observation_model(fit.spec.likelihood)
     rng = np.random.default_rng(seed)
-    if obs.sequential:
-        p = noise_params(fit)
+    if obs.process is not None:  # the stationary spread, not conditioned on any run
+        p = obs.process_args(noise_params(fit))
         return np.sqrt(p["drift"] ** 2 + p["sigma"] ** 2) * rng.standard_normal(shape)
     return obs.noise(rng, shape, **noise_params(fit))
 
@@ -198,6 +202,9 @@ def log_density(fit: Fit, runs: Runs) -> np.ndarray:
     mu = log_mean_draws(fit, {col: runs.frame[col].to_numpy(float) for col in fit.spec.design.values()})
     y = np.log(runs.loss)[None, :]
     post = fit.idata["posterior"]
+    if obs.correlated:
+        out = correlated.log_density(fit, runs.frame, y[0], mu, fitted_log_mean(fit))
+        return out.reshape(post.sizes["chain"], post.sizes["draw"], -1)
     if obs.sequential:
         ids = sequential.held_out_runs(fit, runs.frame)
         t = sequential.axis_values(fit, runs.frame)
