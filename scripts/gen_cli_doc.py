@@ -189,6 +189,7 @@ falls among them is `null` (`inf` in the table). Each key appears only when aske
   "models": [
     {"model": "chinchilla", "law": "chinchilla", "likelihood": "student_t", "rank": 0,
      "elpd_loo": 198.7, "se": 14.3, "elpd_diff": 0.0, "dse": 0.0, "p_loo": 12.4, "weight": 1.0,
+     "weight_lower": 1.0, "weight_upper": 1.0, "ci_prob": 0.89,
      "n_pareto_k_high": 1, "n_refitted": 1, "refitted_runs": [1], "pareto_k_high_runs": [1],
      "refit_diagnostics": [{"run": 1, "checks": ["r_hat", "ess"]}]}
   ]
@@ -200,7 +201,12 @@ Every `--law` (times every `--likelihood`) is fitted to the same runs and scored
 likelihoods are given. `elpd_loo` is the expected log pointwise predictive density (log scale, higher is better)
 and `se` its standard error; `elpd_diff` is `elpd_loo` minus the best model's and `dse` the standard error of that
 difference (a difference of more than about 2 `dse` is clear). `p_loo` is the effective number of parameters,
-`weight` the stacking weight (the weights sum to 1). `n_pareto_k_high` counts the runs whose PSIS Pareto shape k
+`weight` the model's weight (the weights sum to 1): by stacking (`method: "stacking"`, the default), or with
+`--method bb-pseudo-bma` by pseudo-BMA+ (`exp(elpd_loo)` normalised and averaged over Bayesian-bootstrap
+replicates, Yao et al. 2018), which keeps weight on models within a few `dse` of the best where stacking may put
+all of it on one. `weight_lower` and `weight_upper` bound the `ci_prob` (`--ci-prob`) equal-tailed interval of
+the weight over 1000 Bayesian-bootstrap replicates (Dirichlet(1, ..., 1) reweightings of the runs' pointwise
+elpd, each re-solved by the same method), widened to hold `weight` where that falls outside. `n_pareto_k_high` counts the runs whose PSIS Pareto shape k
 exceeds `pareto_k_max`: PSIS cannot estimate their leave-one-out density, so each is refitted exactly (the same
 law, likelihood, priors and sampler settings on the runs without it) and counted in `n_refitted`;
 `refitted_runs` and `pareto_k_high_runs` give their row numbers (counted from 1); `refit_diagnostics` lists the
@@ -212,7 +218,10 @@ and with `--at` also `predictions`:
 
 ```json
 {
-  "stack": {"weights_from": "loo", "weights": {"chinchilla": 1.0, "compute": 0.0},
+  "stack": {"weights_from": "loo", "weighting": "stacking", "weights": {"chinchilla": 1.0, "compute": 0.0},
+            "weight_intervals": {"chinchilla": {"lower": 1.0, "upper": 1.0},
+                                 "compute": {"lower": 0.0, "upper": 0.0}},
+            "ci_prob": 0.89, "n_bootstrap": 1000,
             "draws": 400, "draws_per_model": {"chinchilla": 400, "compute": 0}},
   "predictions": {
     "ci_prob": 0.89,
@@ -233,17 +242,21 @@ and with `--at` also `predictions`:
 }
 ```
 
-The stack is the mixture of the models' predictive distributions with the stacking weights: by PSIS-LOO
-(`weights_from: "loo"`, the `weight` of `models`), or with `--weights backtest` by the held-out log predictive
-density of a backtest (`weights_from: "backtest"`: each model refitted on the runs with `--by` (default C) at or
-below the cutoff, all but the largest `--holdout-top` (default 0.2) of the runs or those at or below `--cutoff`;
-`stack` then also has `backtest`: `by`, `cutoff`, `n_train`, `n_test`). It is made of draws: `draws_per_model` of
+The stack is the mixture of the models' predictive distributions with weights computed by `--method`
+(`weighting`): by PSIS-LOO (`weights_from: "loo"`, the `weight` of `models`), or with `--weights backtest` from
+the held-out log predictive density of a backtest (`weights_from: "backtest"`: each model refitted on the runs
+with `--by` (default C) at or below the cutoff, all but the largest `--holdout-top` (default 0.2) of the runs or
+those at or below `--cutoff`; `stack` then also has `backtest`: `by`, `cutoff`, `n_train`, `n_test`).
+`weight_intervals` are the weights' `ci_prob` Bayesian-bootstrap intervals, over `n_bootstrap` replicates of the
+pointwise densities the weights were computed from. It is made of draws: `draws_per_model` of
 each model's posterior draws, proportional to its weight, chosen at random without replacement (seeded by
 `--seed`); `draws` is their total. Each object of `results` (one per `--at`, in order) has the keys of `predict
 --format json` for the stack, and under `models` each model's own prediction. The stack's
 `extrapolation_decades` is measured from the union of the fitted ranges of the models with positive weight.
-`--format table` prints, per target, one row per model and one for the stack; `--format csv` prints the comparison
-table, an empty line, then one row per target and model (the stack's row last, with weight 1).
+`--format table` prints the comparison with each weight and its interval in one column (`weight [89%]`:
+`0.65 [0.31, 0.88]`), then per target one row per model and one for the stack; `--format csv` prints the
+comparison table (`weight`, `weight_lower`, `weight_upper` apart), an empty line, then one row per target and model
+(the stack's row last, with weight 1).
 
 `--plot FILE` writes the ELPD comparison plot (arviz-plots `plot_compare`); `--overlay FILE` writes one
 scaling-curve figure with each model's band of the mean law, the stack's band, the runs and the `--at` targets

@@ -441,9 +441,11 @@ def test_plot_compare_shows_elpd_and_weights(clean_comparison, tmp_path):
     fig = plots.plot_compare(clean_comparison)
     ax = fig.axes[0]
     labels = [t.get_text() for t in ax.get_yticklabels()]
-    w = clean_comparison.weights
-    assert labels == [f"{n} (weight {w[n]:.2f})" for n in ("chinchilla", "compute")]
+    t = clean_comparison.table
+    assert labels == [f"{n} (weight {t.loc[n, 'weight']:.2f} [{t.loc[n, 'weight_lower']:.2f}, "
+                      f"{t.loc[n, 'weight_upper']:.2f}])" for n in ("chinchilla", "compute")]
     assert ax.get_xlabel() == "ELPD (difference)" and "PSIS-LOO" in ax.get_title()
+    assert "bootstrap interval" in ax.get_title()
     # one SE bar per model, centred on elpd_diff
     bars = [ln for ln in ax.lines if len(ln.get_xdata()) == 2 and ln.get_ydata()[0] == ln.get_ydata()[1]]
     assert len(bars) == 2

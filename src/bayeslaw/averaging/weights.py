@@ -1,8 +1,10 @@
-"""Averaging weights: stacking on pointwise predictive densities, and weights given by the user.
+"""Averaging weights of fits: from a backtest's held-out runs, and weights given by the user.
 
-:func:`stacking_weights` maximises the log score of the mixture over held-out (or
-leave-one-out) points (Yao et al. 2018); :func:`backtest_weights` applies it to a backtest's
-held-out runs; :func:`given_weights` checks and normalises explicit weights.
+:func:`backtest_weights` weighs fits by a backtest's held-out pointwise log predictive densities
+(stacking or pseudo-BMA+, with their Bayesian-bootstrap interval:
+:func:`bayeslaw.validation.weights.model_weights`); :func:`given_weights` checks and normalises
+explicit weights. :func:`stacking_weights` (the objective of ``arviz_stats.compare``) lives in
+:mod:`bayeslaw.validation.weights` and is re-exported here.
 """
 
 from __future__ import annotations
@@ -11,60 +13,17 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import Bounds, LinearConstraint, minimize
 
 from ..errors import BayeslawError
 from ..inference.result import Fit
 from ..validation.backtest import Backtest
+from ..validation.weights import N_BOOTSTRAP, ModelWeights, model_weights, stacking_weights
+
+__all__ = ["backtest_matrix", "backtest_model_weights", "backtest_weights", "given_weights", "stacking_weights"]
 
 
-def stacking_weights(elpd_i: np.ndarray) -> np.ndarray:
-    """Stacking weights from pointwise log predictive densities (Yao et al. 2018, eq. 4).
-
-    Maximises ``sum_i log sum_k w_k exp(elpd_i[i, k])`` over the simplex, the objective of
-    ``arviz_stats.compare(method="stacking")``; each row is shifted by its maximum first
-    (which leaves the maximiser unchanged) so that very negative densities do not underflow.
-
-    Parameters
-    ----------
-    elpd_i : array (n, K)
-        Log predictive density of each of n held-out (or leave-one-out) observations under
-        each of K models.
-
-    Returns
-    -------
-    array (K,)
-        Non-negative weights summing to 1.
-    """
-    e = np.asarray(elpd_i, float)
-    if e.ndim != 2 or e.shape[0] < 1 or e.shape[1] < 1:
-        raise BayeslawError(f"stacking_weights takes an (observations, models) array; got shape {e.shape}.")
-    k = e.shape[1]
-    if k == 1:
-        return np.ones(1)
-    if np.isnan(e).any():
-        raise BayeslawError("The pointwise log predictive densities contain NaN; cannot compute stacking weights.")
-    top = e.max(axis=1, keepdims=True)
-    if not np.all(np.isfinite(top)):
-        bad = int(np.flatnonzero(~np.isfinite(top[:, 0]))[0])
-        raise BayeslawError(f"Observation {bad} has zero predictive density under every model; "
-                            "stacking weights are undefined.")
-    p = np.exp(e - top)
-
-    def score(w):
-        return -np.sum(np.log(p @ w))
-
-    def grad(w):
-        return -np.sum(p / (p @ w)[:, None], axis=0)
-
-    res = minimize(score, np.full(k, 1.0 / k), jac=grad, bounds=Bounds(np.zeros(k), np.ones(k)),
-                   constraints=LinearConstraint(np.ones(k), 1.0, 1.0))
-    w = np.clip(np.asarray(res.x, float), 0.0, None)
-    return w / w.sum()
-
-
-def backtest_weights(fits: Mapping[str, Fit], bt: Backtest) -> pd.Series:
-    """Stacking weights of ``fits`` on a backtest's held-out pointwise log predictive densities.
+def backtest_matrix(fits: Mapping[str, Fit], bt: Backtest) -> np.ndarray:
+    """A backtest's held-out pointwise log predictive densities as an (held-out runs, fits) matrix.
 
     Each fit is matched to the backtest's model of the same name, else to the one of its law's
     name (when that is unambiguous); the matched backtest fit must have the same law and
@@ -97,7 +56,23 @@ def backtest_weights(fits: Mapping[str, Fit], bt: Backtest) -> pd.Series:
     matrix = table[[keys[n] for n in fits]].to_numpy(float)
     if np.isnan(matrix).any():
         raise BayeslawError("The backtest did not score every model on the same held-out runs.")
-    return pd.Series(stacking_weights(matrix), index=list(fits), name="weight")
+    return matrix
+
+
+def backtest_model_weights(fits: Mapping[str, Fit], bt: Backtest, method: str = "stacking", *,
+                           ci_prob: float | None = None, n_bootstrap: int = N_BOOTSTRAP,
+                           seed: int = 0) -> ModelWeights:
+    """The weights of ``fits`` on a backtest's held-out runs with their Bayesian-bootstrap distribution
+    (:func:`~bayeslaw.validation.weights.model_weights` of :func:`backtest_matrix`; columns in the order of ``fits``)."""
+    return model_weights(backtest_matrix(fits, bt), method, ci_prob=ci_prob, n_bootstrap=n_bootstrap, seed=seed)
+
+
+def backtest_weights(fits: Mapping[str, Fit], bt: Backtest, method: str = "stacking", *,
+                     ci_prob: float | None = None, n_bootstrap: int = N_BOOTSTRAP, seed: int = 0) -> pd.Series:
+    """Weights of ``fits`` (by ``method``: ``"stacking"``, ``"bb-pseudo-bma"`` or ``"pseudo-bma"``) on a
+    backtest's held-out pointwise log predictive densities, by name (see :func:`backtest_matrix`)."""
+    mw = backtest_model_weights(fits, bt, method, ci_prob=ci_prob, n_bootstrap=n_bootstrap, seed=seed)
+    return pd.Series(mw.weights, index=list(fits), name="weight")
 
 
 def given_weights(fits: Mapping[str, Fit], weights: Any) -> pd.Series:

@@ -16,13 +16,16 @@ more:
   bayeslaw compare runs.csv --law chinchilla --law compute --num-chains 2 --num-samples 500 --format csv
   bayeslaw compare runs.csv --law chinchilla --law compute --at N=70e9,D=1.4e12 --overlay overlay.png
   bayeslaw compare runs.csv --law chinchilla --law compute --plot elpd.svg --weights backtest --by C
+  bayeslaw compare runs.csv --law chinchilla --law shared_exponent --method bb-pseudo-bma --ci-prob 0.9
 
 Every law (and likelihood) is fitted to the same runs with NUTS and scored by PSIS-LOO
 (arviz-stats). Runs with Pareto k above --pareto-k-max (0.7) are refitted exactly without
 that run, so the reported elpd holds; the table says how many were. Weights are stacking
-weights. Models are named by law, or LAW/LIKELIHOOD when several likelihoods are compared.
-With --at, each model's prediction is printed beside the stacked one (the mixture of the
-models with the stacking weights: by LOO, or with --weights backtest by the held-out density
+weights, or with --method bb-pseudo-bma pseudo-BMA+ weights; each comes with the --ci-prob
+interval of its Bayesian-bootstrap distribution (1000 Dirichlet reweightings of the runs'
+pointwise elpd). Models are named by law, or LAW/LIKELIHOOD when several likelihoods are
+compared. With --at, each model's prediction is printed beside the stacked one (the mixture
+of the models with those weights: by LOO, or with --weights backtest by the held-out density
 of the runs with the largest --by when each model is refitted on the others).
 """
 
@@ -31,7 +34,8 @@ def add(sub, common) -> None:
     p = c.add_subcommand(sub, common, "compare", help="compare laws (and likelihoods) on the same runs by PSIS-LOO",
                          description="Fit several laws (and likelihoods) to the same runs and rank them by "
                                      "PSIS-LOO: elpd_loo, its SE, the difference to the best and its SE, p_loo, "
-                                     "stacking weights, and Pareto-k diagnostics with exact refits.", epilog=EPILOG)
+                                     "weights with their Bayesian-bootstrap intervals, and Pareto-k diagnostics "
+                                     "with exact refits.", epilog=EPILOG)
     p.add_argument("data", help="run table: CSV (comma/tab) or Parquet, one row per training run")
     p.add_argument("--law", action="append", metavar="NAME", help="a law to compare (repeatable; see `bayeslaw laws`)")
     c.add_likelihood(p, repeatable=True)
@@ -42,8 +46,12 @@ def add(sub, common) -> None:
     p.add_argument("--no-refit", action="store_true", help="keep PSIS values for high-k runs (faster, unreliable)")
     c.add_at(p, "predict at this target with each model and with their stack")
     p.add_argument("--weights", choices=["loo", "backtest"], default="loo",
-                   help="stacking weights of the stack: by PSIS-LOO (default) or by a backtest (each model "
+                   help="weights of the stack: by PSIS-LOO (default) or by a backtest (each model "
                         "refitted on the smaller runs and scored on the larger ones)")
+    p.add_argument("--method", choices=["stacking", "bb-pseudo-bma", "pseudo-bma"], default="stacking",
+                   help="how the weights are computed from the pointwise densities (names of arviz-stats "
+                        "compare): stacking (default), bb-pseudo-bma (pseudo-BMA+: exp(elpd) averaged over "
+                        "Bayesian-bootstrap replicates) or pseudo-bma")
     p.add_argument("--by", default=None, metavar="COLUMN",
                    help="--weights backtest: size column to split on (default C)")
     split = p.add_mutually_exclusive_group()
@@ -51,7 +59,7 @@ def add(sub, common) -> None:
                        help="--weights backtest: hold out this fraction of runs with the largest --by (default 0.2)")
     split.add_argument("--cutoff", type=float, default=None, metavar="VALUE",
                        help="--weights backtest: train on runs with --by <= VALUE")
-    c.add_ci_prob(p, "intervals of --at and --overlay")
+    c.add_ci_prob(p, "intervals of the weights, --at and --overlay")
     p.add_argument("--plot", metavar="FILE", help="write the ELPD comparison plot (.png, .svg or .pdf)")
     p.add_argument("--overlay", metavar="FILE",
                    help="write one scaling-curve figure with every model's band and the stack's (.png, .svg or .pdf)")
@@ -81,8 +89,9 @@ def run(args: argparse.Namespace) -> int:
         warnings.simplefilter("always")
         liks = {"likelihoods": args.likelihood} if args.likelihood else {}
         result = compare_models(args.data, args.law or [], **liks, x=c.parse_x(args.x), y=args.y,
-                                flops_per_param_token=args.flops_per_token, pareto_k_max=args.pareto_k_max,
-                                refit=not args.no_refit, progress_bar=c.progress(args), **c.sampler_kwargs(args))
+                                flops_per_param_token=args.flops_per_token, method=args.method, ci_prob=ci_prob,
+                                pareto_k_max=args.pareto_k_max, refit=not args.no_refit,
+                                progress_bar=c.progress(args), **c.sampler_kwargs(args))
     c.emit_warnings(caught, args.quiet)
     for name, r in result.loo.items():
         for d in r.refit_diagnostics:
@@ -94,8 +103,9 @@ def run(args: argparse.Namespace) -> int:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             if args.weights == "backtest":
-                stk = stack(result.fits, weights="backtest", by=args.by or "C",
-                            holdout_top=0.2 if args.holdout_top is None else args.holdout_top, cutoff=args.cutoff)
+                stk = stack(result.fits, weights="backtest", method=args.method, by=args.by or "C",
+                            holdout_top=0.2 if args.holdout_top is None else args.holdout_top, cutoff=args.cutoff,
+                            ci_prob=ci_prob)
             else:
                 stk = stack(result)
         c.emit_warnings(caught, args.quiet)
@@ -142,12 +152,14 @@ def _render(args, result, stk, pred, ci_prob) -> None:
             print("")
             print(_stack_table(pred).to_csv(index=False), end="")
         return
-    table = result.table.drop(columns=["rank"])
+    table = _with_weight_intervals(result.table.drop(columns=["rank"]), result.ci_prob)
     total, high = int(table["n_refitted"].sum()), int(table["n_pareto_k_high"].sum())
     print(f"PSIS-LOO on {n_runs} runs from {args.data}; best first; weights: {result.method}")
     print("")
     print(c.format_table(table))
     print("")
+    print(f"weight [{c.pct(result.ci_prob)}]: the weight and the {c.pct(result.ci_prob)} equal-tailed interval of "
+          f"its distribution over {len(result.weight_draws)} Bayesian-bootstrap replicates of the pointwise elpd.")
     if high:
         how = (f"{total} of them refitted exactly without that run, so their elpd holds"
                if not args.no_refit else "not refitted (--no-refit): their elpd is unreliable")
@@ -157,11 +169,22 @@ def _render(args, result, stk, pred, ci_prob) -> None:
     print("elpd_diff: elpd_loo minus the best's; dse: its standard error (|elpd_diff| > 2 dse: a clear difference).")
     if stk is not None and args.weights == "backtest":
         print("")
-        print(f"stacking weights by backtest (each model refitted on the runs with {stk.backtest.by} <= "
-              f"{stk.backtest.cutoff:.4g}, scored on the {len(stk.backtest.test_runs)} larger runs): "
-              + ", ".join(f"{n} {w:.3g}" for n, w in stk.weights.items()))
+        ci = stk.weight_intervals
+        print(f"{stk.weighting} weights by backtest (each model refitted on the runs with {stk.backtest.by} <= "
+              f"{stk.backtest.cutoff:.4g}, scored on the {len(stk.backtest.test_runs)} larger runs; "
+              f"{c.pct(stk.ci_prob)} bootstrap intervals): "
+              + ", ".join(f"{n} {w:.3g} [{ci.loc[n, 'weight_lower']:.2f}, {ci.loc[n, 'weight_upper']:.2f}]"
+                          for n, w in stk.weights.items()))
     if pred is not None:
         _print_stack_predictions(pred, stk, ci_prob)
+
+
+def _with_weight_intervals(table, ci_prob: float):
+    """The weight and its interval in one column, 'weight [P%]': '0.65 [0.31, 0.88]'."""
+    out = table.drop(columns=["weight_lower", "weight_upper"])
+    out["weight"] = [f"{w:.3g} [{lo:.2f}, {hi:.2f}]" for w, lo, hi in
+                     zip(table["weight"], table["weight_lower"], table["weight_upper"])]
+    return out.rename(columns={"weight": f"weight [{c.pct(ci_prob)}]"})
 
 
 def _stack_records(pred) -> list[dict]:
@@ -191,7 +214,8 @@ def _stack_table(pred):
 def _print_stack_predictions(pred, stk, ci_prob: float) -> None:
     import numpy as np
 
-    how = {"loo": "stacking by PSIS-LOO", "backtest": "stacking by backtest"}.get(stk.method, stk.method)
+    how = {"loo": f"{stk.weighting} by PSIS-LOO", "backtest": f"{stk.weighting} by backtest"}.get(stk.method,
+                                                                                                  stk.method)
     print("")
     print(f"predictions with {c.pct(ci_prob)} equal-tailed intervals: each model, and their stack (the mixture "
           f"with the weights of {how}; {stk.num_draws} draws)")

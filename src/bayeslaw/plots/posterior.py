@@ -114,7 +114,8 @@ def plot_compare(comparison: Comparison, *, relative_scale: bool = True, rotated
     One point per model with its standard-error bar, best on top: with ``relative_scale`` the
     difference to the best model's elpd_loo and the SE of that difference (``dse``), otherwise
     elpd_loo and its SE; a dashed line marks the best model. With ``show_weights`` the model
-    labels carry the stacking weights.
+    labels carry the weights (stacking unless the comparison used another method) and, when the
+    comparison has them, their Bayesian-bootstrap intervals: ``name (weight 0.65 [0.31, 0.88])``.
 
     Returns
     -------
@@ -122,10 +123,17 @@ def plot_compare(comparison: Comparison, *, relative_scale: bool = True, rotated
     """
     frame = comparison.table.rename(columns={"elpd_loo": "elpd"})
     if show_weights:
-        frame = frame.rename(index={n: f"{n} (weight {w:.2f})" for n, w in frame["weight"].items()})
+        if "weight_lower" in frame.columns:
+            labels = {n: f"{n} (weight {r['weight']:.2f} [{r['weight_lower']:.2f}, {r['weight_upper']:.2f}])"
+                      for n, r in frame.iterrows()}
+        else:
+            labels = {n: f"{n} (weight {w:.2f})" for n, w in frame["weight"].items()}
+        frame = frame.rename(index=labels)
     pc = azp.plot_compare(frame, relative_scale=relative_scale, rotated=rotated, backend="matplotlib", **pc_kwargs)
     fig = as_figure(pc)
-    fig.axes[0].set_title(f"Model comparison by PSIS-LOO, {comparison.method} weights\nhigher is better",
+    ci = getattr(comparison, "ci_prob", None)
+    interval = f" [{100 * ci:g}% bootstrap interval]" if show_weights and ci and "weight_lower" in frame else ""
+    fig.axes[0].set_title(f"Model comparison by PSIS-LOO, {comparison.method} weights{interval}\nhigher is better",
                           fontsize=10)
     return fig
 

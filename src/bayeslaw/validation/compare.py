@@ -2,9 +2,12 @@
 
 :func:`compare` scores each fit by PSIS-LOO with exact refits where PSIS fails
 (:func:`bayeslaw.loo`); ``arviz_stats.compare`` then ranks the fits (Δelpd to the best, SE of
-the difference, rank 0 for the best) and computes stacking weights. :func:`compare_models` fits
-a grid of laws and likelihoods to one run table, every plan checked before the first fit, and
-compares them: what ``bayeslaw compare`` runs.
+the difference, rank 0 for the best). The weights (stacking, pseudo-BMA+ or pseudo-BMA, named as
+in ``arviz_stats.compare``) and their Bayesian-bootstrap interval come from the pointwise LOO
+values (:func:`bayeslaw.validation.weights.model_weights`); :func:`reweigh` gives a comparison
+other weights without recomputing LOO. :func:`compare_models` fits a grid of laws and likelihoods
+to one run table, every plan checked before the first fit, and compares them: what
+``bayeslaw compare`` runs.
 """
 
 from __future__ import annotations
@@ -20,16 +23,17 @@ import pandas as pd
 from ..core.catalogue import get_law
 from ..core.law import Law
 from ..core.observation import DEFAULT
-from ..core.records import json_value
+from ..core.records import json_value, resolve_ci_prob
 from ..errors import BayeslawError, DiagnosticWarning
 from ..inference.fit import fit as fit_one
 from ..inference.plan import plan_fit, read_runs
 from .loo import PARETO_K_MAX, LooResult, loo
 from .refits import plain
+from .weights import N_BOOTSTRAP, check_method, model_weights
 
 #: Columns of :attr:`Comparison.table`, in order.
-COLUMNS = ("rank", "elpd_loo", "se", "elpd_diff", "dse", "p_loo", "weight", "n_pareto_k_high", "n_refitted",
-           "likelihood", "law")
+COLUMNS = ("rank", "elpd_loo", "se", "elpd_diff", "dse", "p_loo", "weight", "weight_lower", "weight_upper",
+           "n_pareto_k_high", "n_refitted", "likelihood", "law")
 
 
 @dataclass
@@ -41,7 +45,8 @@ class Comparison:
     table : DataFrame
         One row per fit (index ``model``), best first: ``rank``, ``elpd_loo``, ``se``,
         ``elpd_diff`` (to the best), ``dse`` (SE of the difference), ``p_loo``, ``weight``
-        (stacking unless another method was asked for), ``n_pareto_k_high`` (runs with
+        (stacking unless another method was asked for), ``weight_lower`` and ``weight_upper``
+        (the ``ci_prob`` interval of the weight's Bayesian-bootstrap distribution), ``n_pareto_k_high`` (runs with
         PSIS k > ``pareto_k_max``), ``n_refitted`` (of those, how many were refitted exactly),
         ``likelihood`` and ``law``.
     loo : dict
@@ -50,7 +55,11 @@ class Comparison:
         How the weights were computed (``"stacking"``, ``"bb-pseudo-bma"``, ``"pseudo-bma"``).
     pareto_k_max : float
     fits : dict
-        The compared fits, by name (:meth:`stack` averages them with these weights).
+        The compared fits, by name (:func:`bayeslaw.stack` averages them with these weights).
+    ci_prob : float or None
+        Mass of the weights' intervals.
+    weight_draws : DataFrame or None
+        The weights' Bayesian-bootstrap replicates: one row per replicate, one column per fit.
     """
 
     table: pd.DataFrame
@@ -58,6 +67,8 @@ class Comparison:
     method: str
     pareto_k_max: float
     fits: dict[str, Any] = field(default_factory=dict)
+    ci_prob: float | None = None
+    weight_draws: pd.DataFrame | None = None
 
     @property
     def elpd(self) -> dict[str, Any]:
@@ -68,6 +79,14 @@ class Comparison:
     def weights(self) -> pd.Series:
         """The weights of the fits (stacking unless another method was asked for), by name."""
         return self.table["weight"]
+
+    @property
+    def pointwise(self) -> pd.DataFrame:
+        """The pointwise elpd_loo (refits included): one row per run, one column per fit (table order)."""
+        names = list(self.table.index)
+        first = self.loo[names[0]].elpd.elpd_i
+        return pd.DataFrame({n: np.asarray(self.loo[n].elpd.elpd_i.values, float).ravel() for n in names},
+                            index=pd.Index([plain(v) for v in first["run"].values], name="run"))
 
     @property
     def best(self) -> str:
@@ -83,6 +102,8 @@ class Comparison:
                         "rank": int(row["rank"]), "elpd_loo": json_value(row["elpd_loo"]), "se": json_value(row["se"]),
                         "elpd_diff": json_value(row["elpd_diff"]), "dse": json_value(row["dse"]),
                         "p_loo": json_value(row["p_loo"]), "weight": json_value(row["weight"]),
+                        "weight_lower": json_value(row.get("weight_lower")),
+                        "weight_upper": json_value(row.get("weight_upper")), "ci_prob": json_value(self.ci_prob),
                         "n_pareto_k_high": int(row["n_pareto_k_high"]), "n_refitted": int(row["n_refitted"]),
                         "refitted_runs": [plain(v) for v in r.refitted_runs],
                         "pareto_k_high_runs": [plain(v) for v in r.high_k_runs],
@@ -95,20 +116,29 @@ class Comparison:
 
 
 def compare(fits: Mapping[str, Any], *, method: str = "stacking", pareto_k_max: float = PARETO_K_MAX,
-            refit: bool = True) -> Comparison:
-    """Rank fits of the same runs by PSIS-LOO, refitting exactly where PSIS fails.
+            refit: bool = True, ci_prob: float | None = None, n_bootstrap: int = N_BOOTSTRAP,
+            bootstrap_seed: int = 0) -> Comparison:
+    """Rank fits of the same runs by PSIS-LOO, refitting exactly where PSIS fails, and weigh them.
 
     Parameters
     ----------
     fits : dict of str to Fit
         Two or more fits of the same runs (different laws, likelihoods or priors).
     method : {"stacking", "bb-pseudo-bma", "pseudo-bma"}
-        How ``arviz_stats.compare`` computes the weights.
+        The weights, named as in ``arviz_stats.compare``: stacking of the LOO predictive
+        densities; pseudo-BMA+ (``w ∝ exp(elpd_loo)`` averaged over Bayesian-bootstrap replicates);
+        pseudo-BMA without the bootstrap (see :mod:`bayeslaw.validation.weights`).
     pareto_k_max : float, default 0.7
         Runs with PSIS Pareto k above this are refitted exactly (``refit=True``).
     refit : bool, default True
         Refit without each high-k run; with False their PSIS values are kept (and counted)
         and a :class:`~bayeslaw.errors.DiagnosticWarning` says the numbers are unreliable.
+    ci_prob : float, optional
+        Mass of the weights' intervals (``weight_lower``, ``weight_upper``; default ArviZ's
+        ``rcParams["stats.ci_prob"]``).
+    n_bootstrap, bootstrap_seed : int
+        Bayesian-bootstrap replicates of the pointwise LOO values behind the intervals (and
+        behind pseudo-BMA+'s weights), and the seed of their Dirichlet draws.
 
     Returns
     -------
@@ -116,8 +146,7 @@ def compare(fits: Mapping[str, Any], *, method: str = "stacking", pareto_k_max: 
     """
     if not isinstance(fits, Mapping) or len(fits) < 2:
         raise BayeslawError("compare() takes a dict of at least two fits, e.g. {'chinchilla': f1, 'kaplan': f2}.")
-    if method not in ("stacking", "bb-pseudo-bma", "pseudo-bma"):
-        raise BayeslawError(f"method must be 'stacking', 'bb-pseudo-bma' or 'pseudo-bma'; got {method!r}.")
+    method = check_method(method)
     hashes = {name: f.spec.data.hash for name, f in fits.items()}
     n_runs = {name: f.idata["observed_data"].sizes["run"] for name, f in fits.items()}
     if len(set(n_runs.values())) > 1:
@@ -136,16 +165,15 @@ def compare(fits: Mapping[str, Any], *, method: str = "stacking", pareto_k_max: 
                           + "; compare with refit=True to refit those runs exactly.", DiagnosticWarning, stacklevel=2)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*Pareto.*", category=UserWarning)
-        cmp = azs.compare({n: r.elpd for n, r in results.items()}, method=method, round_to="none")
+        cmp = azs.compare({n: r.elpd for n, r in results.items()}, method="stacking", round_to="none")
     cmp = pd.DataFrame(cmp)
     table = pd.DataFrame({
         "rank": cmp["rank"].astype(int),
         "elpd_loo": cmp["elpd"].astype(float),
-        "se": cmp["se"].astype(float),
+        "se": [results[n].se for n in cmp.index],
         "elpd_diff": cmp["elpd_diff"].astype(float),
         "dse": cmp["dse"].astype(float),
         "p_loo": cmp["p"].astype(float),
-        "weight": cmp["weight"].astype(float),
     }, index=cmp.index)
     table["n_pareto_k_high"] = [len(results[n].high_k_runs) for n in table.index]
     table["n_refitted"] = [len(results[n].refitted_runs) for n in table.index]
@@ -153,29 +181,51 @@ def compare(fits: Mapping[str, Any], *, method: str = "stacking", pareto_k_max: 
     table["law"] = [fits[n].law.name for n in table.index]
     table = table.sort_values("rank")
     table.index.name = "model"
-    return Comparison(table=table[list(COLUMNS)], loo=results, method=method, pareto_k_max=pareto_k_max,
-                      fits={str(n): f for n, f in fits.items()})
+    out = Comparison(table=table, loo=results, method=method, pareto_k_max=pareto_k_max,
+                     fits={str(n): f for n, f in fits.items()})
+    return reweigh(out, method, ci_prob=ci_prob, n_bootstrap=n_bootstrap, bootstrap_seed=bootstrap_seed)
 
 
+def reweigh(comparison: Comparison, method: str, *, ci_prob: float | None = None, n_bootstrap: int = N_BOOTSTRAP,
+            bootstrap_seed: int = 0) -> Comparison:
+    """The comparison with weights by ``method`` and their Bayesian-bootstrap interval, from its pointwise
+    LOO values (nothing is refitted); ``method``, ``ci_prob``, ``n_bootstrap`` and ``bootstrap_seed`` as for
+    :func:`compare`."""
+    method = check_method(method)
+    if not comparison.loo:
+        raise BayeslawError("This comparison holds no pointwise LOO values to weigh; make it with bayeslaw.compare.")
+    pointwise = comparison.pointwise
+    mw = model_weights(pointwise.to_numpy(float), method, ci_prob=ci_prob, n_bootstrap=n_bootstrap,
+                       seed=bootstrap_seed)
+    table = comparison.table.drop(columns=["weight", "weight_lower", "weight_upper"], errors="ignore")
+    table["weight"], table["weight_lower"], table["weight_upper"] = mw.weights, mw.lower, mw.upper
+    draws = pd.DataFrame(mw.draws, columns=pd.Index(list(pointwise.columns), name="model"))
+    draws.index.name = "replicate"
+    return Comparison(table=table[list(COLUMNS)], loo=comparison.loo, method=method,
+                      pareto_k_max=comparison.pareto_k_max, fits=comparison.fits, ci_prob=mw.ci_prob,
+                      weight_draws=draws)
 
 
 def compare_models(data: Any, laws: str | Law | Sequence[str | Law], *, likelihoods: Iterable[str] = (DEFAULT,),
                    x: str | Mapping[str, str] | None = None, y: str | None = None,
                    groups: Iterable[str] | None = None, flops_per_param_token: float = 6.0, method: str = "stacking",
-                   pareto_k_max: float = PARETO_K_MAX, refit: bool = True, progress_bar: bool = False,
-                   **sampler: Any) -> Comparison:
+                   pareto_k_max: float = PARETO_K_MAX, refit: bool = True, ci_prob: float | None = None,
+                   progress_bar: bool = False, **sampler: Any) -> Comparison:
     """Fit every law with every likelihood to the same runs and compare them by PSIS-LOO.
 
     Every plan (runs, law, likelihood, priors, sampler settings) is checked before the first fit,
     so bad input is refused at once. Models are named by law, or ``law/likelihood`` when several
     likelihoods are given; each fit's diagnostic warnings are re-issued with its name in front.
-    ``sampler`` takes :func:`bayeslaw.fit`'s NUTS settings (``num_samples``, ``seed``, ...).
+    ``sampler`` takes :func:`bayeslaw.fit`'s NUTS settings (``num_samples``, ``seed``, ...); ``method``
+    and ``ci_prob`` are :func:`compare`'s (the weights and the mass of their intervals).
 
     Returns
     -------
     Comparison
         Its ``fits`` are the fitted models (``bayeslaw.stack(comparison)`` averages them).
     """
+    method = check_method(method)
+    ci_prob = resolve_ci_prob(ci_prob)
     laws = [laws] if isinstance(laws, (str, Law)) else list(dict.fromkeys(laws))
     liks = list(dict.fromkeys(likelihoods))
     if not laws:
@@ -199,4 +249,4 @@ def compare_models(data: Any, laws: str | Law | Sequence[str | Law], *, likeliho
             fits[name] = fit_one(plan, progress_bar=progress_bar)
         for w in caught:  # say which model each warning is about
             warnings.warn(f"{name}: {w.message}", w.category, stacklevel=2)
-    return compare(fits, method=method, pareto_k_max=pareto_k_max, refit=refit)
+    return compare(fits, method=method, pareto_k_max=pareto_k_max, refit=refit, ci_prob=ci_prob)
