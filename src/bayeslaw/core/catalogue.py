@@ -16,6 +16,9 @@ same name):
 
 3. laws registered in this process with :func:`register`.
 
+Any law's name with ``_curved`` appended (``chinchilla_curved``) is that law with a quadratic
+misfit in its centred log inputs (:mod:`bayeslaw.core.curvature`), built on first use.
+
 The catalogue is read once per process (:func:`available_laws` caches it; :func:`refresh`
 reads it again, e.g. after installing a package).
 """
@@ -29,11 +32,13 @@ from typing import Any
 from ..models import LAWS as MODEL_LAWS
 from ..models import ORIGIN as MODEL_ORIGIN
 from ..errors import LawError
+from . import curvature
 from .law import Law
 
 ENTRY_POINT_GROUP = "bayeslaw.laws"
 
 _USER_LAWS: dict[str, Law] = {}
+_CURVED: dict[str, Law] = {}  # laws with a quadratic misfit (core.curvature), built on first use
 _FOUND: dict[str, Law] | None = None
 _ORIGIN: dict[str, str] = {}
 
@@ -103,6 +108,8 @@ def get_law(law: str | Law) -> Law:
     if isinstance(law, Law):
         return law
     laws = available_laws()
+    if isinstance(law, str) and law not in laws and (made := curvature.resolve(law, laws)) is not None:
+        return _CURVED.setdefault(law, made)  # one object per name: compiled programs are cached by law
     if not isinstance(law, str) or law not in laws:
         raise LawError(f"Unknown law {law!r}; available laws: {', '.join(sorted(laws))} "
                        "(see `bayeslaw laws`).")

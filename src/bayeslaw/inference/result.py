@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from ..core.catalogue import available_laws, get_law
+from ..core.catalogue import get_law
 from ..core.law import Law
 from ..core.records import resolve_ci_prob, table_records
 from ..core.runs import Runs
@@ -203,11 +203,17 @@ def load(path: str | os.PathLike, *, law: Law | None = None) -> Fit:
     if missing:
         raise FitFileError(f"'{idata_file}' lacks the group(s) {', '.join(missing)}; it is not a complete bayeslaw fit.")
     name = saved_law["name"]
-    if law is None and name not in available_laws():
+    if law is None:
+        try:
+            law = get_law(name)  # the catalogue, registered laws, or a law with a curvature term
+        except LawError:
+            law = None
+    if law is None:
         raise LawError(f"'{path}' was fitted with the law {name!r}, which this Python process's catalogue does not have; "
                        "register it with bayeslaw.register(...) before loading, or pass law=... to load().")
     the_law = law if law is not None else get_law(name)
-    if the_law.hash != saved_law.get("hash"):
+    # a fit saved before the law declared (other) coordinates is a fit of the same model: its maths hash matches
+    if saved_law.get("hash") not in (the_law.hash, the_law.maths_hash):
         warnings.warn(f"The law {name!r} has changed since this fit was saved (hash {saved_law.get('hash')} "
                       f"then, {the_law.hash} now); predictions use today's law with the saved draws.",
                       UserWarning, stacklevel=2)
