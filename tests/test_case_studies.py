@@ -147,7 +147,7 @@ def test_law_comparison_smoke(run_main, tmp_path):
     exact LOO refits and leave-future-out: each refit of a new fit compiles its own sampler (~20 s); the full run
     (--run-slow) has both."""
     code = run_main("law_comparison", "--laws", "chinchilla,compute", "--subset", "5", "--no-refit", "--no-lfo",
-                    *SMALL, "--out", tmp_path)
+                    "--weighting-holdouts", "0.2", *SMALL, "--out", tmp_path)
     assert code == 0
     res = json.loads((tmp_path / "results.json").read_text())
     assert res["settings"]["ci_prob"] == 0.9 and res["n_runs"] == 49
@@ -174,6 +174,15 @@ def test_law_comparison_smoke(run_main, tmp_path):
                                     "compute_behind_on_loo_ahead_of_chinchilla_in_backtest"}
     for fig in ("compare.png", "overlay.png"):
         assert (tmp_path / fig).stat().st_size > 10_000
+    # the weightings, computed on the backtest's 39 training runs, scored on its 10 held-out runs
+    w = pd.read_csv(tmp_path / "weighting_heldout.csv")
+    assert list(w["weighting"]) == ["LOO stacking", "LOO pseudo-BMA+", "backtest stacking", "backtest pseudo-BMA+",
+                                    "equal weights"]
+    assert (w["n_train"] == 39).all() and (w["n_test"] == 10).all() and w["coverage_90"].between(0, 1).all()
+    assert w.loc[0, "elpd_diff"] == 0.0 and np.isfinite(w["elpd_test"]).all() and (w["crps"] > 0).all()
+    for r in res["weighting_heldout"]:
+        assert sum(v["weight"] for v in r["weights"].values()) == pytest.approx(1.0)
+        assert all(v["lower"] <= v["weight"] <= v["upper"] for v in r["weights"].values() if "lower" in v)
 
 
 def _law_comparison_matches(res: dict) -> None:

@@ -10,11 +10,17 @@ On the bundled Chinchilla runs (245, Epoch AI's digitisation of Hoffmann et al. 
    - leave-future-out over increasing compute (PSIS-LFO, exact refits where PSIS fails);
 3. the stacked predictive (LOO stacking weights) next to each law, at Chinchilla's own scale
    (70B parameters, 1.4T tokens) and, for the laws of N and D, the compute-optimal tokens per
-   parameter at 5.76e23 FLOPs.
+   parameter at 5.76e23 FLOPs;
+4. the weightings judged where they matter, on runs no weight has seen: the laws' fits on the
+   backtest's training runs are weighed by LOO stacking, LOO pseudo-BMA+, backtest stacking and
+   backtest pseudo-BMA+ (an inner backtest inside the training runs), each with the 90% interval of
+   its Bayesian-bootstrap distribution, and each stack scores the held-out runs (log score,
+   coverage of the 90% and 50% new-run intervals, CRPS), equal weights as the reference.
 
 Intervals are 90% (``ci_prob=0.9``). Writes only under --out: CSV tables, ``results.json`` (with
 the verdicts against ``expected.json``) and the figures ``compare.png`` (ELPD comparison) and
-``overlay.png`` (every law's band and the stack's along the compute-optimal frontier).
+``overlay.png`` (every law's band and the stack's along the compute-optimal frontier); ``compare.png``'s labels
+carry the LOO stacking weights with their 90% bootstrap intervals.
 
 Usage::
 
@@ -74,6 +80,51 @@ def verdicts(results: dict, expected: dict) -> dict:
     return out
 
 
+#: The weighting the package uses by default (``bayeslaw.stack(fits)``), the reference of the paired differences.
+REFERENCE_WEIGHTING = "LOO stacking"
+
+
+def weighting_heldout(bayeslaw, runs, bt, holdout_top: float, args) -> list[dict]:
+    """Each weighting computed on the backtest's training runs alone, its stack scored on the held-out runs.
+
+    The laws' fits on the training runs (the backtest's) are weighed by LOO stacking, LOO pseudo-BMA+ and,
+    from an inner backtest (each refitted on the smaller 1 - holdout_top of the training runs and scored on
+    the rest), backtest stacking and backtest pseudo-BMA+; equal weights are the reference. Each stack's
+    predictive then scores the held-out runs: log score (and its paired difference to LOO stacking with the
+    SE of that difference over the held-out runs), coverage of the 90% and 50% new-run intervals, CRPS.
+    """
+    import numpy as np
+
+    fits = bt.fits
+    test = runs.subset(~runs.frame.index.isin(bt.train_runs))
+    cmp = bayeslaw.compare(fits, refit=not args.no_refit, ci_prob=CI_PROB)
+    inner = bayeslaw.backtest_fits(fits, by="C", holdout_top=holdout_top, ci_prob=CI_PROB, seed=args.seed)
+    stacks = {"LOO stacking": bayeslaw.stack(cmp, method="stacking"),
+              "LOO pseudo-BMA+": bayeslaw.stack(cmp, method="bb-pseudo-bma"),
+              "backtest stacking": bayeslaw.stack(fits, inner, method="stacking", ci_prob=CI_PROB),
+              "backtest pseudo-BMA+": bayeslaw.stack(fits, inner, method="bb-pseudo-bma", ci_prob=CI_PROB),
+              "equal weights": bayeslaw.stack(fits, [1.0] * len(fits))}
+    scores = {name: s.score(test, ci_prob=CI_PROB, seed=args.seed) for name, s in stacks.items()}
+    ref = scores[REFERENCE_WEIGHTING]["pointwise"]["elpd"].to_numpy()
+    rows = []
+    for name, s in stacks.items():
+        sc = scores[name]
+        d = sc["pointwise"]["elpd"].to_numpy() - ref
+        ci = s.weight_intervals
+        weights = {n: {"weight": float(w)} | ({} if ci is None else {"lower": float(ci.loc[n, "weight_lower"]),
+                                                                    "upper": float(ci.loc[n, "weight_upper"])})
+                   for n, w in s.weights.items()}
+        rows.append({"holdout_top": holdout_top, "weighting": name, "n_train": len(bt.train_runs),
+                     "n_test": len(test), "n_inner_test": len(inner.test_runs), "elpd_test": sc["elpd_test"],
+                     "elpd_diff": float(d.sum()), "dse": float(np.sqrt(d.size * np.var(d, ddof=1))),
+                     "coverage_90": sc["coverage"], "coverage_50": sc["coverage_50"], "crps": sc["crps"],
+                     "rmsle": sc["rmsle"],
+                     **{f"w_{n}": (f"{v['weight']:.3f}" + (f" [{v['lower']:.2f}, {v['upper']:.2f}]" if "lower" in v
+                                                           else "")) for n, v in weights.items()},
+                     "weights": weights})
+    return rows
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--num-samples", type=int, default=1000, help="draws per chain (default 1000)")
@@ -89,6 +140,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-refit", action="store_true",
                    help="LOO: keep the PSIS values of runs with Pareto k > 0.7 instead of refitting (a quick check)")
     p.add_argument("--no-lfo", action="store_true", help="skip leave-future-out (a quick check)")
+    p.add_argument("--no-weighting", action="store_true",
+                   help="skip judging the weightings on the held-out runs (a quick check)")
+    p.add_argument("--weighting-holdouts", default="0.1,0.2,0.3", metavar="F,F,...",
+                   help="weightings: the top fractions by C held out, one backtest each (default 0.1,0.2,0.3; "
+                        "--holdout-top's is the backtest above)")
     p.add_argument("--out", type=Path, required=True, help="folder for the results (created; nothing else is written)")
     args = p.parse_args(argv)
     laws = [law.strip() for law in args.laws.split(",") if law.strip()]
@@ -130,7 +186,7 @@ def main(argv: list[str] | None = None) -> int:
                                                                                     **sampler))
                 for lik in ("student_t", "normal")}
     refit = not args.no_refit
-    lik_cmp = timed("LOO likelihoods", lambda: bayeslaw.compare(lik_fits, refit=refit))
+    lik_cmp = timed("LOO likelihoods", lambda: bayeslaw.compare(lik_fits, refit=refit, ci_prob=CI_PROB))
     lik_cmp.table.to_csv(args.out / "likelihoods_loo.csv")
     rows = []
     for lik, f in lik_fits.items():
@@ -148,7 +204,7 @@ def main(argv: list[str] | None = None) -> int:
     fits = {law: lik_fits["student_t"] if law == "chinchilla" else
             timed(f"fit {law}", lambda law=law: bayeslaw.fit(runs, law, **sampler)) for law in laws}
     results["laws_diagnostics"] = {k: [c["check"] for c in f.diagnostics] for k, f in fits.items()}
-    cmp = timed("LOO laws", lambda: bayeslaw.compare(fits, refit=refit))
+    cmp = timed("LOO laws", lambda: bayeslaw.compare(fits, refit=refit, ci_prob=CI_PROB))
     cmp.table.to_csv(args.out / "laws_loo.csv")
     results["laws_loo"] = cmp.to_records()
 
@@ -194,6 +250,22 @@ def main(argv: list[str] | None = None) -> int:
     pd.DataFrame(opt_rows).to_csv(args.out / "tokens_per_param_5.76e23.csv", index=False)
     results["tokens_per_param"] = opt_rows
     results["stack_weights"] = {k: float(v) for k, v in stack.weights.items()}
+
+    # 4. weights judged on held-out runs ------------------------------------------------------
+    if not args.no_weighting:
+        rows, warned = [], []
+        for h in [float(v) for v in args.weighting_holdouts.split(",") if v.strip()]:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                split = bt if h == args.holdout_top else timed(
+                    f"backtest top {h:g}", lambda h=h: bayeslaw.backtest(runs, laws, by="C", holdout_top=h,
+                                                                        ci_prob=CI_PROB, **sampler))
+                rows += timed(f"weightings top {h:g}", lambda h=h, split=split: weighting_heldout(
+                    bayeslaw, runs, split, h, args))
+            warned += [f"top {h:g}: {w.message}" for w in caught]
+        results["weighting_heldout"], results["weighting_warnings"] = rows, warned
+        pd.DataFrame([{k: v for k, v in r.items() if k != "weights"} for r in rows]).to_csv(
+            args.out / "weighting_heldout.csv", index=False)
 
     # figures: what `bayeslaw compare ... --at N=70e9,D=1.4e12 --ci-prob 0.9 --plot --overlay` draws
     save_figure(plot_compare(cmp), args.out / "compare.png")
