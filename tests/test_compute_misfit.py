@@ -92,3 +92,47 @@ def test_backtest_scores_held_out_runs():
     pw = bt.pointwise
     assert len(pw) == len(bt.test_runs) and np.all(np.isfinite(pw["elpd"]))
     assert bt.table["likelihood"].iloc[0] == "compute_misfit"
+
+
+# -- the grouped model: one shared offset per group, on the same algebra ------------------------------------
+def test_grouped_covariance_is_a_random_intercept():
+    g = jnp.asarray([0, 0, 1, 2, 2, 2])
+    t = jnp.zeros(6)
+    k = np.asarray(misfit.covariance(t, t, 0.05, 1.0, g, g))
+    np.testing.assert_allclose(k, 0.05 ** 2 * (np.asarray(g)[:, None] == np.asarray(g)[None, :]))
+    r = jnp.asarray(np.random.default_rng(3).normal(0, 0.05, 6))
+    mean, var = misfit.conditional(r, t, jnp.zeros(2), 0.01, 0.05, 1.0, g, jnp.asarray([2, -1]))
+    w = 0.05 ** 2 / (0.05 ** 2 + 0.01 ** 2 / 3)  # the shrinkage of group 2's three rows
+    assert float(mean[0]) == pytest.approx(w * float(np.mean(np.asarray(r)[3:])), rel=1e-6)
+    assert float(mean[1]) == 0.0 and float(var[1]) == pytest.approx(0.05 ** 2) and float(var[0]) < 0.05 ** 2 / 3
+
+
+def _families(seed=0, families=8, sizes=6, offset=0.05, noise=0.01):
+    rng = np.random.default_rng(seed)
+    rows = []
+    for fam in range(families):
+        shift = offset * rng.standard_normal()
+        for n in np.geomspace(1e7, 1e9, sizes):
+            rows.append({"family": f"f{fam}", "N": n,
+                         "loss": (1.7 + 400 * n ** -0.3) * np.exp(shift + noise * rng.standard_normal())})
+    import pandas as pd
+    return pd.DataFrame(rows)
+
+
+def test_grouped_fit_pools_offsets_and_predicts_per_group():
+    runs = _families()
+    with pytest.raises(bayeslaw.DataError, match="group column"):
+        bayeslaw.plan_fit(runs, "power_law", x="N", likelihood="grouped")
+    f = bayeslaw.fit(runs, "power_law", x="N", likelihood="grouped", run="family", num_chains=2, num_warmup=300,
+                     num_samples=300, seed=1, check=False)
+    assert 0.02 < float(np.median(f.draws("group_sd"))) < 0.12 and float(np.median(f.draws("sigma"))) < 0.02
+    seen = bayeslaw.predict(f, N=1e9, run="f3").table
+    new = bayeslaw.predict(f, N=1e9).table
+    w_seen = np.log(seen["new_run_upper"] / seen["new_run_lower"]).iloc[0]
+    w_new = np.log(new["new_run_upper"] / new["new_run_lower"]).iloc[0]
+    assert w_seen < 0.6 * w_new  # a known family's offset is pinned by its rows
+    truth = runs[(runs.family == "f3")]["loss"].iloc[-1]
+    assert seen["new_run_lower"].iloc[0] < truth < seen["new_run_upper"].iloc[0]
+    assert np.isfinite(bayeslaw.loo(f, refit=False).elpd_loo)
+    cv = bayeslaw.leave_one_group_out(f, "family")
+    assert len(cv.table) > 0

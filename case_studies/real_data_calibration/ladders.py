@@ -3,9 +3,10 @@
 A ladder (one row per training run) is fitted on its smaller runs by compute and the larger ones
 are predicted: the top 20% held out (the Chinchilla runs' 49 largest of 245), and leave-future-out
 splits that train on the runs below the 50th, 60th, 70th and 80th percentile of compute and score
-every run above. Each split is fitted with each observation model named by ``--likelihoods``
-(default: the independent ``student_t`` and the correlated ``compute_misfit``) through
-:func:`bayeslaw.backtest`, which records per held-out run the log predictive density, the 50% and
+every run above. Each split is fitted with each model named by ``--models`` (``LAW/LIKELIHOOD``; default: the
+``chinchilla`` law with the independent ``student_t`` and with the correlated ``compute_misfit``
+observation model, and ``chinchilla_curved``, the law with a quadratic misfit in log N and log D,
+with ``student_t``) through :func:`bayeslaw.backtest`, which records per held-out run the log predictive density, the 50% and
 90% new-run bounds and the CRPS. Runs are the unit: coverage carries a Jeffreys 95% interval over
 runs (runs of similar compute share errors, so the interval is optimistic).
 
@@ -30,7 +31,7 @@ import pandas as pd
 from scipy.stats import beta as beta_dist
 
 HERE = Path(__file__).resolve().parent
-LIKELIHOODS = ("student_t", "compute_misfit")
+MODELS = ("chinchilla/student_t", "chinchilla/compute_misfit", "chinchilla_curved/student_t")
 SPLITS = (0.2, 0.3, 0.4, 0.5)  # share of runs held out, largest compute first
 DATA = ("chinchilla", "chinchilla240")
 
@@ -50,14 +51,15 @@ def jeffreys(k: int, n: int) -> list[float]:
     return [float(beta_dist.ppf(0.025, k + 0.5, n - k + 0.5)), float(beta_dist.ppf(0.975, k + 0.5, n - k + 0.5))]
 
 
-def run_split(data: str, runs: pd.DataFrame, holdout: float, likelihood: str, sampler: dict) -> tuple[dict, pd.DataFrame]:
-    """Backtest one law and likelihood on one split; a row of the summary and the per-run table."""
+def run_split(data: str, runs: pd.DataFrame, holdout: float, model: str, sampler: dict) -> tuple[dict, pd.DataFrame]:
+    """Backtest one ``LAW/LIKELIHOOD`` on one split; a row of the summary and the per-run table."""
     import bayeslaw
 
     t0 = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", bayeslaw.DiagnosticWarning)
-        bt = bayeslaw.backtest(runs, "chinchilla", by="C", holdout_top=holdout, likelihood=likelihood, **sampler)
+        law, likelihood = model.split("/")
+        bt = bayeslaw.backtest(runs, law, by="C", holdout_top=holdout, likelihood=likelihood, **sampler)
     wall = time.perf_counter() - t0
     fit = next(iter(bt.fits.values()))
     pw = bt.pointwise.copy()
@@ -65,7 +67,7 @@ def run_split(data: str, runs: pd.DataFrame, holdout: float, likelihood: str, sa
     inside90 = (pw["new_run_lower"] <= y) & (y <= pw["new_run_upper"])
     inside50 = (pw["new_run_lower_50"] <= y) & (y <= pw["new_run_upper_50"])
     n = len(pw)
-    row = {"data": data, "likelihood": likelihood, "holdout": holdout, "n_train": len(bt.train_runs), "n_test": n,
+    row = {"data": data, "model": model, "holdout": holdout, "n_train": len(bt.train_runs), "n_test": n,
            "coverage_90": float(inside90.mean()), "coverage_90_ci": jeffreys(int(inside90.sum()), n),
            "coverage_50": float(inside50.mean()), "coverage_50_ci": jeffreys(int(inside50.sum()), n),
            "above_90": float((y > pw["new_run_upper"]).mean()),
@@ -75,17 +77,17 @@ def run_split(data: str, runs: pd.DataFrame, holdout: float, likelihood: str, sa
            "warnings": sorted({str(w.message).split(":")[0][:60] for w in caught
                                if issubclass(w.category, bayeslaw.DiagnosticWarning)}),
            "diagnostics": [d["check"] for d in fit.spec.diagnostics], "wall_s": round(wall, 1)}
-    pw = pw.assign(data=data, likelihood=likelihood, holdout=holdout, inside_90=inside90, inside_50=inside50)
+    pw = pw.assign(data=data, model_name=model, holdout=holdout, inside_90=inside90, inside_50=inside50)
     return row, pw
 
 
 def markdown(rows: list[dict]) -> str:
     """The summary as a Markdown table."""
-    head = ("| data | likelihood | held out | train / test runs | 90% coverage [95% CI] | 50% coverage [95% CI] | "
+    head = ("| data | law / likelihood | held out | train / test runs | 90% coverage [95% CI] | 50% coverage [95% CI] | "
             "above 90% | RMSLE | CRPS (log) | held-out elpd per run | median 90% width (log) | warnings | s |\n"
             "|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
     body = "".join(
-        f"| {r['data']} | {r['likelihood']} | top {r['holdout']:.0%} | {r['n_train']} / {r['n_test']} | "
+        f"| {r['data']} | {r['model']} | top {r['holdout']:.0%} | {r['n_train']} / {r['n_test']} | "
         f"{r['coverage_90']:.3f} [{r['coverage_90_ci'][0]:.2f}, {r['coverage_90_ci'][1]:.2f}] | "
         f"{r['coverage_50']:.3f} [{r['coverage_50_ci'][0]:.2f}, {r['coverage_50_ci'][1]:.2f}] | {r['above_90']:.3f} | "
         f"{r['rmsle']:.4f} | {r['crps']:.4f} | {r['elpd_test_per_run']:.2f} | {r['median_width_90']:.3f} | "
@@ -97,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", type=Path, default=HERE / "results")
     ap.add_argument("--data", nargs="+", default=list(DATA), choices=DATA)
-    ap.add_argument("--likelihoods", nargs="+", default=list(LIKELIHOODS))
+    ap.add_argument("--models", nargs="+", default=list(MODELS), help="LAW/LIKELIHOOD pairs")
     ap.add_argument("--splits", nargs="+", type=float, default=list(SPLITS))
     ap.add_argument("--num-samples", type=int, default=1000)
     ap.add_argument("--num-warmup", type=int, default=1000)
@@ -110,11 +112,11 @@ def main(argv: list[str] | None = None) -> int:
     for data in args.data:
         runs = ladder(data)
         for holdout in args.splits:
-            for lik in args.likelihoods:
-                row, pw = run_split(data, runs, holdout, lik, sampler)
+            for model in args.models:
+                row, pw = run_split(data, runs, holdout, model, sampler)
                 rows.append(row)
                 points.append(pw)
-                print(f"{data} top {holdout:.0%} {lik}: 90% {row['coverage_90']:.3f}, 50% {row['coverage_50']:.3f}, "
+                print(f"{data} top {holdout:.0%} {model}: 90% {row['coverage_90']:.3f}, 50% {row['coverage_50']:.3f}, "
                       f"RMSLE {row['rmsle']:.4f}, {row['wall_s']:.0f} s", flush=True)
     out = args.out / "ladders"
     out.mkdir(parents=True, exist_ok=True)

@@ -20,6 +20,9 @@ ordered by ``t``). This module does what needs the whole covariance, once per po
   and variance); beyond the largest run it relaxes from the misfit there to the stationary
   spread, so extrapolated bands carry the law's own misfit.
 
+The ``grouped`` observation model uses the same algebra with group codes: a constant ``t`` makes
+the process one offset per group (a random intercept of sd ``drift``), independent across groups.
+
 Functions take one draw's parameters; :func:`over_draws` maps them over posterior draws in
 batches so that memory stays at a few hundred n-by-n matrices.
 """
@@ -35,29 +38,33 @@ import numpy as np
 _JITTER = 1e-10  # added to the covariance's diagonal for a Cholesky factor that never fails
 
 
-def covariance(t1, t2, drift, drift_length):
-    """The misfit's covariance between compute values ``t1`` (n,) and ``t2`` (m,): (n, m)."""
-    return drift * drift * jnp.exp(-jnp.abs(t1[:, None] - t2[None, :]) / drift_length)
+def covariance(t1, t2, drift, drift_length, g1=None, g2=None):
+    """The misfit's covariance between compute values ``t1`` (n,) and ``t2`` (m,): (n, m). With group codes
+    ``g1``, ``g2`` rows of different groups are independent (the ``grouped`` model: constant ``t``, so each
+    group shares one offset of sd ``drift``)."""
+    k = drift * drift * jnp.exp(-jnp.abs(t1[:, None] - t2[None, :]) / drift_length)
+    return k if g1 is None else k * (g1[:, None] == g2[None, :])
 
 
-def _factor(t, sigma, drift, drift_length):
-    k = covariance(t, t, drift, drift_length) + (sigma * sigma + _JITTER) * jnp.eye(t.shape[0], dtype=t.dtype)
+def _factor(t, sigma, drift, drift_length, g=None):
+    k = covariance(t, t, drift, drift_length, g, g) + (sigma * sigma + _JITTER) * jnp.eye(t.shape[0], dtype=t.dtype)
     return jax.scipy.linalg.cho_factor(k, lower=True)
 
 
-def loo_log_density(r, t, sigma, drift, drift_length):
-    """Exact leave-one-out conditional log densities of residuals ``r`` at compute ``t``: (n,)."""
-    cf = _factor(t, sigma, drift, drift_length)
+def loo_log_density(r, t, sigma, drift, drift_length, g=None):
+    """Exact leave-one-out conditional log densities of residuals ``r`` at compute ``t`` (groups ``g``): (n,)."""
+    cf = _factor(t, sigma, drift, drift_length, g)
     k_inv = jax.scipy.linalg.cho_solve(cf, jnp.eye(t.shape[0], dtype=t.dtype))
     g = k_inv @ r
     c = jnp.diag(k_inv)
     return -0.5 * (jnp.log(2.0 * jnp.pi) - jnp.log(c) + g * g / c)
 
 
-def conditional(r, t, t_new, sigma, drift, drift_length):
-    """Mean and variance of the misfit ``u`` at ``t_new`` (m,) given residuals ``r`` at ``t`` (n,)."""
-    cf = _factor(t, sigma, drift, drift_length)
-    k_star = covariance(t, t_new, drift, drift_length)
+def conditional(r, t, t_new, sigma, drift, drift_length, g=None, g_new=None):
+    """Mean and variance of the misfit ``u`` at ``t_new`` (m,) given residuals ``r`` at ``t`` (n,); with group
+    codes ``g`` and ``g_new`` (a code no fitted row has: a new group)."""
+    cf = _factor(t, sigma, drift, drift_length, g)
+    k_star = covariance(t, t_new, drift, drift_length, g, g_new)
     mean = k_star.T @ jax.scipy.linalg.cho_solve(cf, r)
     v = jax.scipy.linalg.solve_triangular(cf[0], k_star, lower=True)
     var = jnp.maximum(drift * drift - jnp.sum(v * v, axis=0), 0.0)

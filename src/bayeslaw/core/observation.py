@@ -61,6 +61,11 @@ class ObservationModel:
         ``filter_residuals``, ``forecast`` and ``prior_state`` (see :mod:`bayeslaw.core.statespace`).
     process_names : dict of str to str, optional
         The process's name for a parameter whose name here differs (``{"misfit": "drift"}``).
+    process_fixed : dict of str to float, optional
+        Process parameters held fixed (not sampled).
+    grouped : bool
+        Correlated models only: rows sharing a value of the run (group) column share an offset, and
+        the process runs over groups at a constant axis (a random intercept), not along compute.
     """
 
     name: str
@@ -72,6 +77,8 @@ class ObservationModel:
     structure: str = INDEPENDENT
     process: Any = None
     process_names: Mapping[str, str] = field(default_factory=dict)
+    process_fixed: Mapping[str, float] = field(default_factory=dict)
+    grouped: bool = False
 
     @property
     def sequential(self) -> bool:
@@ -85,7 +92,7 @@ class ObservationModel:
 
     def process_args(self, values: Mapping[str, Any]) -> dict[str, Any]:
         """The observation model's parameter values under the names its ``process`` takes."""
-        return {self.process_names.get(k, k): v for k, v in values.items()}
+        return {**self.process_fixed, **{self.process_names.get(k, k): v for k, v in values.items()}}
 
     def describe(self) -> str:
         """Several lines for people: the name, what it is, what it assumes, and each prior with its reason."""
@@ -179,7 +186,7 @@ _MISFIT_LENGTH = Param(Prior("LogNormal", loc=0.7, scale=1.0),
                        "over how much compute runs share a misfit, in e-folds: median 2 (0.87 decades), 95% "
                        "within 0.3-14",
                        "correlation length of the misfit, in natural-log units of compute")
-DISCREPANCY = ObservationModel(
+COMPUTE_MISFIT = ObservationModel(
     name="compute_misfit",
     params={"sigma": _NOISE, "misfit": _MISFIT, "misfit_length": _MISFIT_LENGTH},
     description=("a ladder as the law plus a smooth misfit along compute (a Gaussian process, Ornstein-Uhlenbeck "
@@ -193,7 +200,27 @@ DISCREPANCY = ObservationModel(
     process_names={"misfit": "drift", "misfit_length": "drift_length"},
 )
 
-OBSERVATION_MODELS: dict[str, ObservationModel] = {m.name: m for m in (STUDENT_T, NORMAL, DISCREPANCY,
+GROUPED = ObservationModel(
+    name="grouped",
+    params={"sigma": _NOISE,
+            "group_sd": Param(Prior("LogNormal", loc=-3.9, scale=1.5),
+                              "how far a group (a family, seed, dataset) sits from the law, in log loss: median 2%, "
+                              "95% within 0.1%-38%; kept off exactly zero",
+                              "sd of each group's shared offset on log loss (partially pooled)")},
+    description=("rows in groups (the run/group column: families, seeds, datasets) as the law plus a shared "
+                 "offset per group plus independent noise; the offsets are partially pooled and marginalised "
+                 "exactly"),
+    assumptions=("rows of one group share an unknown offset from the law (normal, sd group_sd), so a group's "
+                 "rows count as less evidence than as many separate groups; a new group's band includes the "
+                 "offsets' spread; Gaussian noise"),
+    structure=CORRELATED,
+    process=statespace,
+    process_names={"group_sd": "drift"},
+    process_fixed={"drift_length": 1.0},  # the axis is constant within a group: the offset never decays
+    grouped=True,
+)
+
+OBSERVATION_MODELS: dict[str, ObservationModel] = {m.name: m for m in (STUDENT_T, NORMAL, COMPUTE_MISFIT, GROUPED,
                                                                            LEARNING_CURVE, LEARNING_CURVE_WIENER)}
 """Observation models by name, the default first."""
 DEFAULT = STUDENT_T.name

@@ -134,10 +134,13 @@ def run_plan(plan: FitPlan, *, progress_bar: bool | None = None, check: bool = T
                   jnp.asarray(pad(np.asarray(log_y), size)), jnp.asarray(np.arange(size) < len(runs)))
         ctx = ctx_exact = None
         if obs.process is not None:
-            ids, t = plan.run_ids(), np.sum([np.asarray(xs[v]) for v in plan.axis_inputs()], axis=0)
+            ids = plan.run_ids()
+            t = np.sum([np.asarray(xs[v]) for v in plan.axis_inputs()], axis=0) + np.zeros(len(runs))
             ctx = {k: jnp.asarray(v) for k, v in obs.process.context(ids, t, size).items()}
             ctx_exact = {k: jnp.asarray(v) for k, v in obs.process.context(ids, t, len(runs)).items()}
-            ctx_exact["t_rows"] = jnp.asarray(t)  # in row order (the leave-one-out conditionals of a ladder)
+            # in row order: the leave-one-out conditionals of a correlated ladder
+            ctx_exact["t_rows"] = jnp.asarray(t)
+            ctx_exact["g_rows"] = jnp.asarray(np.unique(np.asarray(ids).astype(str), return_inverse=True)[1].ravel())
             padded = (*padded, ctx)
         samples, extra = run_nuts(make_model(law, obs, families), (prior_args, *padded),
                                   cache_key=(law.name, law.hash, obs.name, support_key),

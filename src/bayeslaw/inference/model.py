@@ -64,7 +64,10 @@ def _sample_params(param_names, dists, coordinates, x):
         return jnp.stack([p[name] for name in param_names])
 
     values = theta(z)
-    _, log_det = jnp.linalg.slogdet(jax.jacfwd(theta)(z))
+    if coordinates.log_det is not None:  # the law's closed form (tests check it against the one below)
+        log_det = coordinates.log_det(z, x)
+    else:
+        _, log_det = jnp.linalg.slogdet(jax.jacfwd(theta)(z))
     params = dict(zip(param_names, values))
     log_prior = sum(jnp.where(dists[n].support(v), dists[n].log_prob(v), -jnp.inf) for n, v in params.items())
     numpyro.factor("prior_in_coordinates", log_prior + log_det)
@@ -133,7 +136,7 @@ def log_likelihood_fn(law: Law, observation: ObservationModel, families: tuple[t
     sequential observation model the values are each row's one-step-ahead conditional density
     (``ctx`` from :func:`bayeslaw.core.statespace.context` at the data's own size), for a correlated
     one each row's exact leave-one-out conditional (:func:`bayeslaw.core.misfit.loo_log_density`;
-    ``ctx["t_rows"]``: each row's compute axis, in row order).
+    ``ctx["t_rows"]``, ``ctx["g_rows"]``: each row's axis and group code, in row order).
     """
     model = make_model(law, observation, families)
     if observation.correlated:
@@ -141,7 +144,8 @@ def log_likelihood_fn(law: Law, observation: ObservationModel, families: tuple[t
             def one(draw, xs, log_y, ctx):
                 mu = law.log_mean(xs, **{k: draw[k] for k in law.params})
                 p = observation.process_args({k: draw[k] for k in observation.params})
-                return misfit.loo_log_density(log_y - mu, ctx["t_rows"], p["sigma"], p["drift"], p["drift_length"])
+                return misfit.loo_log_density(log_y - mu, ctx["t_rows"], p["sigma"], p["drift"], p["drift_length"],
+                                              ctx["g_rows"])
 
             def f(samples, prior_args, xs, log_y, ctx):
                 return jax.lax.map(lambda d: one(d, xs, log_y, ctx), samples, batch_size=200)

@@ -43,7 +43,7 @@ class FitPlan:
         run when there is no run column), one sequence for a correlated ladder; None for independent rows."""
         if self.observation.process is None:
             return None
-        if self.run is None or self.observation.correlated:
+        if self.run is None or (self.observation.correlated and not self.observation.grouped):
             return np.zeros(len(self.runs), dtype=int)
         return self.runs.frame[self.run].to_numpy()
 
@@ -245,6 +245,10 @@ def plan_fit(data: Any, law: str | Law = "chinchilla", *, x: str | Mapping[str, 
                    run=run, likelihood_reason=reason)
     if observation.sequential:
         plan = replace(plan, axis=run_axis(runs, law, cols, plan.run_ids()))
+    elif observation.grouped:
+        if run is None:
+            raise DataError(f"likelihood {observation.name!r} needs a group column: name it with run='COLUMN' "
+                            "(--run COLUMN), e.g. the model family, seed or dataset of each row.")
     elif observation.correlated:
         plan = replace(plan, axis=compute_axis(law))
     return plan

@@ -165,7 +165,9 @@ def new_run_log_loss(fit: Fit, frame: pd.DataFrame, mu: np.ndarray, seed: int, *
     """
     obs = get_observation_model(fit.spec.likelihood)
     if obs.correlated:
-        return mu + correlated.noise_draws(fit, frame, fitted_log_mean(fit), seed)
+        groups = correlated.held_out_groups(fit, frame) if held_out else \
+            np.full(len(frame), sequential.resolve_run(fit, run) if run is not None else None, dtype=object)
+        return mu + correlated.noise_draws(fit, frame, fitted_log_mean(fit), seed, groups)
     if not obs.sequential:
         return mu + noise_draws(fit, mu.shape, seed)
     ids = sequential.held_out_runs(fit, frame) if held_out else sequential.target_runs(fit, frame, run)
@@ -278,9 +280,11 @@ def predict(fit: Fit, targets: pd.DataFrame | Mapping | None = None, *, ci_prob:
     seed : int
         Seed of the new-run noise draws.
     run : optional
-        Learning-curve fits only: the run whose later checkpoints to predict (the new-run band
-        is then conditioned on that run's checkpoints, and widens with the distance beyond its
+        Learning-curve fits: the run whose later checkpoints to predict (the new-run band is
+        then conditioned on that run's checkpoints, and widens with the distance beyond its
         last one). A fit of one run uses it by default; otherwise the band is a fresh run's.
+        Grouped fits: the group of the new run (its offset given the group's rows); by default
+        a new group's.
 
     Returns
     -------
@@ -289,9 +293,10 @@ def predict(fit: Fit, targets: pd.DataFrame | Mapping | None = None, *, ci_prob:
     ci_prob = resolve_ci_prob(ci_prob)
     frame = as_targets(fit, targets, **inputs)
     mu = log_mean_draws(fit, {c: frame[c].to_numpy(float) for c in frame.columns})
-    if run is not None and not get_observation_model(fit.spec.likelihood).sequential:
-        raise DataError(f"run={run!r} applies to learning-curve fits; this fit's observation model "
-                        f"({fit.spec.likelihood}) treats runs as independent.")
+    obs = get_observation_model(fit.spec.likelihood)
+    if run is not None and not (obs.sequential or obs.grouped):
+        raise DataError(f"run={run!r} applies to learning-curve and grouped fits; this fit's observation model "
+                        f"({fit.spec.likelihood}) has no runs or groups to condition on.")
     new = new_run_log_loss(fit, frame, mu, seed, run=run)
     with np.errstate(over="ignore"):  # a Student-t draw with small nu can exceed exp's range: inf is its value
         mean_loss, new_loss = np.exp(mu), np.exp(new)
