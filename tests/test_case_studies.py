@@ -215,7 +215,8 @@ def _law_comparison_matches(res: dict) -> None:
 
 
 def test_law_comparison_committed_results_match_expected():
-    """The committed tables (README) are expected.json's reference run, and its verdicts hold there."""
+    """The committed tables (README) match expected.json's reference run within its tolerances, and its verdicts
+    hold there."""
     res = json.loads((CASES / "law_comparison" / "results" / "results.json").read_text())
     _law_comparison_matches(res)
 
