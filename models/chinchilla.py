@@ -3,7 +3,8 @@
 Reference: Hoffmann et al. 2022, "Training Compute-Optimal Large Language Models"
 (arXiv 2203.15556), eq. 2 / Approach 3; refit by Besiroglu et al. 2024 (arXiv 2404.10102).
 Sampled as log L = LSE(log E, a - alpha*log(N/N0), b - beta*log(D/D0)), exactly
-Epoch's log-space form with the amplitudes taken at the reference scale.
+Epoch's log-space form with the amplitudes taken at the reference scale; NUTS moves in the
+coordinates of the ladder's ends (:mod:`models._two_term`), with the same priors.
 """
 
 import jax.numpy as jnp
@@ -12,6 +13,7 @@ from bayeslaw.core.law import Example, Law, Param, logsumexp
 
 from ._examples import ladder, log_term
 from ._priors import EXPONENT, FLOOR, LOG_TERM
+from ._two_term import two_exponents
 
 
 def _log_mean(x, E, a, alpha, b, beta):
@@ -48,5 +50,6 @@ chinchilla = Law(
     to_conventional=_conventional,
     report=("E", "A", "B", "alpha", "beta"),
     description="Loss against parameters N and training tokens D.",
+    coordinates=two_exponents(),
     example=_EXAMPLE,
 )

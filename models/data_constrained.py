@@ -20,6 +20,9 @@ Inputs are centred as in ``chinchilla``, with U centred at D's reference scale
 reference scales cancel from U_N: ``log(N_opt(U) / N0) = (log(alpha / beta) + a - b + beta x_U) / alpha``.
 The compute-optimal allocation of ``bayeslaw.decide`` (a search over N at C = k N D) is not
 defined for a law that also needs U, and raises a LawError.
+
+NUTS moves in chinchilla's coordinates of the ladder's ends in N and D (:mod:`models._two_term`, at the
+runs' nominal N and D), with log R_N* and log R_D*, and the same priors.
 """
 
 import math
@@ -32,6 +35,7 @@ from bayeslaw.core.priors import Prior
 
 from ._examples import log_ref
 from ._priors import EXPONENT, FLOOR, LOG_TERM
+from ._two_term import two_exponents
 
 # 5 model sizes x 3 unique-token budgets x 4 epoch counts (1-60): repetition and excess parameters,
 # with Muennighoff et al.'s constants (their code's: E, A, B = exp(e, a, b))
@@ -91,5 +95,6 @@ data_constrained = Law(
     description="Loss against parameters N, tokens D and unique tokens U (U <= D): repeated tokens and "
                 "parameters beyond the compute-optimal size for U are worth less.",
     centre={"U": "D"},
+    coordinates=two_exponents(positive=("rn_star", "rd_star")),
     example=_EXAMPLE,
 )

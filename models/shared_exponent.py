@@ -7,7 +7,8 @@ rewrite it in compute C = 6 N D and the token multiplier M = D / N as
 ``b = B 6^eta`` (the algebra is exact; the constants are not reported here).
 
 Sampled as ``log L = LSE(log E, a - alpha*log(N/N0), b - alpha*log(D/D0))`` (the Chinchilla
-parameterisation with beta = alpha). With one exponent the compute-optimal allocation at
+parameterisation with beta = alpha); NUTS moves in the coordinates of the ladder's ends
+(:mod:`models._two_term`), with the same priors. With one exponent the compute-optimal allocation at
 C = k N D is ``N* = sqrt(C/k) * (A/B)^(1/(2 alpha))``, ``D* = sqrt(C/k) * (B/A)^(1/(2 alpha))``:
 the ratio ``D*/N* = (B/A)^(1/alpha)`` does not depend on C, and the loss along the optimum is
 ``E + 2 sqrt(A B) (C/k)^(-alpha/2)`` (tests/test_new_laws.py checks ``bayeslaw.decide`` against it).
@@ -19,6 +20,7 @@ from bayeslaw.core.law import Example, Law, Param, logsumexp
 
 from ._examples import ladder, log_term
 from ._priors import EXPONENT, FLOOR, LOG_TERM
+from ._two_term import one_exponent
 
 
 def _log_mean(x, E, a, b, alpha):
@@ -53,5 +55,6 @@ shared_exponent = Law(
     report=("E", "A", "B", "alpha"),
     description="Loss against parameters N and tokens D with one exponent; tokens per parameter at the "
                 "compute optimum are constant, (B/A)^(1/alpha).",
+    coordinates=one_exponent(),
     example=_EXAMPLE,
 )

@@ -49,12 +49,15 @@ class Coordinates:
     parameters lie on a curved ridge the data cannot cut (a floor and an exponent trading off)
     and coordinates the runs pin down exist (the loss at the largest run, the drop across the
     runs). ``to_params(z, x)`` gets the centred log inputs of the fit (to anchor at their ends)
-    and must be a bijection onto the parameters' joint support for every ``x``.
+    and must be a bijection onto the parameters' joint support for every ``x``. ``log_det(z, x)``,
+    when given, is log |det| of its Jacobian in closed form (else it is found by automatic
+    differentiation, which on the two-term laws doubled the cost of a gradient).
     """
 
     size: int
     to_params: Callable[[Array, Mapping[str, Array]], dict[str, Array]]
     why: str = ""
+    log_det: Callable[[Array, Mapping[str, Array]], Array] | None = None
 
 
 @dataclass(frozen=True)
@@ -215,18 +218,24 @@ class Law:
 
     @property
     def hash(self) -> str:
-        """A short hash of the law's maths and default priors, recorded in saved fits."""
+        """A short hash of the law's maths, default priors and coordinates, recorded in saved fits."""
         return self._hash
 
-    def _compute_hash(self) -> str:
+    @property
+    def maths_hash(self) -> str:
+        """The hash without the law's coordinates: the same for a law sampled in other coordinates (the same model,
+        whose saved draws predict the same), and its ``hash`` when it declares none."""
+        return self._compute_hash(with_coordinates=False)
+
+    def _compute_hash(self, with_coordinates: bool = True) -> str:
         h = hashlib.sha256()
         h.update(repr((self.name, self.version, self.inputs, self.formula)).encode())
         if self.centre:  # only laws that use it, so that older laws keep their hash
             h.update(repr(sorted(self.centre.items())).encode())
         h.update(repr(sorted((k, repr(p.prior)) for k, p in self.params.items())).encode())
         fns = (self.log_mean, self.to_conventional)
-        if self.coordinates is not None:  # only laws that use it, so that older laws keep their hash
-            fns += (self.coordinates.to_params,)
+        if with_coordinates and self.coordinates is not None:  # only laws that use it: older laws keep their hash
+            fns += (self.coordinates.to_params,) + ((self.coordinates.log_det,) if self.coordinates.log_det else ())
         for fn in fns:
             code = getattr(fn, "__code__", None)
             if code is not None:
