@@ -42,6 +42,8 @@ def test_wheel_contains_every_package_models_and_data(wheel):
         assert f"bayeslaw/{module.relative_to(REPO / 'src' / 'bayeslaw').as_posix()}" in names, module
     assert "bayeslaw/data/chinchilla.csv" in names
     assert "bayeslaw/data/README.md" in names
+    assert "bayeslaw/py.typed" in names  # PEP 561: the package's annotations are for type checkers
+    assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names), "the Apache-2.0 text ships in the wheel"
     assert not any(n.startswith("models/") for n in names), "models must live inside the bayeslaw package"
 
 
@@ -60,3 +62,9 @@ def test_models_importable_from_installed_wheel(wheel, tmp_path):
     assert Path(pkg).is_relative_to(target) and Path(models).is_relative_to(target)
     assert laws == ",".join(sorted(bayeslaw.available_laws()))
     assert data_ok == "True"
+
+
+def test_python_m_bayeslaw_runs_the_cli():
+    proc = subprocess.run([sys.executable, "-m", "bayeslaw", "--help"], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0 and "bayeslaw" in proc.stdout
+    assert "Apache License" in (REPO / "LICENSE").read_text()[:300]
