@@ -35,3 +35,21 @@ def test_fit_save_load_predict(tmp_path):
     assert g.law is bayeslaw.get_law("power_law_curved")
     a, b = bayeslaw.predict(f, N=1e12).table, bayeslaw.predict(g, N=1e12).table
     np.testing.assert_allclose(a["new_run_median"], b["new_run_median"], rtol=1e-12)
+
+
+def test_closed_form_log_det_is_carried_over():
+    import jax
+    import jax.numpy as jnp
+
+    law = bayeslaw.get_law("chinchilla_curved")
+    assert law.coordinates.log_det is not None
+    x = {"N": jnp.linspace(-2.0, 2.0, 12), "D": jnp.linspace(-1.5, 2.5, 12)}
+    z = jnp.asarray(np.random.default_rng(0).normal(0, 0.5, law.coordinates.size))
+
+    def theta(z):
+        p = law.coordinates.to_params(z, x)
+        return jnp.stack([p[n] for n in law.params])
+
+    with jax.enable_x64(True):
+        _, auto = jnp.linalg.slogdet(jax.jacfwd(theta)(z))
+        assert float(law.coordinates.log_det(z, x)) == pytest.approx(float(auto), rel=1e-8, abs=1e-8)

@@ -91,6 +91,9 @@ def origin(name: str) -> str:
     """Where a law came from: its catalogue module, its entry point, or ``"registered"``."""
     if name in _USER_LAWS:
         return "registered"
+    if name in _CURVED:
+        base = name[: -len(curvature.SUFFIX)]
+        return f"{origin(base)}, with a curvature term (bayeslaw.core.curvature)"
     available_laws()
     return _ORIGIN.get(name, "?")
 

@@ -65,7 +65,11 @@ def curved(law: Law) -> Law:
             out.update({name: z[size + j] for j, (name, _) in enumerate(terms)})
             return out
 
-        coords = Coordinates(size + len(terms), from_z, law.coordinates.why + "; the curvature coefficients as they are")
+        base_det = law.coordinates.log_det
+        # the coefficients are their own coordinates: the Jacobian is block diagonal with an identity block
+        log_det = (lambda z, x: base_det(z[:size], x)) if base_det is not None else None
+        coords = Coordinates(size + len(terms), from_z, law.coordinates.why + "; the curvature coefficients as they are",
+                             log_det=log_det)
     example = None
     if law.example is not None:
         example = Example(inputs=law.example.inputs, sigma=law.example.sigma,
