@@ -187,8 +187,31 @@ def summary_markdown(summary: dict) -> str:
         lines.append(f"| {way} | {a['families']} | {a['mean_are']:.4f} ({a['max_are']:.4f}) | {a['covered_90']}/"
                      f"{a['families']} {a['coverage_90_ci95']} | {a['covered_50']}/{a['families']} "
                      f"{a['coverage_50_ci95']} | {a['median_width_90']:.3f} | {a['fits_with_warnings']} |")
-    lines += ["", f"Paper (reference): best ARE about {PAPER['are_best']:.0%}; intermediate checkpoints help."]
-    return "\n".join(lines) + "\n"
+    lines += ["", f"Paper (reference): best ARE about {PAPER['are_best']:.0%}; intermediate checkpoints help.", "",
+              "Findings (computed from the numbers above):", ""]
+    return "\n".join(lines + findings(summary)) + "\n"
+
+
+def findings(summary: dict) -> list[str]:
+    """The verdicts the tables support, as sentences computed from them (so a rerun keeps them true)."""
+    by, out = summary["by_way"], []
+    for way, a in by.items():
+        out.append(f"- {way}: ARE {a['mean_are']:.1%} on average, at most {a['max_are']:.1%} "
+                   f"({'within' if a['max_are'] <= PAPER['are_best'] else 'beyond'} the paper's ~4% in every family); "
+                   f"90% bands cover {a['covered_90']}/{a['families']}, 50% bands {a['covered_50']}/{a['families']}, "
+                   f"median 90% width {a['median_width_90']:.3f}.")
+    if {"final_ladder", "checkpoints_student_t"} <= set(by):
+        f, c = by["final_ladder"], by["checkpoints_student_t"]
+        out.append(f"- Adding checkpoints as independent rows {'lowers' if c['mean_are'] < f['mean_are'] else 'raises'} "
+                   f"the mean ARE ({f['mean_are']:.1%} -> {c['mean_are']:.1%}) and narrows the 90% band "
+                   f"{f['median_width_90'] / c['median_width_90']:.1f} times; it covers {c['covered_90']} of "
+                   f"{c['families']} targets.")
+    if {"checkpoints_student_t", "checkpoints_learning_curve"} <= set(by):
+        c, lc = by["checkpoints_student_t"], by["checkpoints_learning_curve"]
+        out.append(f"- The learning-curve model on the same checkpoints: mean ARE {lc['mean_are']:.1%} (independent "
+                   f"rows {c['mean_are']:.1%}), 90% band {lc['median_width_90'] / c['median_width_90']:.1f} times as "
+                   f"wide, covering {lc['covered_90']} of {lc['families']} (independent rows {c['covered_90']}).")
+    return out
 
 
 def figure(records: list[dict], df: pd.DataFrame, path: Path) -> None:
@@ -205,11 +228,12 @@ def figure(records: list[dict], df: pd.DataFrame, path: Path) -> None:
         ax.plot(fin["N"].iloc[:-1], fin["loss"].iloc[:-1], "o", color="k", ms=4, label="smaller models (final)")
         rs = [r for r in records if r["family"] == key]
         for i, r in enumerate(rs):
-            xv = r["target_N"] * 1.25 ** (i - 1)
+            xv = r["target_N"] * 1.35 ** (i - 1)
             ax.errorbar([xv], [r["median"]], yerr=[[r["median"] - r["lower_90"]], [r["upper_90"] - r["median"]]],
                         fmt="s", color=f"C{i}", ms=4, capsize=2, lw=1, label=r["way"])
             ax.plot([xv, xv], [r["lower_50"], r["upper_50"]], color=f"C{i}", lw=3.5, alpha=0.6)
-        ax.plot([rs[0]["target_N"]], [rs[0]["target_loss"]], "*", color="C3", ms=11, label="target (final)")
+        ax.hlines(rs[0]["target_loss"], rs[0]["target_N"] / 2, rs[0]["target_N"] * 2, color="C3", lw=1.2,
+                  label="largest model, final loss")
         ax.set_xscale("log")
         ax.set(xlabel="parameters N", ylabel="final loss (nats)", title=rs[0]["label"])
     axes[0][0].legend(fontsize=6)

@@ -117,14 +117,14 @@ def stamp() -> dict[str, Any]:
     """Date, the repository's commit and the library files that differed from it when the study ran."""
     def git(*cmd):
         try:
-            return subprocess.run(["git", *cmd], cwd=REPO, capture_output=True, text=True, timeout=30).stdout.strip()
+            return subprocess.run(["git", *cmd], cwd=REPO, capture_output=True, text=True, timeout=30).stdout
         except (OSError, subprocess.SubprocessError):
             return ""
 
     import bayeslaw
 
     dirty = [line[3:] for line in git("status", "--porcelain", "--", "src").splitlines() if line]
-    return {"date": date.today().isoformat(), "commit": git("rev-parse", "--short", "HEAD"),
+    return {"date": date.today().isoformat(), "commit": git("rev-parse", "--short", "HEAD").strip(),
             "src_differs_from_commit": dirty, "bayeslaw_version": bayeslaw.__version__}
 
 

@@ -1,0 +1,140 @@
+"""The real-data calibration study's extra data sets (case_studies/real_data_calibration/bnsl.py, colpret.py).
+
+Each script end to end on a small budget and a subset (2 chains x (300 + 300), the other case-study tests'
+settings, so the compiled samplers are shared through the test cache), skipped when ../shared/data is
+absent; and the committed results: present, strict JSON, and holding the fields their summary tables show.
+"""
+
+import importlib.util
+import json
+import os
+import sys
+import warnings
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import bayeslaw
+
+STUDY = Path(__file__).resolve().parents[1] / "case_studies" / "real_data_calibration"
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+SMALL = ["--num-samples", "300", "--num-warmup", "300", "--num-chains", "2"]
+
+
+def load(script: str):
+    """A script of the study as a module (imported by path; it puts its folder on sys.path for heldout.py)."""
+    spec = importlib.util.spec_from_file_location(f"real_data_{script}", STUDY / f"{script}.py")
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = mod
+    spec.loader.exec_module(mod)
+    return mod
+
+
+@pytest.fixture
+def run_main(monkeypatch):
+    """Call a script's main() in this process; the environment its JAX set-up writes is restored, and no
+    compile cache other than the tests' own is named."""
+    for var in ("XLA_FLAGS", "JAX_PLATFORMS"):
+        if var in os.environ:
+            monkeypatch.setenv(var, os.environ[var])
+        else:
+            monkeypatch.delenv(var, raising=False)
+    monkeypatch.delenv("BAYESLAW_CACHE_DIR", raising=False)
+
+    def call(script: str, *args) -> int:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", bayeslaw.DiagnosticWarning)  # small budgets warn, as they should
+            return load(script).main([str(a) for a in args])
+
+    return call
+
+
+def need(*parts: str) -> Path:
+    path = SHARED_DATA.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"{path} is missing (../shared/data sits beside the repository)")
+    return path
+
+
+def strict_json(path: Path) -> dict:
+    """Parse refusing NaN and Infinity, which json.loads would accept."""
+    def refuse(name):
+        raise ValueError(f"{path}: non-standard JSON constant {name}")
+
+    return json.loads(path.read_text(), parse_constant=refuse)
+
+
+FIT_FIELDS = {"name", "law", "likelihood", "rmsle", "covered_50", "covered_90", "points", "above_90", "below_90",
+              "median_width_90", "median_width_50", "mean_crps_log", "warnings", "divergences", "wall_s"}
+PREDICTION_FIELDS = {"family", "label", "target_model", "target_loss", "way", "law", "likelihood", "rows", "median",
+                     "lower_90", "upper_90", "lower_50", "upper_50", "are", "covered_50", "covered_90", "width_90",
+                     "width_50", "crps_log", "warnings", "wall_s"}
+WAY_FIELDS = {"families", "mean_are", "max_are", "covered_90", "coverage_90_ci95", "covered_50", "coverage_50_ci95",
+              "median_width_90", "fits_with_warnings"}
+
+
+def check_bnsl(summary: dict) -> None:
+    assert summary["split"] == {"fit": 14, "extrapolate": 3}
+    assert summary["reference"]["published_rmsle"] == 0.0109
+    assert summary["reference"]["rmsle"] == pytest.approx(0.0109, abs=5e-4)  # the authors' least squares, redone
+    assert {"date", "commit"} <= set(summary["stamp"])
+    for rec in summary["fits"]:
+        assert FIT_FIELDS <= set(rec), FIT_FIELDS - set(rec)
+        assert rec["points"] == 3 and 0 <= rec["covered_50"] <= 3 and 0 <= rec["covered_90"] <= 3
+        assert rec["rmsle"] > 0 and 0 < rec["median_width_50"] < rec["median_width_90"]
+    for lik, comp in summary["comparison"].items():
+        assert "best" in comp["loo"] and comp["loo"]["table"][0]["model"] == comp["loo"]["best"], lik
+
+
+def check_colpret(summary: dict) -> None:
+    assert {"date", "commit"} <= set(summary["stamp"]) and summary["paper"]["are_best"] == 0.04
+    for rec in summary["predictions"]:
+        assert PREDICTION_FIELDS <= set(rec), PREDICTION_FIELDS - set(rec)
+        assert rec["lower_90"] <= rec["lower_50"] <= rec["median"] <= rec["upper_50"] <= rec["upper_90"]
+        assert rec["are"] == pytest.approx(abs(rec["median"] - rec["target_loss"]) / rec["target_loss"], abs=2e-5)
+        assert rec["covered_90"] == (rec["lower_90"] <= rec["target_loss"] <= rec["upper_90"])
+    for way, agg in summary["by_way"].items():
+        assert WAY_FIELDS <= set(agg), (way, WAY_FIELDS - set(agg))
+
+
+def test_bnsl_smoke(run_main, tmp_path):
+    """Two laws with student_t, the wide-c1 variant, LOO without refits and the inner backtest."""
+    need("bnsl_4digit", "bnsl_4digit_addition.csv")
+    code = run_main("bnsl", "--laws", "power_law,broken_power_law", "--likelihoods", "student_t", "--no-loo-refit",
+                    "--no-figure", *SMALL, "--out", tmp_path)
+    assert code == 0
+    summary = strict_json(tmp_path / "summary.json")
+    check_bnsl(summary)
+    assert [r["name"] for r in summary["fits"]] == ["power_law", "broken_power_law",
+                                                    "broken_power_law, c1 ~ Normal(0, 10)"]
+    assert set(summary["comparison"]["student_t"]["backtest"]["warnings"]) == {"power_law", "broken_power_law"}
+    pts = pd.read_csv(tmp_path / "points.csv")
+    assert len(pts) == 9 and set(pts["x"]) == {800, 864, 928}
+    assert "| power_law | student_t |" in (tmp_path / "summary.md").read_text()
+
+
+def test_colpret_smoke(run_main, tmp_path):
+    """OPT (6 sizes, perplexity as its log), the three ways, at most 8 checkpoints per run."""
+    need("colpret", "colpret_curves.csv")
+    code = run_main("colpret", "--families", "opt", "--checkpoints", "8", "--no-figure", *SMALL, "--out", tmp_path)
+    assert code == 0
+    summary = strict_json(tmp_path / "summary.json")
+    check_colpret(summary)
+    recs = {r["way"]: r for r in summary["predictions"]}
+    assert set(recs) == {"final_ladder", "checkpoints_student_t", "checkpoints_learning_curve"}
+    assert recs["final_ladder"]["law"] == "power_law" and recs["final_ladder"]["rows"] == 5
+    assert recs["checkpoints_learning_curve"]["likelihood"] == "learning_curve"
+    assert recs["checkpoints_student_t"]["rows"] == recs["checkpoints_learning_curve"]["rows"] <= 5 * 8
+    assert recs["final_ladder"]["target_model"] == "OPT-175b"
+    assert recs["final_ladder"]["target_loss"] == pytest.approx(2.2792, abs=1e-4)  # ln(9.7689)
+
+
+def test_committed_results_parse_and_hold_the_tables_fields():
+    """The committed results/<dataset>/summary.json (the tables of summary.md) and the section texts."""
+    for name, check, table in (("bnsl_4digit", check_bnsl, "| broken_power_law | student_t |"),
+                               ("colpret", check_colpret, "| checkpoints_learning_curve |")):
+        folder = STUDY / "results" / name
+        check(strict_json(folder / "summary.json"))
+        assert table in (folder / "summary.md").read_text()
+        assert (STUDY / f"{name}.md").read_text().startswith("#")
