@@ -30,7 +30,7 @@ SRC = REPO / "src" / "bayeslaw"
 MAX_LINES = 400
 
 LAYERS = {"errors": 0, "core": 0, "models": 0, "inference": 1, "posterior": 2, "validation": 3, "averaging": 4,
-          "plots": 5, "report": 5, "cli": 6}
+          "plots": 5, "report": 5, "cli": 6, "__main__": 6}  # python -m bayeslaw: the CLI
 # The only function-level imports of package modules outside the CLI: Fit's documented thin delegations
 # (fit.predict(...) reads better than bayeslaw.predict(fit, ...) in the everyday case; both are one call).
 LAZY_DELEGATIONS = {("bayeslaw.inference.result", "Fit.predict"),
