@@ -136,3 +136,9 @@ def test_grouped_fit_pools_offsets_and_predicts_per_group():
     assert np.isfinite(bayeslaw.loo(f, refit=False).elpd_loo)
     cv = bayeslaw.leave_one_group_out(f, "family")
     assert len(cv.table) > 0
+
+
+def test_which_models_suit_a_plain_ladder():
+    ladder = {n for n, m in bayeslaw.OBSERVATION_MODELS.items() if m.for_ladders}
+    assert ladder == {"student_t", "normal", "compute_misfit"}
+    assert bayeslaw.get_observation_model("grouped").to_dict()["for_ladders"] is False

@@ -90,6 +90,11 @@ class ObservationModel:
         """True when a ladder is scored as one process along compute (leave-one-out conditionals)."""
         return self.structure == CORRELATED
 
+    @property
+    def for_ladders(self) -> bool:
+        """True when the model is meant for a ladder of separate runs with no run or group column."""
+        return self.structure == INDEPENDENT or (self.correlated and not self.grouped)
+
     def process_args(self, values: Mapping[str, Any]) -> dict[str, Any]:
         """The observation model's parameter values under the names its ``process`` takes."""
         return {**self.process_fixed, **{self.process_names.get(k, k): v for k, v in values.items()}}
@@ -104,7 +109,8 @@ class ObservationModel:
     def to_dict(self) -> dict[str, Any]:
         """The observation model as plain JSON (``bayeslaw laws --format json``)."""
         return {"name": self.name, "description": self.description, "assumptions": self.assumptions,
-                "structure": self.structure, "params": {k: {"prior": str(p.prior), "why": p.why, "description": p.description}
+                "structure": self.structure, "for_ladders": self.for_ladders,
+                "params": {k: {"prior": str(p.prior), "why": p.why, "description": p.description}
                            for k, p in self.params.items()}}
 
 
