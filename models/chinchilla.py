@@ -4,7 +4,7 @@ Reference: Hoffmann et al. 2022, "Training Compute-Optimal Large Language Models
 (arXiv 2203.15556), eq. 2 / Approach 3; refit by Besiroglu et al. 2024 (arXiv 2404.10102).
 Sampled as log L = LSE(log E, a - alpha*log(N/N0), b - beta*log(D/D0)), exactly
 Epoch's log-space form with the amplitudes taken at the reference scale; NUTS moves in the
-coordinates of the ladder's ends (:mod:`models._two_term`), with the same priors.
+coordinates of the runs' centre and ends (:mod:`models._two_term`), with the same priors.
 """
 
 import jax.numpy as jnp

@@ -21,8 +21,8 @@ reference scales cancel from U_N: ``log(N_opt(U) / N0) = (log(alpha / beta) + a 
 The compute-optimal allocation of ``bayeslaw.decide`` (a search over N at C = k N D) is not
 defined for a law that also needs U, and raises a LawError.
 
-NUTS moves in chinchilla's coordinates of the ladder's ends in N and D (:mod:`models._two_term`, at the
-runs' nominal N and D), with log R_N* and log R_D*, and the same priors.
+NUTS moves in chinchilla's coordinates of the runs' centre and ends in N and D (:mod:`models._two_term`,
+on the runs' nominal N and D), with log R_N* and log R_D*, and the same priors.
 """
 
 import math

@@ -9,7 +9,7 @@ Sampled in log space as
 reference size and ``q = alpha_D * log(D_c / D0)`` that of a size-unlimited model at
 the reference tokens: both are of the order of log(loss), which keeps the
 posterior well-conditioned (N_c, D_c themselves span 10+ decades). NUTS moves in the coordinates
-of the ladder's ends (``_ends``), with the same priors.
+of the runs' centre and ends (``_from_centre``), with the same priors.
 """
 
 import math
@@ -22,7 +22,7 @@ from bayeslaw.core.priors import Prior
 
 from ._examples import ladder, log_ref
 from ._priors import EXPONENT
-from ._two_term import exponent, log_dexponent, log_expm1, span
+from ._two_term import exponent, log_dexponent, log_expm1, width
 
 
 def _log_mean(x, p, alpha_N, q, alpha_D):
@@ -36,33 +36,33 @@ def _conventional(p, log_ref):
     }
 
 
-def _from_ends(z, x):
-    # z = (log L at the corner (largest N and D), logit v, log d_N, log d_D): the N part's share v of the bracket
-    # there, and the rise of log L across the runs along N (at the largest D) and along D (at the largest N)
-    (hi_n, w_n), (hi_d, w_d) = span(x["N"]), span(x["D"])
+def _from_centre(z, x):
+    # z = (log L at the centre of the runs (x = 0: the geometric means of N and D), logit v, log d_N, log d_D): the
+    # N part's share v of the bracket there, and the rise of log L from there down to the smallest N (at the
+    # centre's D) and down to the smallest D (at the centre's N)
+    w_n, w_d = width(x["N"]), width(x["D"])
     log_v, log_1mv = jax.nn.log_sigmoid(z[1]), jax.nn.log_sigmoid(-z[1])
-    # along D: (v + (1 - v) e^w_D)^alpha_D = e^d_D
+    # down D: (v + (1 - v) e^w_D)^alpha_D = e^d_D
     log_alpha_d = z[3] - jnp.log(jnp.logaddexp(0.0, log_1mv + log_expm1(w_d)))
     alpha_d = jnp.exp(log_alpha_d)
-    # along N: (v e^(w_N alpha_N / alpha_D) + 1 - v)^alpha_D = e^d_N, so the bracket rises e^(d_N / alpha_D)-fold
+    # down N: (v e^(w_N alpha_N / alpha_D) + 1 - v)^alpha_D = e^d_N, so the bracket rises e^(d_N / alpha_D)-fold
     alpha_n = alpha_d * exponent(z[2] - log_alpha_d, log_v, w_n)
-    return {"p": z[0] + alpha_d * log_v + alpha_n * hi_n, "alpha_N": alpha_n,
-            "q": z[0] + alpha_d * (log_1mv + hi_d), "alpha_D": alpha_d}
+    return {"p": z[0] + alpha_d * log_v, "alpha_N": alpha_n, "q": z[0] + alpha_d * log_1mv, "alpha_D": alpha_d}
 
 
 def _log_det(z, x):
     # block triangular: (l, logit v) -> (p, q) at fixed exponents, det alpha_D; alpha_D from log d_D: alpha_D;
     # alpha_N from log d_N at fixed alpha_D: alpha_D times the rise's exponent's derivative
-    (_, w_n), (_, w_d) = span(x["N"]), span(x["D"])
     log_v, log_1mv = jax.nn.log_sigmoid(z[1]), jax.nn.log_sigmoid(-z[1])
-    log_alpha_d = z[3] - jnp.log(jnp.logaddexp(0.0, log_1mv + log_expm1(w_d)))
-    return 3.0 * log_alpha_d + log_dexponent(z[2] - log_alpha_d, log_v, w_n)
+    log_alpha_d = z[3] - jnp.log(jnp.logaddexp(0.0, log_1mv + log_expm1(width(x["D"]))))
+    return 3.0 * log_alpha_d + log_dexponent(z[2] - log_alpha_d, log_v, width(x["N"]))
 
 
-_ENDS = Coordinates(4, _from_ends, "the loss at the ladder's corner (largest N and D), the N part's share of the "
-                                   "bracket there, and the rise of the loss across the runs along each input, which "
-                                   "the runs pin down; in (p, alpha_N, q, alpha_D) the exponents trade off against "
-                                   "the limits along curved ridges", _log_det)
+_CENTRE = Coordinates(4, _from_centre, "the loss at the centre of the runs (the geometric means of N and D), the N "
+                                       "part's share of the bracket there, and the rise of the loss from there down "
+                                       "to the smallest N and to the smallest D, which the runs pin down; in (p, "
+                                       "alpha_N, q, alpha_D) the exponents trade off against the limits along curved "
+                                       "ridges", _log_det)
 _LOG_LIMIT = Prior("Normal", loc="log_y0", scale=1.5)
 _LADDER = ladder()
 # Kaplan et al.'s fitted values (eq. 1.5): N_c 6.4e13, D_c 1.8e13, alpha_N 0.076, alpha_D 0.103
@@ -87,6 +87,6 @@ kaplan = Law(
     to_conventional=_conventional,
     report=("N_c", "D_c", "alpha_N", "alpha_D"),
     description="Loss against parameters N and tokens D, no irreducible floor.",
-    coordinates=_ENDS,
+    coordinates=_CENTRE,
     example=_EXAMPLE,
 )

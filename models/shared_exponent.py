@@ -7,7 +7,7 @@ rewrite it in compute C = 6 N D and the token multiplier M = D / N as
 ``b = B 6^eta`` (the algebra is exact; the constants are not reported here).
 
 Sampled as ``log L = LSE(log E, a - alpha*log(N/N0), b - alpha*log(D/D0))`` (the Chinchilla
-parameterisation with beta = alpha); NUTS moves in the coordinates of the ladder's ends
+parameterisation with beta = alpha); NUTS moves in the coordinates of the runs' centre and ends
 (:mod:`models._two_term`), with the same priors. With one exponent the compute-optimal allocation at
 C = k N D is ``N* = sqrt(C/k) * (A/B)^(1/(2 alpha))``, ``D* = sqrt(C/k) * (B/A)^(1/(2 alpha))``:
 the ratio ``D*/N* = (B/A)^(1/alpha)`` does not depend on C, and the loss along the optimum is
