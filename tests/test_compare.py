@@ -56,12 +56,12 @@ def outlier_comparison():
     runs = bayeslaw.load_runs(chinchilla_runs(outlier=OUTLIER))
     fits = {lik: bayeslaw.fit(runs, "chinchilla", likelihood=lik, seed=1, **SAMPLER)
             for lik in ("student_t", "normal")}
-    return fits, bayeslaw.compare(fits)
+    return fits, bayeslaw.compare(fits, failed="include")  # small budgets: weights, not checks
 
 
 @pytest.fixture(scope="module")
 def clean_comparison(clean_fits):
-    return bayeslaw.compare(clean_fits)
+    return bayeslaw.compare(clean_fits, failed="include")  # small budgets: weights, not checks
 
 
 def test_true_law_wins(clean_fits, clean_comparison):
@@ -147,7 +147,7 @@ def test_student_t_beats_normal_with_outliers(outlier_comparison):
 def test_no_refit_warns_and_keeps_psis(outlier_comparison):
     fits, c = outlier_comparison
     with pytest.warns(bayeslaw.DiagnosticWarning, match="Pareto k"):
-        fast = bayeslaw.compare(fits, refit=False)
+        fast = bayeslaw.compare(fits, refit=False, failed="include")
     assert fast.table.loc["normal", "n_refitted"] == 0
     assert fast.table.loc["normal", "n_pareto_k_high"] == c.table.loc["normal", "n_pareto_k_high"]
     psis = float(fast.loo["normal"].elpd.elpd_i.values[OUTLIER])
@@ -167,7 +167,7 @@ def test_compare_rejects_bad_input(clean_fits):
 def test_cli_compare_json(tmp_path, capsys):
     path = tmp_path / "runs.csv"
     chinchilla_runs().to_csv(path, index=False)
-    code = main(["compare", str(path), "--law", "chinchilla", "--law", "compute", "--num-chains", "2",
+    code = main(["compare", str(path), "--law", "chinchilla", "--law", "compute", "--include-failed", "--num-chains", "2",
                  "--num-warmup", "300", "--num-samples", "300", "--seed", "1", "--quiet", "--format", "json",
                  "--at", "N=7e10,D=1.4e12", "--at", "N=1e9,D=2e10", "--plot", str(tmp_path / "elpd.png"),
                  "--overlay", str(tmp_path / "overlay.svg"), "--slice", "ratio=20"])
@@ -202,7 +202,7 @@ def test_cli_compare_json(tmp_path, capsys):
 def test_cli_compare_table_and_errors(tmp_path, capsys):
     path = tmp_path / "runs.csv"
     chinchilla_runs().to_csv(path, index=False)
-    code = main(["compare", str(path), "--law", "chinchilla", "--likelihood", "student_t", "--likelihood", "normal",
+    code = main(["compare", str(path), "--law", "chinchilla", "--include-failed", "--likelihood", "student_t", "--likelihood", "normal",
                  "--num-chains", "2", "--num-warmup", "300", "--num-samples", "300", "--quiet",
                  "--at", "N=1e9,D=2e10"])
     out = capsys.readouterr().out
@@ -245,7 +245,7 @@ def test_chinchilla_data_student_t_beats_normal():
     dragged by outlying runs to very different exponents, and LOO prefers Student-t decisively."""
     path = bayeslaw.example_data_path()
     fits = {lik: bayeslaw.fit(path, "chinchilla", likelihood=lik, seed=1, **SAMPLER) for lik in ("student_t", "normal")}
-    c = bayeslaw.compare(fits)
+    c = bayeslaw.compare(fits, failed="include")
     t = c.table
     assert c.best == "student_t" and t.loc["student_t", "weight"] > 0.9
     assert -t.loc["normal", "elpd_diff"] > 2 * t.loc["normal", "dse"]
@@ -562,3 +562,23 @@ def test_every_result_shares_one_contract(clean_fits, clean_comparison):
     check_result_contract(bayeslaw.stack(clean_fits, [1, 0]).optimal_allocation([1e22]), draws="loss_opt")
     # one rank base: 0 is the best, as in arviz_stats.compare
     assert list(clean_comparison.table["rank"]) == [0, 1]
+
+
+def test_a_fit_that_failed_its_checks_is_flagged_and_gets_no_weight(clean_fits):
+    from dataclasses import replace as dc_replace
+
+    # the checks' verdicts set by hand (the small test fits may fail their own checks)
+    passed = dc_replace(clean_fits["chinchilla"], spec=clean_fits["chinchilla"].spec.replace(diagnostics=()))
+    failed = dc_replace(clean_fits["compute"], spec=clean_fits["compute"].spec.replace(
+        diagnostics=({"check": "r_hat", "message": "R-hat 1.12"},)))
+    fits = {"chinchilla": passed, "compute": failed}
+    with pytest.warns(bayeslaw.DiagnosticWarning, match=r"compute \(r_hat\).*no weight.*Refit"):
+        c = bayeslaw.compare(fits)
+    t = c.table
+    assert not t.loc["compute", "checks_passed"] and t.loc["compute", "failed_checks"] == "r_hat"
+    assert t.loc["compute", "weight"] == 0.0 and t.loc["chinchilla", "weight"] == pytest.approx(1.0)
+    rec = {r["model"]: r for r in c.to_records()}
+    assert rec["compute"]["weighted"] is False and rec["compute"]["failed_checks"] == ["r_hat"]
+    assert c.excluded == ("compute",) and bayeslaw.stack(c).weights["compute"] == 0.0
+    both = bayeslaw.compare(fits, failed="include")  # the caller's choice: weighed, still flagged, no warning
+    assert both.excluded == () and not both.table.loc["compute", "checks_passed"]

@@ -151,7 +151,7 @@ class Stack(Mixture):
 def stack(fits: Mapping[str, Fit] | Comparison, weights: Any = "loo", *, method: str | None = None,
           by: str = "C", holdout_top: float = 0.2, cutoff: float | None = None, pareto_k_max: float = PARETO_K_MAX,
           refit: bool = True, ci_prob: float | None = None, n_bootstrap: int = N_BOOTSTRAP,
-          bootstrap_seed: int = 0) -> Stack:
+          bootstrap_seed: int = 0, failed: str = "exclude") -> Stack:
     """Average fits of the same runs into one stacked predictive.
 
     Parameters
@@ -172,6 +172,9 @@ def stack(fits: Mapping[str, Fit] | Comparison, weights: Any = "loo", *, method:
         How weights are computed from pointwise densities (names of ``arviz_stats.compare``):
         stacking, or pseudo-BMA+ (``w ∝ exp(elpd)`` averaged over Bayesian-bootstrap replicates), or
         pseudo-BMA. Default: a comparison's own method, else ``"stacking"``.
+    failed : {"exclude", "include"}
+        With ``"loo"`` weights: whether a fit that failed its diagnostic checks gets no weight (the
+        default, with a warning) or is weighed like the others (see :func:`bayeslaw.compare`).
     ci_prob, n_bootstrap, bootstrap_seed
         Mass of the weights' intervals (default ArviZ's ``rcParams["stats.ci_prob"]``), and the
         Bayesian-bootstrap replicates behind them and their seed.
@@ -198,7 +201,7 @@ def stack(fits: Mapping[str, Fit] | Comparison, weights: Any = "loo", *, method:
     weighting = ci = None
     if isinstance(weights, str) and weights == "loo":
         weights = compare(fits, method=method or DEFAULT_WEIGHTING, pareto_k_max=pareto_k_max, refit=refit,
-                          bootstrap_seed=bootstrap_seed, **boot)
+                          bootstrap_seed=bootstrap_seed, failed=failed, **boot)
     elif isinstance(weights, str) and weights == "backtest":
         weights = backtest_fits(fits, by=by, holdout_top=holdout_top, cutoff=cutoff)
     if isinstance(weights, Comparison):

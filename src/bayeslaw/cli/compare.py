@@ -44,6 +44,8 @@ def add(sub, common) -> None:
     p.add_argument("--pareto-k-max", type=float, default=0.7,
                    help="runs with PSIS Pareto k above this are refitted exactly (default 0.7)")
     p.add_argument("--no-refit", action="store_true", help="keep PSIS values for high-k runs (faster, unreliable)")
+    p.add_argument("--include-failed", action="store_true",
+                   help="weigh fits that failed their diagnostic checks too (by default they get no weight)")
     c.add_at(p, "predict at this target with each model and with their stack")
     p.add_argument("--weights", choices=["loo", "backtest"], default="loo",
                    help="weights of the stack: by PSIS-LOO (default) or by a backtest (each model "
@@ -91,6 +93,7 @@ def run(args: argparse.Namespace) -> int:
         result = compare_models(args.data, args.law or [], **liks, x=c.parse_x(args.x), y=args.y,
                                 flops_per_param_token=args.flops_per_token, method=args.method, ci_prob=ci_prob,
                                 pareto_k_max=args.pareto_k_max, refit=not args.no_refit,
+                                failed="include" if args.include_failed else "exclude",
                                 progress_bar=c.progress(args), **c.sampler_kwargs(args))
     c.emit_warnings(caught, args.quiet)
     for name, r in result.loo.items():

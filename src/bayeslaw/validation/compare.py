@@ -33,7 +33,9 @@ from .weights import N_BOOTSTRAP, check_method, model_weights
 
 #: Columns of :attr:`Comparison.table`, in order.
 COLUMNS = ("rank", "elpd_loo", "se", "elpd_diff", "dse", "p_loo", "weight", "weight_lower", "weight_upper",
-           "n_pareto_k_high", "n_refitted", "likelihood", "law")
+           "n_pareto_k_high", "n_refitted", "likelihood", "law", "checks_passed", "failed_checks")
+#: Values of ``compare(..., failed=)``: what a fit that failed its diagnostic checks gets.
+FAILED = ("exclude", "include")
 
 
 @dataclass
@@ -48,7 +50,8 @@ class Comparison:
         (stacking unless another method was asked for), ``weight_lower`` and ``weight_upper``
         (the ``ci_prob`` interval of the weight's Bayesian-bootstrap distribution), ``n_pareto_k_high`` (runs with
         PSIS k > ``pareto_k_max``), ``n_refitted`` (of those, how many were refitted exactly),
-        ``likelihood`` and ``law``.
+        ``likelihood``, ``law``, ``checks_passed`` (the fit passed R-hat, ESS, divergence and E-BFMI
+        checks) and ``failed_checks`` (the names of those it failed, comma-separated).
     loo : dict
         Per fit, a :class:`LooResult` (the ELPD object, Pareto k, refitted runs).
     method : str
@@ -60,6 +63,8 @@ class Comparison:
         Mass of the weights' intervals.
     weight_draws : DataFrame or None
         The weights' Bayesian-bootstrap replicates: one row per replicate, one column per fit.
+    excluded : tuple of str
+        Fits that failed their checks and were given no weight (``compare(..., failed="exclude")``).
     """
 
     table: pd.DataFrame
@@ -69,6 +74,7 @@ class Comparison:
     fits: dict[str, Any] = field(default_factory=dict)
     ci_prob: float | None = None
     weight_draws: pd.DataFrame | None = None
+    excluded: tuple[str, ...] = ()
 
     @property
     def elpd(self) -> dict[str, Any]:
@@ -105,6 +111,9 @@ class Comparison:
                         "weight_lower": json_value(row.get("weight_lower")),
                         "weight_upper": json_value(row.get("weight_upper")), "ci_prob": json_value(self.ci_prob),
                         "n_pareto_k_high": int(row["n_pareto_k_high"]), "n_refitted": int(row["n_refitted"]),
+                        "checks_passed": bool(row["checks_passed"]),
+                        "failed_checks": [x for x in str(row["failed_checks"]).split(", ") if x],
+                        "weighted": str(name) not in self.excluded,
                         "refitted_runs": [plain(v) for v in r.refitted_runs],
                         "pareto_k_high_runs": [plain(v) for v in r.high_k_runs],
                         "refit_diagnostics": [{"run": plain(d["run"]), "checks": [c["check"] for c in d["diagnostics"]]}
@@ -117,7 +126,7 @@ class Comparison:
 
 def compare(fits: Mapping[str, Any], *, method: str = "stacking", pareto_k_max: float = PARETO_K_MAX,
             refit: bool = True, ci_prob: float | None = None, n_bootstrap: int = N_BOOTSTRAP,
-            bootstrap_seed: int = 0) -> Comparison:
+            bootstrap_seed: int = 0, failed: str = "exclude") -> Comparison:
     """Rank fits of the same runs by PSIS-LOO, refitting exactly where PSIS fails, and weigh them.
 
     Parameters
@@ -139,11 +148,18 @@ def compare(fits: Mapping[str, Any], *, method: str = "stacking", pareto_k_max: 
     n_bootstrap, bootstrap_seed : int
         Bayesian-bootstrap replicates of the pointwise LOO values behind the intervals (and
         behind pseudo-BMA+'s weights), and the seed of their Dirichlet draws.
+    failed : {"exclude", "include"}
+        What a fit that failed its diagnostic checks gets: no weight, with a
+        :class:`~bayeslaw.errors.DiagnosticWarning` that names it and says to refit it (the
+        default; its elpd is still ranked), or a weight like the others (no warning; the table
+        still flags it). When every fit failed, all are weighed and the warning says so.
 
     Returns
     -------
     Comparison
     """
+    if failed not in FAILED:
+        raise BayeslawError(f"failed= must be one of {', '.join(FAILED)}; got {failed!r}.")
     if not isinstance(fits, Mapping) or len(fits) < 2:
         raise BayeslawError("compare() takes a dict of at least two fits, e.g. {'chinchilla': f1, 'kaplan': f2}.")
     method = check_method(method)
@@ -179,10 +195,21 @@ def compare(fits: Mapping[str, Any], *, method: str = "stacking", pareto_k_max: 
     table["n_refitted"] = [len(results[n].refitted_runs) for n in table.index]
     table["likelihood"] = [fits[n].spec.likelihood for n in table.index]
     table["law"] = [fits[n].law.name for n in table.index]
+    failed_checks = {n: [d["check"] for d in fits[n].spec.diagnostics] for n in table.index}
+    table["checks_passed"] = [not failed_checks[n] for n in table.index]
+    table["failed_checks"] = [", ".join(failed_checks[n]) for n in table.index]
     table = table.sort_values("rank")
     table.index.name = "model"
+    bad = [str(n) for n in table.index if failed_checks[n]]
+    excluded = tuple(bad) if failed == "exclude" and len(bad) < len(table) else ()
+    if bad and failed == "exclude":  # with "include" the caller chose to weigh them; the table still flags them
+        what = "; ".join(f"{n} ({', '.join(failed_checks[n])})" for n in bad)
+        fate = "they get no weight in the average" if excluded else "every fit failed, so all are weighed anyway"
+        warnings.warn(f"Some compared fits failed their diagnostic checks: {what}; {fate}. Refit them with more "
+                      "warmup or target_accept_prob=0.95 (--num-warmup 2000 --target-accept-prob 0.95) before "
+                      "trusting their elpd.", DiagnosticWarning, stacklevel=2)
     out = Comparison(table=table, loo=results, method=method, pareto_k_max=pareto_k_max,
-                     fits={str(n): f for n, f in fits.items()})
+                     fits={str(n): f for n, f in fits.items()}, excluded=excluded)
     return reweigh(out, method, ci_prob=ci_prob, n_bootstrap=n_bootstrap, bootstrap_seed=bootstrap_seed)
 
 
@@ -195,29 +222,33 @@ def reweigh(comparison: Comparison, method: str, *, ci_prob: float | None = None
     if not comparison.loo:
         raise BayeslawError("This comparison holds no pointwise LOO values to weigh; make it with bayeslaw.compare.")
     pointwise = comparison.pointwise
-    mw = model_weights(pointwise.to_numpy(float), method, ci_prob=ci_prob, n_bootstrap=n_bootstrap,
+    kept = [n for n in pointwise.columns if n not in comparison.excluded]
+    mw = model_weights(pointwise[kept].to_numpy(float), method, ci_prob=ci_prob, n_bootstrap=n_bootstrap,
                        seed=bootstrap_seed)
     table = comparison.table.drop(columns=["weight", "weight_lower", "weight_upper"], errors="ignore")
-    table["weight"], table["weight_lower"], table["weight_upper"] = mw.weights, mw.lower, mw.upper
-    draws = pd.DataFrame(mw.draws, columns=pd.Index(list(pointwise.columns), name="model"))
+    for col, values in (("weight", mw.weights), ("weight_lower", mw.lower), ("weight_upper", mw.upper)):
+        table[col] = pd.Series(values, index=kept).reindex(table.index).fillna(0.0).to_numpy(float)
+    draws = pd.DataFrame(mw.draws, columns=pd.Index(kept, name="model")).reindex(
+        columns=pd.Index(list(pointwise.columns), name="model"), fill_value=0.0)
     draws.index.name = "replicate"
     return Comparison(table=table[list(COLUMNS)], loo=comparison.loo, method=method,
                       pareto_k_max=comparison.pareto_k_max, fits=comparison.fits, ci_prob=mw.ci_prob,
-                      weight_draws=draws)
+                      weight_draws=draws, excluded=comparison.excluded)
 
 
 def compare_models(data: Any, laws: str | Law | Sequence[str | Law], *, likelihoods: Iterable[str] = (DEFAULT,),
                    x: str | Mapping[str, str] | None = None, y: str | None = None,
                    groups: Iterable[str] | None = None, flops_per_param_token: float = 6.0, method: str = "stacking",
                    pareto_k_max: float = PARETO_K_MAX, refit: bool = True, ci_prob: float | None = None,
-                   progress_bar: bool = False, **sampler: Any) -> Comparison:
+                   failed: str = "exclude", progress_bar: bool = False, **sampler: Any) -> Comparison:
     """Fit every law with every likelihood to the same runs and compare them by PSIS-LOO.
 
     Every plan (runs, law, likelihood, priors, sampler settings) is checked before the first fit,
     so bad input is refused at once. Models are named by law, or ``law/likelihood`` when several
     likelihoods are given; each fit's diagnostic warnings are re-issued with its name in front.
     ``sampler`` takes :func:`bayeslaw.fit`'s NUTS settings (``num_samples``, ``seed``, ...); ``method``
-    and ``ci_prob`` are :func:`compare`'s (the weights and the mass of their intervals).
+    ``ci_prob`` and ``failed`` are :func:`compare`'s (the weights, the mass of their intervals, and what a fit
+    that failed its checks gets).
 
     Returns
     -------
@@ -249,4 +280,4 @@ def compare_models(data: Any, laws: str | Law | Sequence[str | Law], *, likeliho
             fits[name] = fit_one(plan, progress_bar=progress_bar)
         for w in caught:  # say which model each warning is about
             warnings.warn(f"{name}: {w.message}", w.category, stacklevel=2)
-    return compare(fits, method=method, pareto_k_max=pareto_k_max, refit=refit, ci_prob=ci_prob)
+    return compare(fits, method=method, pareto_k_max=pareto_k_max, refit=refit, ci_prob=ci_prob, failed=failed)
