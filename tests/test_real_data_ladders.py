@@ -1,6 +1,6 @@
-"""The real-data calibration study's ladder scripts (case_studies/real_data_calibration/ladders.py, sharpness.py,
-averaged.py): each end to end on a small budget (2 chains x (300 + 300), the case-study tests' settings), and the
-committed results: strict JSON with the fields the README's tables show, and the findings the README states."""
+"""The real-data calibration study's ladder scripts (case_studies/real_data_calibration/ladders.py, sharpness.py):
+each end to end on a small budget (2 chains x (300 + 300); slow suite), and in the default suite the committed
+results: strict JSON with the fields the README's tables show, and the findings the README states."""
 
 import importlib.util
 import json
@@ -31,6 +31,7 @@ def load(script: str):
     return mod
 
 
+@pytest.mark.slow  # two new compiled programs (a minute on 2 cores, cold); the committed results are checked below
 def test_ladders_smoke(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", bayeslaw.DiagnosticWarning)
@@ -41,6 +42,7 @@ def test_ladders_smoke(tmp_path):
     assert len(rows) == 1 and rows[0]["n_test"] == 96 and 0 <= rows[0]["coverage_90"] <= 1
 
 
+@pytest.mark.slow
 def test_sharpness_smoke(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", bayeslaw.DiagnosticWarning)
