@@ -29,6 +29,7 @@ CASE_STUDIES = {
     "law_comparison": ("Law comparison", "overlay.png"),
     "calibration": ("Calibration", None),   # no designated figure: the first PNG of the folder, if any
     "real_data_calibration": ("Real-data calibration", "coverage.png"),
+    "sampler_health": ("Sampler health", None),
 }
 IMAGE_SUFFIXES = (".png", ".svg", ".jpg", ".jpeg", ".gif")
 
