@@ -16,6 +16,17 @@ if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c 'import sys; sys.exit(0 if
   rm -rf .venv
   "$PY" -m venv .venv
 fi
-.venv/bin/python -m pip install --quiet --upgrade pip >/dev/null 2>&1 || true
-.venv/bin/python -m pip install --quiet -e ".[test]" 2>&1 | grep -v "is ignored: it is neither" || true
+# Install only when pyproject.toml changed since the last install (the stamp holds its hash), so the test
+# command does not rerun pip each time; setuptools' editable-install warning box is not echoed.
+STAMP=.venv/.bayeslaw-installed
+WANT="$(sha256sum pyproject.toml | cut -d' ' -f1)"
+if [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "$WANT" ] || ! .venv/bin/python -c "import bayeslaw" 2>/dev/null; then
+  .venv/bin/python -m pip install --quiet --upgrade pip >/dev/null 2>&1 || true
+  LOG="$(mktemp)"
+  if ! .venv/bin/python -m pip install --quiet -e ".[test]" >"$LOG" 2>&1; then
+    cat "$LOG" >&2; rm -f "$LOG"; echo "error: installing bayeslaw failed (pip's output above)" >&2; exit 1
+  fi
+  rm -f "$LOG"
+  echo "$WANT" > "$STAMP"
+fi
 .venv/bin/python -c "import bayeslaw" || { echo "error: installing bayeslaw failed" >&2; exit 1; }
