@@ -11,8 +11,10 @@ across processes for JAX's persistent compilation cache.
 
 from __future__ import annotations
 
+import os
 import threading
 import warnings
+from pathlib import Path
 from typing import Callable
 
 import jax
@@ -184,6 +186,23 @@ def _program(init, cache_key: tuple, model_args: tuple, settings: dict) -> Calla
     return remember(_PROGRAMS, key, lambda: _make_program(init.potential_fn, init.postprocess_fn, **settings))
 
 
+def use_persistent_cache() -> str | None:
+    """Switch on JAX's persistent compilation cache, once per process; returns its folder (None: off).
+
+    A folder the user gave JAX (``jax_compilation_cache_dir``) is kept. Otherwise the cache lives
+    in ``$BAYESLAW_CACHE_DIR`` or ``~/.cache/bayeslaw/jax``; ``BAYESLAW_NO_CACHE=1`` switches it off.
+    Every fit calls this before compiling, so a new process that fits a law and data size it has
+    fitted before loads the sampler instead of compiling it (the CLI and the library alike).
+    """
+    current = jax.config.jax_compilation_cache_dir
+    if current or os.environ.get("BAYESLAW_NO_CACHE") == "1":
+        return current or None
+    folder = os.environ.get("BAYESLAW_CACHE_DIR") or str(Path.home() / ".cache" / "bayeslaw" / "jax")
+    jax.config.update("jax_compilation_cache_dir", folder)
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+    return folder
+
+
 def _as_numpy(params, extra) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     return {k: np.asarray(v) for k, v in params.items()}, {k: np.asarray(v) for k, v in extra.items()}
 
@@ -196,6 +215,7 @@ def run_nuts(model, model_args: tuple, *, cache_key: tuple, num_warmup: int, num
     ``cache_key`` must identify the model and anything that changes its parameter
     supports; data shapes are added to it here.
     """
+    use_persistent_cache()
     rng = jax.random.PRNGKey(seed)
     k_init, k_run = jax.random.split(rng)
     init, z0 = _initialize(model, model_args, k_init, num_chains, init_strategy)
@@ -227,6 +247,7 @@ def run_nuts_batch(model, model_args: tuple, *, cache_key: tuple, num_warmup: in
     Every chain starts from the same initial points (each data set's Laplace start then moves
     them). Returns (samples, extra fields), each shaped (B, chains, draws, ...).
     """
+    use_persistent_cache()
     batch = jax.tree.leaves(model_args)[0].shape[0]
     chunk = max(1, min(chunk, batch))
     first = jax.tree.map(lambda v: v[0], model_args)
@@ -253,4 +274,4 @@ def clear_cache() -> None:
     _PROGRAMS.clear()
 
 
-__all__ = ["run_nuts", "run_nuts_batch", "clear_cache", "EXTRA_FIELDS"]
+__all__ = ["run_nuts", "run_nuts_batch", "clear_cache", "use_persistent_cache", "EXTRA_FIELDS"]
