@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import os
 import sys
 import time
 import warnings
@@ -124,20 +123,21 @@ def in_coordinates(law, coordinates: str):
 
 
 # -- one ladder ------------------------------------------------------------------------------------
+def _calibration_study():
+    """The calibration study's run.py as a module (its JAX set-up for worker processes)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("calibration_run", Path(__file__).resolve().parent.parent
+                                                  / "calibration" / "run.py")
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = mod
+    spec.loader.exec_module(mod)
+    return mod
+
+
 def init_process(devices: int = 1) -> None:
-    """JAX on CPU in float64 with ``devices`` host devices (and ``BAYESLAW_CACHE_DIR`` as a persistent compilation
-    cache); no effect on a JAX that has started."""
-    os.environ.setdefault("JAX_PLATFORMS", "cpu")
-    import numpyro
-
-    numpyro.set_host_device_count(devices)
-    import jax
-
-    jax.config.update("jax_enable_x64", True)
-    cache = os.environ.get("BAYESLAW_CACHE_DIR")
-    if cache:
-        jax.config.update("jax_compilation_cache_dir", cache)
-        jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
+    """JAX on CPU in float64 with ``devices`` host devices: the calibration study's set-up."""
+    _calibration_study().init_process(devices)
 
 
 def run_ladder(task: dict) -> dict:
