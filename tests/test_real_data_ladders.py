@@ -67,3 +67,22 @@ def test_committed_ladder_results_hold_the_readme_findings():
     assert sharp["chinchilla_curved/student_t"]["width_ratio"] > 1.25
     assert sharp["chinchilla/compute_misfit"]["width_ratio"] > 1.25
     assert 0.8 <= sharp["chinchilla/student_t"]["coverage_90"] <= 0.97
+
+
+def test_curvature_scale_results_hold_the_readmes_findings():
+    """results/curvature_scale: the default scale meets the ladder bars there, the README states the table."""
+    from bayeslaw.core.curvature import CURVATURE
+
+    summary = _strict((STUDY / "results" / "curvature_scale" / "summary.json").read_text())
+    scale = CURVATURE.prior.params["scale"]
+    assert scale in summary["scales"]
+    name = f"chinchilla_curved_s{scale:g}".replace(".", "p") + "/student_t"
+    bt = {(r["data"], r["model"]): r for r in summary["backtests"]}
+    sharp = {r["model"]: r for r in summary["sharpness"]}
+    assert bt[("chinchilla", name)]["coverage_90"] >= 0.85 and bt[("chinchilla", name)]["coverage_50"] >= 0.35
+    assert bt[("chinchilla", "chinchilla/student_t")]["coverage_90"] < 0.85
+    assert 0.87 <= sharp[name]["coverage_90"] <= 0.96 and sharp[name]["width_ratio"] <= 1.25
+    wider = [s for s in summary["scales"] if s > scale]
+    assert all(sharp[f"chinchilla_curved_s{s:g}".replace(".", "p") + "/student_t"]["width_ratio"] > 1.25 for s in wider)
+    readme = (STUDY / "README.md").read_text()
+    assert (STUDY / "results" / "curvature_scale" / "summary.md").read_text() in readme

@@ -29,6 +29,7 @@ def add(sub, common) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..core.catalogue import available_laws, get_law, origin
     from ..core.observation import OBSERVATION_MODELS
+    from ..core.curvature import CURVATURE
 
     names = [args.name] if args.name else sorted(available_laws())
     selected = [get_law(n) for n in names]
@@ -43,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
         blocks.append("observation models (on log loss; choose with --likelihood / likelihood=):\n"
                       + "\n".join("  " + m.describe().replace("\n", "\n  ") for m in OBSERVATION_MODELS.values()))
         blocks.append("any law's name + _curved (e.g. chinchilla_curved): the law times a quadratic misfit in its "
-                      "centred log inputs, each coefficient ~ Normal(0, 0.01); fit it beside the plain law and let "
+                      f"centred log inputs, each coefficient ~ {CURVATURE.prior}; fit it beside the plain law and let "
                       "compare/stack weigh them (see `bayeslaw laws chinchilla_curved`).")
         blocks.append("y0 = geometric mean of the observed loss; inputs are centred at their geometric mean "
                       "(N0, D0, ...), so a, b are log terms at that reference scale.")
