@@ -71,8 +71,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     from ..errors import BayeslawError
 
     # Ctrl-C: a flag that a swallowed KeyboardInterrupt cannot lose, checked before outputs are published
-    # (bayeslaw.core.interrupts); an interrupted command writes nothing and exits 130.
-    with interrupts.installed():
+    # (bayeslaw.core.interrupts); an interrupted command writes nothing and exits 130. Called without argv
+    # (the console script, python -m bayeslaw), the process ends with the command.
+    with interrupts.installed(exiting=argv is None):
         try:
             code = args.func(args)
             interrupts.check()
@@ -83,6 +84,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         except KeyboardInterrupt:
             print("interrupted: nothing was written", file=sys.stderr)
             return 130
+        except Exception:
+            if interrupts.pending():   # a failure that follows a Ctrl-C (e.g. an import cut in half) is its echo
+                print("interrupted: nothing was written", file=sys.stderr)
+                return 130
+            raise
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -58,8 +58,11 @@ def _main_thread() -> bool:
 
 
 @contextmanager
-def installed() -> Iterator[None]:
-    """The command line's SIGINT handling, for the duration of one command (previous state restored after)."""
+def installed(*, exiting: bool = False) -> Iterator[None]:
+    """The command line's SIGINT handling, for the duration of one command (previous state restored after).
+
+    With ``exiting`` (the process ends with the command: the console script), SIGINT is ignored after it
+    instead, so that a Ctrl-C during the interpreter's shutdown cannot turn a decided outcome into a crash."""
     if not _main_thread():
         yield
         return
@@ -71,7 +74,7 @@ def installed() -> Iterator[None]:
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        signal.signal(signal.SIGINT, signal.SIG_IGN if exiting else previous)
         sys.unraisablehook = previous_hook
         for key in ("installed", "pending", "raised", "committed", "deferring"):
             setattr(_S, key, saved.get(key, getattr(_State, key)))
