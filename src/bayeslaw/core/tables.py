@@ -146,6 +146,9 @@ def _parse(raw: bytes, suffix: str, path: str) -> pd.DataFrame:
                     if r and not (len(r) == 1 and not r[0].strip())]
         except csv.Error as exc:
             raise DataError(f"Cannot read '{path}' as CSV ({exc}); {_FIX_FILE}.") from None
+    if not rows or not any(h.strip() for h in rows[0]):
+        raise DataError(f"File '{path}' has no column names in its first line; give a table with a header and one "
+                        "row per run.")
     header = [h.strip() for h in rows[0]]
     seen: dict[str, int] = {}
     for i, h in enumerate(header, 1):
