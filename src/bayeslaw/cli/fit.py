@@ -30,7 +30,8 @@ def add(sub, common) -> None:
     p = c.add_subcommand(sub, common, "fit", help="fit a law to a run table with NUTS",
                          description="Fit a scaling law to a table of runs (CSV or Parquet) and print the "
                                      "posterior summary of its parameters.", epilog=EPILOG)
-    p.add_argument("data", help="run table: CSV (comma/tab) or Parquet, one row per training run")
+    p.add_argument("data", help="run table: CSV (comma/tab) or Parquet, one row per training run; a pipe, or - for "
+                                "standard input")
     p.add_argument("--law", default="chinchilla", help="law name (see `bayeslaw laws`); default chinchilla")
     p.add_argument("--prior", action="append", metavar="NAME=DIST",
                    help="override a prior, e.g. alpha='Uniform(0, 1)' (repeatable)")
