@@ -48,7 +48,12 @@ The same words mean the same thing in every command (and in the Python API):
   it).
 - `--out DIR` names a folder the command creates (`fit`, `demo`); `-o/--output FILE` names a command's one output
   file, whose suffix picks the format (`plot`, `report`); other file options name extra files (`compare --plot
-  FILE`, `--overlay FILE`, `--held-out FILE` as an input).
+  FILE`, `--overlay FILE`, `--held-out FILE` as an input). `--overwrite` replaces existing outputs (see
+  [Output files](#output-files)).
+- A run table is a CSV/TSV or Parquet file, a pipe (`bayeslaw fit <(zcat runs.csv.gz)`) or `-` for standard input
+  (recorded in the fit as `<stdin>`).
+- `FIT_DIR` is a folder written by `fit --out`; it is verified against the checksum saved with it, and
+  `--no-verify` loads one edited on purpose.
 - The sampler options have NumPyro's names: `--num-samples`, `--num-warmup`, `--num-chains`,
   `--target-accept-prob`, `--seed`.
 - `--x`, `--y` and `--flops-per-token` say which columns are the sizes and the loss, and the k of C = k N D.
@@ -73,8 +78,30 @@ TAIL = """## Exit status
 |---|---|
 | 0 | success (diagnostic warnings, if any, are printed to stderr as `warning: ...`) |
 | 2 | bad input: one message on stderr starting with `error: ` that names the file, row, column, law or option and the fix; nothing is written |
-| 130 | interrupted (Ctrl-C) |
+| 130 | interrupted (Ctrl-C): nothing is written |
 | 1 | an unexpected failure (a bug: please report it with the traceback) |
+
+## Output files
+
+One rule for every output (`fit --out`, `demo --out`, `plot -o`, `report -o`, `compare --plot/--overlay`, and
+`Fit.save` in Python), checked before any sampling or other long work:
+
+- An output that exists is replaced only with `--overwrite` (`overwrite=True`); otherwise the command refuses it
+  (exit 2). A folder is replaced only if it holds what the command writes (a saved fit; a demo's fit, figures and
+  report) or nothing; a file output must be a regular file, never a folder or a device.
+- A symbolic link is followed: the output is written to the link's target, atomically, and the link is kept
+  (`--out latest --overwrite` with `latest -> fits/run7` replaces `fits/run7`). A link to nothing is refused.
+- The folder that will hold an output must be writable: a file is created there and removed at once to check.
+- Outputs are written under hidden temporary names and renamed into place together at the end. On a failure or
+  Ctrl-C before that, the temporary files (and folders made for them) are removed and nothing else changes; an
+  old copy that was replaced is removed after the rename. No `.NAME.<hex>.tmp` or `.old` is left behind.
+- Ctrl-C before the outputs are in place exits 130 having written nothing; one that comes after (while the
+  summary is printed) is ignored, and the command exits 0 with its outputs complete.
+
+A saved fit's `spec.json` records SHA-256 checksums of `fit.nc`'s arrays and of the spec. `predict`, `optimum`,
+`plot` and `report` refuse a fit whose files no longer match (an edit made afterwards), naming the file; pass
+`--no-verify` (`bayeslaw.load(path, verify=False)`) to use a fit edited on purpose. Fits saved before checksums
+were recorded load as before.
 
 ## Column mapping
 

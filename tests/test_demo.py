@@ -5,13 +5,13 @@ from bayeslaw.cli import main
 
 def test_demo_writes_fit_figures_and_report(tmp_path, capsys):
     out = tmp_path / "demo"
-    # the output of an earlier demo is there: the demo replaces it instead of refusing
+    # the output of an earlier demo is there: the demo replaces it with --overwrite (without, it refuses)
     (out / "fit").mkdir(parents=True)
     for stale in (out / "fit" / "spec.json", out / "fit" / "fit.nc", out / "curve.png", out / "report.html"):
         stale.write_text("from an earlier demo")
     # the shared fixture's budget (one compiled program for both); the README's run uses the defaults
     assert main(["--quiet", "demo", "--out", str(out), "--num-chains", "2", "--num-warmup", "500",
-                 "--num-samples", "500"]) == 0
+                 "--num-samples", "500", "--overwrite"]) == 0
     text = capsys.readouterr().out
     assert "law: chinchilla" in text and "diagnostics: all checks passed" in text
     assert "N = 70B parameters, D = 1.4T tokens" in text and "tokens per parameter" in text
@@ -22,3 +22,4 @@ def test_demo_writes_fit_figures_and_report(tmp_path, capsys):
     assert html.lstrip().lower().startswith("<!doctype html") and "data:image/png;base64," in html
     assert "from an earlier demo" not in (out / "fit" / "spec.json").read_text()
     assert (out / "fit" / "fit.nc").read_bytes()[:4] == b"\x89HDF"  # netCDF4 (HDF5) file, not the stale text
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["demo"]   # no temporary or old copies left beside it

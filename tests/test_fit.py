@@ -132,6 +132,7 @@ def test_save_load_round_trip(chinchilla_fit, saved):
     with pytest.raises(dataclasses.FrozenInstanceError):
         loaded.spec.likelihood = "normal"
     spec = json.loads((saved / "spec.json").read_text())
+    assert set(spec.pop("checksum")) == {"algorithm", "fit.nc", "spec.json"}   # verified by load()
     assert spec == json.loads(json.dumps(loaded.spec.to_dict()))
     law = bayeslaw.get_law("chinchilla")
     assert spec["law"]["name"] == "chinchilla" and spec["law"]["version"] == law.version

@@ -39,4 +39,7 @@ def test_a_fit_saved_by_0_1_0_loads_and_predicts_the_same(name, tmp_path):
     old = json.loads((HERE / name / "spec.json").read_text())
     new = json.loads((tmp_path / "again" / "spec.json").read_text())
     assert new["format_version"] == old["format_version"] == 1
-    assert {k: v for k, v in new.items() if k != "versions"} == {k: v for k, v in old.items() if k != "versions"}
+    # the same spec, plus the checksum that load() verifies (0.1.0 fits have none, and load without one)
+    assert "checksum" not in old and set(new["checksum"]) == {"algorithm", "fit.nc", "spec.json"}
+    assert {k: v for k, v in new.items() if k not in ("versions", "checksum")} == \
+        {k: v for k, v in old.items() if k != "versions"}

@@ -25,7 +25,8 @@ more:
   bayeslaw predict my_fit --at N=70e9,D=1.4e12
 
 Start with `bayeslaw demo`, then `bayeslaw laws` and `bayeslaw fit --help`.
-Exit status: 0 on success, 2 on bad input (one message, nothing written), 1 on an unexpected failure.
+Exit status: 0 on success, 2 on bad input (one message, nothing written), 130 when interrupted
+(Ctrl-C: nothing written), 1 on an unexpected failure.
 """
 
 COMMANDS = (fit, laws, demo, predict, optimum, plot, report, compare, backtest)
@@ -66,16 +67,28 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     args.quiet = bool(getattr(args, "quiet", False))
+    from ..core import interrupts
     from ..errors import BayeslawError
 
-    try:
-        return args.func(args)
-    except (BayeslawError, UsageError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
+    # Ctrl-C: a flag that a swallowed KeyboardInterrupt cannot lose, checked before outputs are published
+    # (bayeslaw.core.interrupts); an interrupted command writes nothing and exits 130. Called without argv
+    # (the console script, python -m bayeslaw), the process ends with the command.
+    with interrupts.installed(exiting=argv is None):
+        try:
+            code = args.func(args)
+            interrupts.check()
+            return code
+        except (BayeslawError, UsageError) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        except KeyboardInterrupt:
+            print("interrupted: nothing was written", file=sys.stderr)
+            return 130
+        except Exception:
+            if interrupts.pending():   # a failure that follows a Ctrl-C (e.g. an import cut in half) is its echo
+                print("interrupted: nothing was written", file=sys.stderr)
+                return 130
+            raise
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -5,7 +5,9 @@ The vocabulary, the same in every command and in the Python API:
 - ``--at NAME=VALUE,...`` (repeatable) for a target scale; ``--ci-prob P`` for interval mass
   (default: ArviZ's ``stats.ci_prob``);
 - ``--out DIR`` for a folder the command creates, ``-o/--output FILE`` for its one output file
-  (the suffix picks the format), other ``--NAME FILE`` options for extra files;
+  (the suffix picks the format), other ``--NAME FILE`` options for extra files; ``--overwrite`` to
+  replace existing ones (the rule is :mod:`bayeslaw.core.paths`'s, checked before any work);
+- ``FIT_DIR`` for a saved fit, verified against its checksum unless ``--no-verify``;
 - NumPyro's names for the sampler: ``--num-warmup``, ``--num-samples``, ``--num-chains``,
   ``--target-accept-prob``, ``--seed``;
 - ``--x``, ``--y``, ``--flops-per-token`` for columns and conventions; ``--likelihood`` and
@@ -86,6 +88,18 @@ def add_ci_prob(p, what: str = "intervals") -> None:
 def add_at(p, what: str = "predict at this target") -> None:
     p.add_argument("--at", action="append", metavar="NAME=VALUE,...",
                    help=f"{what}, e.g. N=70e9,D=1.4e12 (repeatable; names are the law's inputs)")
+
+
+def add_fit_dir(p) -> None:
+    """The saved fit a command reads, and the escape from its checksum for fits edited on purpose."""
+    p.add_argument("fit_dir", help="folder written by `bayeslaw fit --out`")
+    p.add_argument("--no-verify", action="store_true",
+                   help="load the fit even if its files no longer match the checksum saved with it (a deliberate edit)")
+
+
+def add_overwrite(p, what: str) -> None:
+    p.add_argument("--overwrite", action="store_true",
+                   help=f"replace an existing {what} (without it, an existing one is refused)")
 
 
 def add_format(p, choices=("table", "json", "csv")) -> None:
@@ -197,12 +211,12 @@ def emit_warnings(caught: list[warnings.WarningMessage], quiet: bool) -> None:
             print(f"warning: {w.message}", file=sys.stderr)
 
 
-def load_fit(path: str):
+def load_fit(path: str, *, verify: bool = True):
     from ..inference.result import load
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        fit = load(path)
+        fit = load(path, verify=verify)
     for w in caught:
         print(f"warning: {w.message}", file=sys.stderr)
     return fit

@@ -67,6 +67,7 @@ def add(sub, common) -> None:
                    help="write one scaling-curve figure with every model's band and the stack's (.png, .svg or .pdf)")
     p.add_argument("--slice", default=None,
                    help="--overlay for laws of N and D: 'optimal' (default), 'N' or 'ratio=20', as for `bayeslaw plot`")
+    c.add_overwrite(p, "--plot or --overlay file")
     c.add_format(p)
     p.set_defaults(func=run)
 
@@ -83,8 +84,12 @@ def run(args: argparse.Namespace) -> int:
         raise c.UsageError("--by, --holdout-top and --cutoff choose the split of --weights backtest; "
                            "add --weights backtest or leave them out.")
     targets = c.parse_at(args.at) if args.at else None
-    plot_out = check_output_file(args.plot, (".png", ".svg", ".pdf")) if args.plot else None
-    overlay_out = check_output_file(args.overlay, (".png", ".svg", ".pdf")) if args.overlay else None
+    figs = (".png", ".svg", ".pdf")
+    plot_out = check_output_file(args.plot, figs, flag="--plot", overwrite=args.overwrite) if args.plot else None
+    overlay_out = (check_output_file(args.overlay, figs, flag="--overlay", overwrite=args.overwrite)
+                   if args.overlay else None)
+    if plot_out is not None and overlay_out is not None and plot_out.resolve() == overlay_out.resolve():
+        raise c.UsageError(f"--plot and --overlay both name '{args.plot}'; give each figure its own file.")
     ci_prob = resolve_ci_prob(args.ci_prob, low=0.5 if overlay_out is not None else 0.0)
     c.setup_jax(args.num_chains)
     with warnings.catch_warnings(record=True) as caught:
@@ -127,15 +132,21 @@ def _figures(args, result, stk, targets, plot_out, overlay_out, ci_prob) -> None
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from ..core.paths import staging
     from ..plots import plot_compare, plot_overlay, save_figure
 
-    for out, make in ((plot_out, lambda: plot_compare(result)),
-                      (overlay_out, lambda: plot_overlay(stk, targets, slice=args.slice, ci_prob=ci_prob))):
-        if out is not None:
-            path = save_figure(make(), out)
-            plt.close("all")
-            if not args.quiet:
-                print(f"wrote {path}", file=sys.stderr)
+    wrote = []
+    with staging() as st:   # both figures or neither
+        for out, name, make in ((plot_out, args.plot, lambda: plot_compare(result)),
+                                (overlay_out, args.overlay,
+                                 lambda: plot_overlay(stk, targets, slice=args.slice, ci_prob=ci_prob))):
+            if out is not None:
+                save_figure(make(), st.file(out))
+                plt.close("all")
+                wrote.append(name)
+    if not args.quiet:
+        for name in wrote:
+            print(f"wrote {name}", file=sys.stderr)
 
 
 def _render(args, result, stk, pred, ci_prob) -> None:

@@ -12,13 +12,17 @@ from .fit import render
 EPILOG = """example:
   bayeslaw demo --out bayeslaw-demo
 
-Writes the fit (fit/), five figures and report.html to --out. Intervals are 90%, to compare with
-the published numbers printed beside them.
+Writes the fit (fit/), five figures and report.html to --out, all at once when the demo ends (an
+interrupted demo writes nothing). An existing --out folder is replaced only with --overwrite, and
+only if it holds nothing but a demo's outputs. Intervals are 90%, to compare with the published
+numbers printed beside them.
 """
 
 CHINCHILLA = {"N": 70e9, "D": 1.4e12}   # Chinchilla itself (Hoffmann et al. 2022, Table 3)
 BUDGET = 5.76e23                       # its compute in FLOPs
 CI_PROB = 0.9
+FIGURES = ("curve.png", "curve_by_size.png", "params.png", "diagnostics.png", "optimum.png")
+OUTPUTS = frozenset({"fit", "report.html", *FIGURES})   # what a demo's folder holds
 
 
 def add(sub, common) -> None:
@@ -28,6 +32,7 @@ def add(sub, common) -> None:
                                      "HTML report to a folder.", epilog=EPILOG)
     p.add_argument("--out", default="bayeslaw-demo", metavar="DIR",
                    help="folder for the demo's outputs (default bayeslaw-demo)")
+    c.add_overwrite(p, "--out folder of an earlier demo")
     c.add_sampler_args(p)
     p.set_defaults(func=run)
 
@@ -36,19 +41,18 @@ def run(args: argparse.Namespace) -> int:
     import matplotlib
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
 
     from .. import example_data_path
+    from ..core import interrupts
+    from ..core.paths import check_output, staging
     from ..inference.fit import fit
     from ..inference.plan import plan_fit
-    from ..inference.store import check_output_dir
-    from ..plots import plot_curve, plot_diagnostics, plot_optimum, plot_params, save_figure
     from ..posterior.decide import optimal_allocation
     from ..posterior.predict import predict
-    from ..report import write_report
 
     out = Path(args.out)
-    fit_dir = check_output_dir(out / "fit", overwrite=True, flag="--out")
+    dest = check_output(out, flag="--out", overwrite=args.overwrite, directory=True, what="the output of a bayeslaw demo",
+                 replaceable=lambda d: {p.name for p in d.iterdir()} <= OUTPUTS)
     plan = plan_fit(example_data_path(), "chinchilla", **c.sampler_kwargs(args))
     c.setup_jax(args.num_chains)
     say = (lambda *a: None) if args.quiet else print
@@ -57,12 +61,12 @@ def run(args: argparse.Namespace) -> int:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         result = fit(plan, progress_bar=c.progress(args))
+    interrupts.check()   # a Ctrl-C during sampling stops here, even if its exception was swallowed on the way
     c.emit_warnings(caught, args.quiet)
-    result.save(fit_dir, overwrite=True)
-    print(render(result, "table", fit_dir, CI_PROB))
-    print("\nEpoch AI's refit of the same data (Besiroglu et al. 2024): E 1.82, A 482, B 2085, alpha 0.348, "
-          "beta 0.366;\nHoffmann et al. 2022 published E 1.69, A 406, B 411, alpha 0.34, beta 0.28.")
-
+    with staging() as st:   # every output in a temporary folder, renamed to --out at the end
+        tmp = st.directory(dest)
+        _write(result, tmp)
+    print(render(result, "table", out / "fit", CI_PROB))
     r = predict(result, ci_prob=CI_PROB, **CHINCHILLA).to_records()[0]
     print("\nprediction for Chinchilla itself (N = 70B parameters, D = 1.4T tokens), 90% intervals:")
     print(f"  the law:   {r['mean_law']['median']:.3f} [{r['mean_law']['lower']:.3f}, {r['mean_law']['upper']:.3f}]")
@@ -75,6 +79,19 @@ def run(args: argparse.Namespace) -> int:
         q = opt[key]
         print(f"  {label:<21} {q['median']:.4g} [{q['lower']:.4g}, {q['upper']:.4g}]")
 
+    print(f"\nwrote {out / 'fit'}/ (the fit), {', '.join(FIGURES)} and report.html to {out}/")
+    say("next: open the report in a browser, or try `bayeslaw predict`, `bayeslaw optimum`, `bayeslaw plot`.")
+    return 0
+
+
+def _write(result, folder: Path) -> None:
+    """The demo's outputs (the fit, five figures, the report), written to ``folder``."""
+    import matplotlib.pyplot as plt
+
+    from ..plots import plot_curve, plot_diagnostics, plot_optimum, plot_params, save_figure
+    from ..report import write_report
+
+    result.save(folder / "fit")
     target = {k: [v] for k, v in CHINCHILLA.items()}
     figures = {
         "curve.png": lambda: plot_curve(result, target, ci_prob=CI_PROB),
@@ -83,10 +100,7 @@ def run(args: argparse.Namespace) -> int:
         "diagnostics.png": lambda: plot_diagnostics(result),
         "optimum.png": lambda: plot_optimum(result, ci_prob=CI_PROB),
     }
-    for name, make in figures.items():
-        save_figure(make(), out / name)
+    for name in FIGURES:
+        save_figure(figures[name](), folder / name)
         plt.close("all")
-    report = write_report(result, out / "report.html", targets=target, compute=[BUDGET], ci_prob=CI_PROB)
-    print(f"\nwrote {fit_dir}/ (the fit), {', '.join(figures)} and {report.name} to {out}/")
-    say("next: open the report in a browser, or try `bayeslaw predict`, `bayeslaw optimum`, `bayeslaw plot`.")
-    return 0
+    write_report(result, folder / "report.html", targets=target, compute=[BUDGET], ci_prob=CI_PROB)

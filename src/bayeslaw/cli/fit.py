@@ -30,7 +30,8 @@ def add(sub, common) -> None:
     p = c.add_subcommand(sub, common, "fit", help="fit a law to a run table with NUTS",
                          description="Fit a scaling law to a table of runs (CSV or Parquet) and print the "
                                      "posterior summary of its parameters.", epilog=EPILOG)
-    p.add_argument("data", help="run table: CSV (comma/tab) or Parquet, one row per training run")
+    p.add_argument("data", help="run table: CSV (comma/tab) or Parquet, one row per training run; a pipe, or - for "
+                                "standard input")
     p.add_argument("--law", default="chinchilla", help="law name (see `bayeslaw laws`); default chinchilla")
     p.add_argument("--prior", action="append", metavar="NAME=DIST",
                    help="override a prior, e.g. alpha='Uniform(0, 1)' (repeatable)")
@@ -46,13 +47,16 @@ def add(sub, common) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..core import interrupts
     from ..core.records import resolve_ci_prob
     from ..inference.fit import fit
     from ..inference.plan import plan_fit
     from ..inference.store import check_output_dir
 
     # Every check on the input runs here, before JAX is set up and before any sampling.
-    out = check_output_dir(args.out, overwrite=args.overwrite, flag="--out") if args.out else None
+    if args.out:   # refused before sampling if it cannot be written (a symbolic link: its target is replaced)
+        check_output_dir(args.out, overwrite=args.overwrite, flag="--out")
+    out = Path(args.out) if args.out else None
     ci_prob = resolve_ci_prob(args.ci_prob)
     plan = plan_fit(args.data, args.law, x=c.parse_x(args.x), y=args.y, priors=c.parse_priors(args.prior),
                     flops_per_param_token=args.flops_per_token, run=args.run, **c.likelihood_kw(args.likelihood),
@@ -61,9 +65,10 @@ def run(args: argparse.Namespace) -> int:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         result = fit(plan, progress_bar=c.progress(args))
+    interrupts.check()   # a Ctrl-C during sampling stops here, even if its exception was swallowed on the way
     c.emit_warnings(caught, args.quiet)
     if out is not None:
-        result.save(out, overwrite=args.overwrite)
+        result.save(args.out, overwrite=args.overwrite)
     print(render(result, args.format, out, ci_prob))
     return 0
 

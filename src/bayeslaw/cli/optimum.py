@@ -19,7 +19,7 @@ def add(sub, common) -> None:
                          description="Posteriors of the compute-optimal model size N*, tokens D*, tokens per "
                                      "parameter and loss at given budgets (C = k N D), and of the compute needed "
                                      "to reach a loss.", epilog=EPILOG)
-    p.add_argument("fit_dir", help="folder written by `bayeslaw fit --out`")
+    c.add_fit_dir(p)
     p.add_argument("--compute", action="append", type=float, metavar="FLOPS", help="training budget (repeatable)")
     p.add_argument("--loss", action="append", type=float, help="target loss: compute needed to reach it (repeatable)")
     p.add_argument("--flops-per-token", type=float, default=None, metavar="K",
@@ -37,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
         raise c.UsageError("Give a compute budget with --compute (e.g. --compute 5.76e23) or a target loss with "
                            "--loss.")
     ci_prob = resolve_ci_prob(args.ci_prob)
-    fit = c.load_fit(args.fit_dir)
+    fit = c.load_fit(args.fit_dir, verify=not args.no_verify)
     out: dict = {"law": fit.law.name, "ci_prob": ci_prob}
     tables = []
     if args.compute:

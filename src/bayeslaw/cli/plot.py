@@ -21,7 +21,7 @@ def add(sub, common) -> None:
                          description="Figures of a saved fit: the scaling curve with bands and targets, parameter "
                                      "posteriors over their priors, sampler diagnostics, or the compute optimum.",
                          epilog=EPILOG)
-    p.add_argument("fit_dir", help="folder written by `bayeslaw fit --out`")
+    c.add_fit_dir(p)
     p.add_argument("--kind", choices=["curve", "params", "diagnostics", "optimum"], default="curve",
                    help="the scaling curve with bands and targets (default), parameters over their priors, "
                         "sampler diagnostics, or the compute-optimal N* and D*")
@@ -32,6 +32,7 @@ def add(sub, common) -> None:
     p.add_argument("--held-out", metavar="FILE", help="runs not used in the fit (CSV or Parquet), drawn distinctly")
     c.add_ci_prob(p, "outer band")
     p.add_argument("-o", "--output", required=True, metavar="FILE", help="output file: .png, .svg or .pdf")
+    c.add_overwrite(p, "-o file")
     p.set_defaults(func=run)
 
 
@@ -39,14 +40,14 @@ def run(args: argparse.Namespace) -> int:
     import matplotlib
 
     matplotlib.use("Agg")
-    from ..core.paths import check_output_file
+    from ..core.paths import check_output_file, staging
     from ..core.tables import read_table
     from ..plots import plot_curve, plot_diagnostics, plot_optimum, plot_params, save_figure
 
-    out = check_output_file(args.output, (".png", ".svg", ".pdf"))
+    out = check_output_file(args.output, (".png", ".svg", ".pdf"), flag="-o", overwrite=args.overwrite)
     targets = c.parse_at(args.at) if args.at else None
     held = read_table(args.held_out) if args.held_out else None
-    fit = c.load_fit(args.fit_dir)
+    fit = c.load_fit(args.fit_dir, verify=not args.no_verify)
     if args.kind == "curve":
         fig = plot_curve(fit, targets, held_out=held, slice=args.slice, ci_prob=args.ci_prob)
     elif args.kind == "params":
@@ -55,7 +56,8 @@ def run(args: argparse.Namespace) -> int:
         fig = plot_diagnostics(fit)
     else:
         fig = plot_optimum(fit, ci_prob=args.ci_prob)
-    path = save_figure(fig, out)
+    with staging() as st:
+        save_figure(fig, st.file(out))
     if not args.quiet:
-        print(f"wrote {path}")
+        print(f"wrote {args.output}")
     return 0

@@ -20,7 +20,7 @@ def add(sub, common) -> None:
     p = c.add_subcommand(sub, common, "predict", help="predict the loss at target scales from a saved fit",
                          description="Posterior of the mean law and of a new run at target scales, with the "
                                      "distance beyond the fitted range in decades.", epilog=EPILOG)
-    p.add_argument("fit_dir", help="folder written by `bayeslaw fit --out`")
+    c.add_fit_dir(p)
     c.add_at(p)
     c.add_ci_prob(p)
     p.add_argument("--seed", type=int, default=0, help="seed of the new-run noise draws (default 0)")
@@ -38,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
     ci_prob = resolve_ci_prob(args.ci_prob)
     seed = check_seed(args.seed)
     targets = c.parse_at(args.at)
-    fit = c.load_fit(args.fit_dir)
+    fit = c.load_fit(args.fit_dir, verify=not args.no_verify)
     pred = predict(fit, targets, ci_prob=ci_prob, seed=seed, run=args.run)
     table = pred.table
     if args.format != "table":

@@ -16,13 +16,14 @@ def add(sub, common) -> None:
                          description="One HTML file (figures embedded, opens offline) with the data, the law and "
                                      "its priors, the parameter table, diagnostics with verdicts, predictions at "
                                      "targets and the compute-optimal allocation.", epilog=EPILOG)
-    p.add_argument("fit_dir", help="folder written by `bayeslaw fit --out`")
+    c.add_fit_dir(p)
     c.add_at(p)
     p.add_argument("--compute", action="append", type=float, metavar="FLOPS",
                    help="budget for the compute-optimal allocation (repeatable)")
     p.add_argument("--held-out", metavar="FILE", help="runs not used in the fit, checked against the bands")
     c.add_ci_prob(p)
     p.add_argument("-o", "--output", required=True, metavar="FILE", help="output .html file")
+    c.add_overwrite(p, "-o file")
     p.set_defaults(func=run)
 
 
@@ -30,15 +31,16 @@ def run(args: argparse.Namespace) -> int:
     import matplotlib
 
     matplotlib.use("Agg")
-    from ..core.paths import check_output_file
+    from ..core.paths import check_output_file, staging
     from ..core.tables import read_table
     from ..report import write_report
 
-    out = check_output_file(args.output, (".html", ".htm"))
+    out = check_output_file(args.output, (".html", ".htm"), flag="-o", overwrite=args.overwrite)
     targets = c.parse_at(args.at) if args.at else None
     held = read_table(args.held_out) if args.held_out else None
-    fit = c.load_fit(args.fit_dir)
-    path = write_report(fit, out, targets=targets, compute=args.compute, held_out=held, ci_prob=args.ci_prob)
+    fit = c.load_fit(args.fit_dir, verify=not args.no_verify)
+    with staging() as st:
+        write_report(fit, st.file(out), targets=targets, compute=args.compute, held_out=held, ci_prob=args.ci_prob)
     if not args.quiet:
-        print(f"wrote {path}")
+        print(f"wrote {args.output}")
     return 0

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataError
-from .tables import ROW_NOTE, row_list, read_table
+from .tables import ROW_NOTE, read_table, row_list, source_name
 
 #: Sizes with well-known aliases: parameters, tokens, FLOPs, unique tokens.
 SIZE_COLUMNS = ("N", "D", "C", "U")
@@ -63,7 +63,7 @@ class Runs:
     groups : tuple of str
         Group columns carried through (``family``, ``seed``, ...).
     source : str
-        File path or ``"<DataFrame>"``.
+        File path, ``"<stdin>"`` (read from ``-``) or ``"<DataFrame>"``.
     flops_per_param_token : float
         k in C = k N D.
     sizes : tuple of str
@@ -131,7 +131,8 @@ def load_runs(
     Parameters
     ----------
     source : path or DataFrame
-        ``.csv``/``.tsv``/``.txt`` (comma or tab separated) or ``.parquet`` file, or a DataFrame.
+        ``.csv``/``.tsv``/``.txt`` (comma or tab separated) or ``.parquet`` file, a pipe, ``"-"`` for
+        standard input, or a DataFrame.
     x : str or dict, optional
         Which columns are the sizes. A dict maps size names to columns, e.g.
         ``{"N": "params", "D": "tokens"}`` or ``{"T": "step"}``. A single column name that is
@@ -177,7 +178,7 @@ def load_runs(
     if isinstance(source, pd.DataFrame):
         df, name = source.copy(), "<DataFrame>"
     elif isinstance(source, (str, os.PathLike)):
-        df, name = read_table(source), str(source)
+        df, name = read_table(source), source_name(source)
     else:
         raise DataError(f"load_runs() takes a file path or a pandas DataFrame; got {type(source).__name__}.")
     if len(df.columns) == 0 or len(df) == 0:

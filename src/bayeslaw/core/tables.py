@@ -1,8 +1,10 @@
-"""Reading a run table from disk: CSV/TSV (any common delimiter, UTF-8/UTF-16, BOM) or Parquet.
+"""Reading a run table: CSV/TSV (any common delimiter, UTF-8/UTF-16, BOM) or Parquet, from a file, a pipe or stdin.
 
 :func:`read_table` returns the file as a DataFrame, exactly as written, or raises a
-:class:`~bayeslaw.errors.DataError` that names the file, the row and the fix. Which columns
-mean what, and whether the values make sense, is :mod:`bayeslaw.core.runs`'s business.
+:class:`~bayeslaw.errors.DataError` that names the file, the row and the fix. The bytes are
+read once into memory and then parsed, so pipes (``<(cat runs.csv)``, FIFOs) and standard
+input (``-``, named ``<stdin>``) work as files do. Which columns mean what, and whether the
+values make sense, is :mod:`bayeslaw.core.runs`'s business.
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ from __future__ import annotations
 import csv
 import io
 import os
+import stat
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -24,23 +28,92 @@ _OTHER_FORMATS = {".xlsx": "Excel", ".xls": "Excel", ".json": "JSON", ".feather"
 _FIX_FILE = "give a CSV/TSV file (UTF-8 text with a header row) or a Parquet file"
 
 
+def source_name(source: str | os.PathLike) -> str:
+    """How a table's source is named in messages and in a fit's record: ``<stdin>`` for ``-``, the path otherwise
+    (``<pipe /dev/fd/63>`` for a shell's process substitution, whose path means nothing afterwards)."""
+    text = str(source)
+    if text in ("-", "/dev/stdin"):
+        return "<stdin>"
+    if text.startswith(("/dev/fd/", "/proc/self/fd/")):
+        return f"<pipe {text}>"
+    return text
+
+
 def read_table(source: str | os.PathLike) -> pd.DataFrame:
+    """The table in a CSV/TSV or Parquet file, a pipe or standard input (``-``), exactly as written."""
+    raw, suffix = read_source(source)
+    path = source_name(source)
+    return _parse(raw, suffix, path)
+
+
+def read_source(source: str | os.PathLike) -> tuple[bytes, str]:
+    """The bytes of a file, a pipe (a FIFO, ``/dev/fd/N``) or standard input (``-``), read once, and the
+    name's suffix. A pipe can be read only once, so its bytes are kept for the rest of the process: a
+    command that reads its table twice (backtest, then cross-validation) gets the same bytes."""
+    name = source_name(source)
+    if str(source) == "-":
+        return _read_stdin(), ""
     path = Path(source)
-    if not path.exists():
-        raise DataError(f"File '{path}' does not exist; check the path.")
-    if path.is_dir():
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        raise DataError(f"File '{path}' does not exist; check the path.") from None
+    except OSError as exc:
+        raise DataError(f"Cannot read '{path}' ({exc.strerror or type(exc).__name__}); check the path and that "
+                        "the file is readable.") from None
+    if stat.S_ISDIR(st.st_mode):
         raise DataError(f"'{path}' is a directory; give the path of a CSV or Parquet file.")
-    if path.stat().st_size == 0:
-        raise DataError(f"File '{path}' is empty; give a table with a header and one row per training run.")
-    suffix = path.suffix.lower()
+    if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode):
+        raise DataError(f"'{path}' is a device, not a table; give a CSV or Parquet file, a pipe, or - for "
+                        "standard input.")
+    if stat.S_ISREG(st.st_mode) and st.st_size == 0:
+        raise DataError(f"File '{name}' is empty; give a table with a header and one row per training run.")
+    key = (st.st_dev, st.st_ino)
+    if not stat.S_ISREG(st.st_mode) and key in _STREAMS:
+        return _STREAMS[key], path.suffix.lower()
     try:
         raw = path.read_bytes()
     except OSError as exc:
-        raise DataError(f"Cannot read '{path}' ({exc.strerror or type(exc).__name__}); check that the file "
+        raise DataError(f"Cannot read '{name}' ({exc.strerror or type(exc).__name__}); check that the file "
                         "is readable (permissions) and try again.") from None
+    if not stat.S_ISREG(st.st_mode):
+        _STREAMS[key] = raw
+    if not raw:
+        raise DataError(f"'{name}' is empty (nothing came through the pipe); give a table with a header and one "
+                        "row per training run.")
+    return raw, path.suffix.lower()
+
+
+_STREAMS: dict[tuple[int, int], bytes] = {}   # pipes already read, by (device, inode): they cannot be read twice
+_STDIN: list[tuple[object, bytes]] = []          # standard input already read: (its stream, its bytes)
+
+
+def _read_stdin() -> bytes:
+    stream = getattr(sys.stdin, "buffer", None)
+    if stream is None:
+        raise DataError("'-' means standard input, but this process has none; give the path of a CSV or Parquet "
+                        "file.")
+    if _STDIN and _STDIN[0][0] is stream:
+        return _STDIN[0][1]
+    try:
+        if stream.isatty():
+            raise DataError("'-' reads the table from standard input, which is a terminal here; pipe the table in "
+                            "(e.g. `cat runs.csv | bayeslaw fit -`) or give the file's path.")
+        raw = stream.read()
+    except (OSError, ValueError) as exc:
+        raise DataError(f"Cannot read the table from standard input ({exc}); pipe a CSV or Parquet table in, or "
+                        "give the file's path.") from None
+    _STDIN[:] = [(stream, raw)]
+    if not raw:
+        raise DataError("Standard input ('-') is empty; pipe a table with a header and one row per training run "
+                        "into it, or give the file's path.")
+    return raw
+
+
+def _parse(raw: bytes, suffix: str, path: str) -> pd.DataFrame:
     if suffix in _PARQUET_SUFFIXES or raw[:4] == b"PAR1":
         try:
-            return pd.read_parquet(path)
+            return pd.read_parquet(io.BytesIO(raw))
         except ImportError as exc:
             raise DataError(f"Cannot read '{path}': {exc}. Install pyarrow (pip install 'bayeslaw[parquet]').") from None
         except (ValueError, OSError, TypeError) as exc:
@@ -73,6 +146,9 @@ def read_table(source: str | os.PathLike) -> pd.DataFrame:
                     if r and not (len(r) == 1 and not r[0].strip())]
         except csv.Error as exc:
             raise DataError(f"Cannot read '{path}' as CSV ({exc}); {_FIX_FILE}.") from None
+    if not rows or not any(h.strip() for h in rows[0]):
+        raise DataError(f"File '{path}' has no column names in its first line; give a table with a header and one "
+                        "row per run.")
     header = [h.strip() for h in rows[0]]
     seen: dict[str, int] = {}
     for i, h in enumerate(header, 1):

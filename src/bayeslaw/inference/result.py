@@ -162,11 +162,15 @@ class Fit:
         return store.save(self, path, overwrite=overwrite)
 
 
-def load(path: str | os.PathLike, *, law: Law | None = None) -> Fit:
+def load(path: str | os.PathLike, *, law: Law | None = None, verify: bool = True) -> Fit:
     """Load a fit written by :meth:`Fit.save` (no pickle); fits saved by bayeslaw 0.1.0 load too.
 
     A law is looked up by the saved name unless ``law`` is given; if its hash differs
-    from the saved one (the law's maths or defaults changed), a warning says so.
+    from the saved one (the law's maths or defaults changed), a warning says so. With ``verify``
+    (the default), ``fit.nc`` and ``spec.json`` must match the checksum recorded when the fit was
+    saved, so that an edited fit is not used unnoticed (a :class:`~bayeslaw.errors.FitFileError`
+    says which file changed); ``verify=False`` loads a fit edited on purpose. Fits saved before
+    checksums were recorded load without one.
     """
     path = Path(path)
     spec_file, idata_file = path / store.SPEC_FILE, path / store.IDATA_FILE
@@ -202,6 +206,8 @@ def load(path: str | os.PathLike, *, law: Law | None = None) -> Fit:
     missing = [g for g in ("posterior", "sample_stats", "log_likelihood", "observed_data") if g not in idata.children]
     if missing:
         raise FitFileError(f"'{idata_file}' lacks the group(s) {', '.join(missing)}; it is not a complete bayeslaw fit.")
+    if verify:
+        store.verify(path, raw, idata)
     name = saved_law["name"]
     if law is None:
         try:
