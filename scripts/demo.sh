@@ -3,4 +3,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-exec .venv/bin/bayeslaw demo "$@"
+# --overwrite: rerunning the script replaces its own earlier demo folder (bayeslaw refuses any folder that is
+# not a demo's, a fit's or empty)
+exec .venv/bin/bayeslaw demo --overwrite "$@"
