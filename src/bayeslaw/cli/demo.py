@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 import warnings
 from pathlib import Path
 
@@ -51,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
     fit_dir = check_output_dir(out / "fit", overwrite=True, flag="--out")
     plan = plan_fit(example_data_path(), "chinchilla", **c.sampler_kwargs(args))
     c.setup_jax(args.num_chains)
-    say = (lambda *a: None) if args.quiet else print
+    say = (lambda *a: None) if args.quiet else (lambda *a: print(*a, file=sys.stderr))
     print(f"bayeslaw demo: the Chinchilla law fitted to the bundled runs ({example_data_path().name}: "
           "245 runs of Hoffmann et al. 2022, digitised by Epoch AI)\n")
     with warnings.catch_warnings(record=True) as caught:
@@ -87,6 +88,6 @@ def run(args: argparse.Namespace) -> int:
         save_figure(make(), out / name)
         plt.close("all")
     report = write_report(result, out / "report.html", targets=target, compute=[BUDGET], ci_prob=CI_PROB)
-    print(f"\nwrote {fit_dir}/ (the fit), {', '.join(figures)} and {report.name} to {out}/")
+    say(f"wrote {fit_dir}/ (the fit), {', '.join(figures)} and {report.name} to {out}/")
     say("next: open the report in a browser, or try `bayeslaw predict`, `bayeslaw optimum`, `bayeslaw plot`.")
     return 0

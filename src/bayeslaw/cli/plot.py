@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from . import common as c
 
@@ -57,5 +58,5 @@ def run(args: argparse.Namespace) -> int:
         fig = plot_optimum(fit, ci_prob=args.ci_prob)
     path = save_figure(fig, out)
     if not args.quiet:
-        print(f"wrote {path}")
+        print(f"wrote {path}", file=sys.stderr)
     return 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from . import common as c
 
@@ -40,5 +41,5 @@ def run(args: argparse.Namespace) -> int:
     fit = c.load_fit(args.fit_dir)
     path = write_report(fit, out, targets=targets, compute=args.compute, held_out=held, ci_prob=args.ci_prob)
     if not args.quiet:
-        print(f"wrote {path}")
+        print(f"wrote {path}", file=sys.stderr)
     return 0
