@@ -82,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
         "curve_by_size.png": lambda: plot_curve(result, slice="N", ci_prob=CI_PROB),
         "params.png": lambda: plot_params(result),
         "diagnostics.png": lambda: plot_diagnostics(result),
-        "optimum.png": lambda: plot_optimum(result, ci_prob=CI_PROB),
+        "optimum.png": lambda: plot_optimum(result, budget=BUDGET, ci_prob=CI_PROB),
     }
     for name, make in figures.items():
         save_figure(make(), out / name)

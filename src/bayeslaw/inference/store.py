@@ -20,7 +20,7 @@ from typing import Any
 from ..core.paths import check_creatable
 from ..core.spec import FitSpec
 from ..errors import FitFileError
-from .datatree import json_default, spec_attrs
+from .datatree import PREDICTIVE, json_default, spec_attrs
 
 IDATA_FILE = "fit.nc"
 SPEC_FILE = "spec.json"
@@ -66,6 +66,8 @@ def save(fit: Any, path: str | os.PathLike, *, overwrite: bool = False) -> Path:
     tmp.mkdir()
     try:
         idata = fit.idata.copy()
+        if PREDICTIVE in idata.children:  # recomputed on load from the posterior and the seed
+            del idata[PREDICTIVE]
         idata.attrs = {**idata.attrs, **spec_attrs(spec)}
         idata.to_netcdf(tmp / IDATA_FILE, engine="netcdf4")
         with open(tmp / SPEC_FILE, "w") as fh:
