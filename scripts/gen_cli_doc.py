@@ -72,7 +72,15 @@ these runs); `compare` and `backtest` fit every law, several times where they re
 fewer draws.
 """
 
-TAIL = """## Exit status
+TAIL = """## Output streams
+
+Every command writes its results (tables, `--format json`, `--format csv`) to stdout and nothing
+else; notes (`note: ...`, e.g. a target beyond the fitted range), warnings (`warning: ...`), the
+progress bar, the path of a written file (`wrote FILE`) and errors (`error: ...`) go to stderr. So
+`bayeslaw predict FIT --at ... --format json > out.json` holds the JSON alone, and `--quiet` silences
+the notes and `wrote` lines but not the results.
+
+## Exit status
 
 | status | meaning |
 |---|---|

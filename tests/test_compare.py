@@ -442,8 +442,11 @@ def test_plot_compare_shows_elpd_and_weights(clean_comparison, tmp_path):
     ax = fig.axes[0]
     labels = [t.get_text() for t in ax.get_yticklabels()]
     t = clean_comparison.table
+    # a fit that failed its checks (these small fits may) says so under its name
     assert labels == [f"{n} (weight {t.loc[n, 'weight']:.2f} [{t.loc[n, 'weight_lower']:.2f}, "
-                      f"{t.loc[n, 'weight_upper']:.2f}])" for n in ("chinchilla", "compute")]
+                      f"{t.loc[n, 'weight_upper']:.2f}])"
+                      + ("" if t.loc[n, "checks_passed"] else f"\nfailed checks: {t.loc[n, 'failed_checks']}")
+                      for n in ("chinchilla", "compute")]
     assert ax.get_xlabel() == "ELPD (difference)" and "PSIS-LOO" in ax.get_title()
     assert "bootstrap interval" in ax.get_title()
     # one SE bar per model, centred on elpd_diff
@@ -453,7 +456,7 @@ def test_plot_compare_shows_elpd_and_weights(clean_comparison, tmp_path):
     centres = sorted(np.mean(b.get_xdata()) for b in bars)
     np.testing.assert_allclose(centres, sorted(t["elpd_diff"]), atol=1e-9)
     absolute = plots.plot_compare(clean_comparison, relative_scale=False, show_weights=False)
-    assert {t.get_text() for t in absolute.axes[0].get_yticklabels()} == {"chinchilla", "compute"}
+    assert {t.get_text().split("\n")[0] for t in absolute.axes[0].get_yticklabels()} == {"chinchilla", "compute"}
     assert plots.save_figure(fig, tmp_path / "elpd.pdf").read_bytes().startswith(b"%PDF-")
     plt.close("all")
 
@@ -479,9 +482,11 @@ def test_plot_overlay_bands_per_law_and_stack(clean_fits, clean_comparison, tmp_
     legend = _legend(ax)
     for name in ("chinchilla", "compute"):
         assert f"{name} (weight {s.weights[name]:.2f})" in legend
-    assert "stack: 90% interval, mean law" in legend and "runs (n=48)" in legend
-    (runs,) = [c for c in ax.collections if c.get_gid() == "runs"]
-    assert runs.get_offsets().shape == (48, 2)
+    assert "stack: 90% interval, mean law" in legend
+    # the runs: those near the compute-optimal frontier, and those off it (drawn hollow), 48 in all
+    near, off = ([c for c in ax.collections if c.get_gid() == gid] for gid in ("runs", "runs_off_frontier"))
+    assert len(near[0].get_offsets()) + len(off[0].get_offsets()) == 48
+    assert f"runs near the frontier (n={len(near[0].get_offsets())})" in legend
     # the target: the stack's median and new-run interval, at C = 6 N D
     (cont,) = [c for c in ax.containers if isinstance(c, ErrorbarContainer)]
     pred = s.predict(N=7e10, D=1.4e12).table.iloc[0]

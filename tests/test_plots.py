@@ -65,7 +65,7 @@ def test_curve_optimal_slice_content(chinchilla_fit, held_out):
     ax = fig.axes[0]
     assert ax.get_xscale() == "log" and ax.get_yscale() == "log"
     assert ax.get_xlabel() == "training compute C (FLOPs)"
-    assert ax.get_ylabel() == "loss"
+    assert ax.get_ylabel() == "loss (nats per token)"
     assert "chinchilla" in ax.get_title()
 
     # three bands: 50% and 90% of the mean law, 90% of a new run, nested
@@ -77,13 +77,14 @@ def test_curve_optimal_slice_content(chinchilla_fit, held_out):
     assert y_extent(bnew)[1] >= y_extent(b90)[1] >= y_extent(b50)[1]
     assert bnew.get_linestyle() != b90.get_linestyle()  # the new-run band has a dashed outline
 
-    # one point per fitted run, at its compute
-    (runs,) = by_gid(ax, "runs")
+    # one point per fitted run, at its compute (near the frontier or off it)
+    (runs,), (off,) = by_gid(ax, "runs"), by_gid(ax, "runs_off_frontier")
     assert isinstance(runs, PathCollection)
     n = chinchilla_fit.spec.data.n_runs
-    assert runs.get_offsets().shape == (n, 2)
+    points = np.concatenate([runs.get_offsets(), off.get_offsets()])
+    assert points.shape == (n, 2)
     C = chinchilla_fit.idata["constant_data"]["C"].values
-    np.testing.assert_allclose(np.sort(runs.get_offsets()[:, 0]), np.sort(C))
+    np.testing.assert_allclose(np.sort(points[:, 0]), np.sort(C))
 
     # held-out runs: a separate artist labelled "held out"
     (held,) = [c for c in ax.collections if c.get_label() == "held out"]
@@ -100,7 +101,7 @@ def test_curve_optimal_slice_content(chinchilla_fit, held_out):
     assert cont.has_yerr
     seg = cont.lines[2][0].get_segments()[0]
     np.testing.assert_allclose(sorted(seg[:, 1]), [pred["new_run_lower"], pred["new_run_upper"]], rtol=1e-9)
-    assert any(t.get_text() == "N=70B, D=1.4T" for t in ax.texts)
+    assert any(t.get_text() == "N = 70B, D = 1.4T" for t in ax.texts)
 
     # the curve runs from the data to beyond the target
     (median,) = by_gid(ax, "median")
@@ -108,7 +109,7 @@ def test_curve_optimal_slice_content(chinchilla_fit, held_out):
     assert x.min() <= C.min() * 1.0001 and x.max() > 6 * 7e10 * 1.4e12
 
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
-    assert "held out" in labels and f"runs (n={n})" in labels
+    assert "held out" in labels and f"runs near the frontier (n={len(runs.get_offsets())})" in labels
 
 
 def test_curve_optimal_frontier_matches_optimal_allocation(chinchilla_fit):
@@ -318,3 +319,186 @@ def test_stack_of_a_law_of_n_and_d_and_a_law_of_n():
     assert ax.get_xlabel() == "parameters N" and len(bands(ax)) == 3
     with pytest.raises(bayeslaw.BayeslawError, match="slice"):
         plots.plot_curve(same, slice="N")
+
+
+# -- figures a person would put in a paper (issue 15, items 12, 14, 15, 16) -----------------
+
+
+def no_overlap(boxes):
+    return not any(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1:])
+
+
+def check_readable(fig):
+    """What every figure owes its reader: no empty axes, labelled axes, tick labels that do not overlap."""
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    for ax in fig.axes:
+        assert ax.has_data() or ax.texts, f"empty axes {ax.get_title()!r}"
+        for labels in (ax.get_xticklabels(), ax.get_yticklabels()):
+            boxes = [t.get_window_extent(renderer) for t in labels if t.get_visible() and t.get_text()]
+            assert no_overlap(boxes), [t.get_text() for t in labels]
+    return renderer
+
+
+def check_curve_axes(ax, renderer):
+    assert ax.get_xlabel() and ax.get_ylabel().startswith("loss (")  # the loss with its unit
+    legend = ax.get_legend().get_window_extent(renderer)
+    for poly in bands(ax):  # the legend covers no band
+        for path in poly.get_paths():
+            assert not poly.get_transform().transform_path(path).intersects_bbox(legend, filled=True), poly.get_gid()
+    edge = [ln for ln in ax.lines if ln.get_linestyle() == ":"][0].get_xdata()[0]
+    line_x = ax.transData.transform((edge, 1.0))[0]
+    frame = ax.get_window_extent(renderer)
+    for label in [t for t in ax.texts if t.get_gid() == "target_label"]:  # inside, clear of the edge line
+        box = label.get_window_extent(renderer)
+        assert frame.x0 <= box.x0 and box.x1 <= frame.x1 and not box.x0 < line_x < box.x1, label.get_text()
+
+
+def test_curve_figures_are_readable(chinchilla_fit, power_law_fit, held_out):
+    fig = plots.plot_curve(chinchilla_fit, TARGET, held_out=held_out)
+    check_curve_axes(fig.axes[0], check_readable(fig))
+    assert fig.axes[0].get_ylabel() == "loss (nats per token)"
+    fig = plots.plot_curve(power_law_fit, {"N": [7e10]}, held_out=held_out)
+    check_curve_axes(fig.axes[0], check_readable(fig))
+    fig = plots.plot_overlay(bayeslaw.stack({"a": power_law_fit, "b": power_law_fit}, [1, 1]), {"N": [7e10]})
+    check_curve_axes(fig.axes[0], check_readable(fig))
+
+
+def test_curve_draws_runs_off_the_frontier_apart(chinchilla_fit):
+    ax = plots.plot_curve(chinchilla_fit).axes[0]
+    (near,), (off,) = by_gid(ax, "runs"), by_gid(ax, "runs_off_frontier")
+    assert len(near.get_offsets()) + len(off.get_offsets()) == chinchilla_fit.spec.data.n_runs
+    assert len(off.get_offsets()) > 10 and off.get_facecolor().size == 0  # hollow
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert any(t.startswith("runs off the frontier") for t in legend)
+    # an off-frontier run's law value lies above the frontier at its compute; a run near it does not
+    c = bayeslaw.curve(chinchilla_fit)
+    runs = c.runs
+    law = chinchilla_fit.predict(N=runs["N"], D=runs["D"]).table["mean_median"].to_numpy()
+    band = c.line()
+    frontier = np.exp(np.interp(np.log(runs["C"]), np.log(band["x"]), np.log(band["mean_median"])))
+    assert np.all(law[runs["off_frontier"].to_numpy()] > frontier[runs["off_frontier"].to_numpy()])
+
+
+def test_optimum_marks_the_requested_budget(chinchilla_fit):
+    fig = plots.plot_optimum(chinchilla_fit, budget=5.76e23)
+    check_readable(fig)
+    dec = chinchilla_fit.optimal_allocation(5.76e23).table
+    for ax, key in zip(fig.axes, ("N_opt", "D_opt")):
+        (line,) = by_gid(ax, "budget")
+        assert line.get_xdata()[0] == 5.76e23
+        (marker,) = [c for c in ax.containers if isinstance(c, ErrorbarContainer)]
+        np.testing.assert_allclose(marker.lines[0].get_ydata(), dec[f"{key}_median"], rtol=1e-9)
+        assert "requested budget" in [t.get_text() for t in ax.get_legend().get_texts()]
+    assert any("5.8" in t.get_text() and "D*/N*" in t.get_text() for t in fig.axes[1].texts)
+
+
+def test_params_draw_the_prior_over_the_posterior_range(chinchilla_fit):
+    fig = plots.plot_params(chinchilla_fit)
+    check_readable(fig)
+    panels = [ax for ax in fig.axes if ax.get_title()]
+    assert len(panels) == len(chinchilla_fit.param_names)  # no empty panel left over
+    for ax in panels:
+        name = ax.get_title().removeprefix("log10 ")
+        draws = chinchilla_fit.draws(name)
+        if ax.get_title().startswith("log10 "):
+            draws = np.log10(draws)
+        lo, hi = ax.get_xlim()
+        width = np.ptp(np.quantile(draws, [0.005, 0.995]))
+        assert lo >= draws.min() - width and hi <= draws.max() + width  # the posterior's range, not the prior's
+        (prior,) = [ln for twin in fig.axes if twin is not ax and twin.bbox.bounds == ax.bbox.bounds
+                    for ln in twin.lines if ln.get_gid() == "prior"]
+        assert np.all(np.isfinite(prior.get_ydata())) and prior.get_ydata().max() <= 1.0 + 1e-9
+        assert "narrower than the prior" in ax.get_xlabel()
+
+
+def test_diagnostics_rank_panels_have_an_envelope_a_scale_and_words(chinchilla_fit):
+    fig = plots.plot_diagnostics(chinchilla_fit)
+    check_readable(fig)
+    rank = [ax for ax in fig.axes if any(c.get_gid() == "rank_envelope" for c in ax.collections)]
+    assert len(rank) == len(chinchilla_fit.param_names)
+    for ax in rank:
+        assert [t.get_text() for t in ax.get_yticklabels() if t.get_text()]  # a y scale
+        texts = [t.get_text() for t in ax.texts]
+        assert not any("\u03b1=" in t for t in texts)
+        assert any(t.startswith(("chains agree (rank test p = ", "chains differ (rank test p = ")) for t in texts)
+    assert "simultaneous envelope" in rank[0].get_title()
+
+
+def test_plot_compare_marks_fits_that_failed_their_checks(chinchilla_fit):
+    import dataclasses
+    import warnings
+
+    bad = dataclasses.replace(chinchilla_fit, spec=chinchilla_fit.spec.replace(
+        diagnostics=({"check": "r_hat", "message": "R-hat 1.1"},)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", bayeslaw.DiagnosticWarning)
+        cmp = bayeslaw.compare({"good": chinchilla_fit, "bad": bad}, refit=False, failed="include")
+    fig = plots.plot_compare(cmp)
+    check_readable(fig)
+    ax = fig.axes[0]
+    labels = {t.get_text().split(" ")[0]: t for t in ax.get_yticklabels()}
+    assert labels["bad"].get_text().endswith("failed checks: r_hat") and "failed" not in labels["good"].get_text()
+    assert labels["bad"].get_color() != labels["good"].get_color()
+    (row,) = [p for p in ax.patches if p.get_gid() == "failed_checks"]
+    assert row.get_hatch() == "///"
+    assert "failed its diagnostic checks" in ax.get_title()
+
+
+def test_posterior_predictive_for_arviz(chinchilla_fit, tmp_path):
+    import arviz_plots
+
+    idata = chinchilla_fit.idata
+    pp, obs = idata["posterior_predictive"]["log_loss"], idata["observed_data"]["log_loss"]
+    assert pp.dims == ("chain", "draw", "run") and pp.sizes["run"] == obs.sizes["run"]
+    np.testing.assert_array_equal(pp["run"].values, obs["run"].values)
+    assert np.all(np.isfinite(pp.values))
+    # centred on the runs: a new run's log loss at each fitted run's size
+    assert np.corrcoef(np.median(pp.values, axis=(0, 1)), obs.values)[0, 1] > 0.95
+    arviz_plots.plot_ppc_dist(idata)
+    arviz_plots.plot_loo_pit(idata)
+    # not saved (recomputed on load from the posterior and the seed: the same draws)
+    chinchilla_fit.save(tmp_path / "f")
+    import xarray as xr
+
+    with xr.open_datatree(tmp_path / "f" / "fit.nc", engine="netcdf4") as saved:
+        assert "posterior_predictive" not in saved.children
+    back = bayeslaw.load(tmp_path / "f")
+    np.testing.assert_array_equal(back.idata["posterior_predictive"]["log_loss"].values, pp.values)
+
+
+@pytest.fixture(scope="module")
+def examples_fit(tmp_path_factory):
+    """A learning-curve fit made with x="seen_examples" (30 runs: the power_law program of other tests)."""
+    rng = np.random.default_rng(3)
+    s = np.geomspace(20, 600, 30)
+    data = pd.DataFrame({"seen_examples": s, "loss": (1.5 + 20 * s ** -0.5) * rng.lognormal(0.0, 0.01, s.size)})
+    fit = bayeslaw.fit(data, "power_law", x="seen_examples", num_chains=2, num_warmup=300, num_samples=300, seed=1,
+                       check=False)
+    root = tmp_path_factory.mktemp("examples")
+    fit.save(root / "fit")
+    t = np.array([700.0, 930.0])
+    pd.DataFrame({"seen_examples": t, "loss": 1.5 + 20 * t ** -0.5}).to_csv(root / "test.csv", index=False)
+    return fit, root
+
+
+def test_held_out_runs_are_read_with_the_fits_column_mapping(examples_fit, capsys):
+    from bayeslaw.cli import main
+
+    fit, root = examples_fit
+    held = pd.read_csv(root / "test.csv")
+    fig = plots.plot_curve(fit, {"x": [930.0]}, held_out=held)
+    ax = fig.axes[0]
+    check_curve_axes(ax, check_readable(fig))
+    (pts,) = by_gid(ax, "held_out")
+    np.testing.assert_allclose(pts.get_offsets()[:, 0], [700.0, 930.0])
+    assert ax.get_xlabel() == "size seen_examples"
+    assert [t.get_text() for t in ax.texts if t.get_gid() == "target_label"] == ["seen_examples = 930"]
+    out = root / "curve.png"
+    assert main(["plot", str(root / "fit"), "--kind", "curve", "--held-out", str(root / "test.csv"),
+                 "-o", str(out)]) == 0
+    assert out.read_bytes()[:8] == MAGIC[".png"]
+    assert main(["report", str(root / "fit"), "--held-out", str(root / "test.csv"), "-o", str(root / "r.html")]) == 0
+    text = (root / "r.html").read_text()
+    assert "C = 6 N D" not in text  # a law of seen_examples has no compute convention
+    capsys.readouterr()

@@ -243,4 +243,4 @@ def _print_stack_predictions(pred, stk, ci_prob: float) -> None:
         far = part.iloc[-1].filter(like="beyond_").abs()
         if (far > 0).any():
             print(f"note: {far.max():.2f} decades beyond the fitted range; the intervals assume the laws hold "
-                  "that far.")
+                  "that far.", file=sys.stderr)

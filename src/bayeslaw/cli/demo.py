@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 import warnings
 from pathlib import Path
 
@@ -55,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
                  replaceable=lambda d: {p.name for p in d.iterdir()} <= OUTPUTS)
     plan = plan_fit(example_data_path(), "chinchilla", **c.sampler_kwargs(args))
     c.setup_jax(args.num_chains)
-    say = (lambda *a: None) if args.quiet else print
+    say = (lambda *a: None) if args.quiet else (lambda *a: print(*a, file=sys.stderr))
     print(f"bayeslaw demo: the Chinchilla law fitted to the bundled runs ({example_data_path().name}: "
           "245 runs of Hoffmann et al. 2022, digitised by Epoch AI)\n")
     with warnings.catch_warnings(record=True) as caught:
@@ -79,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
         q = opt[key]
         print(f"  {label:<21} {q['median']:.4g} [{q['lower']:.4g}, {q['upper']:.4g}]")
 
-    print(f"\nwrote {out / 'fit'}/ (the fit), {', '.join(FIGURES)} and report.html to {out}/")
+    say(f"\nwrote {out / 'fit'}/ (the fit), {', '.join(FIGURES)} and report.html to {out}/")
     say("next: open the report in a browser, or try `bayeslaw predict`, `bayeslaw optimum`, `bayeslaw plot`.")
     return 0
 
@@ -98,7 +99,7 @@ def _write(result, folder: Path) -> None:
         "curve_by_size.png": lambda: plot_curve(result, slice="N", ci_prob=CI_PROB),
         "params.png": lambda: plot_params(result),
         "diagnostics.png": lambda: plot_diagnostics(result),
-        "optimum.png": lambda: plot_optimum(result, ci_prob=CI_PROB),
+        "optimum.png": lambda: plot_optimum(result, budget=BUDGET, ci_prob=CI_PROB),
     }
     for name in FIGURES:
         save_figure(figures[name](), folder / name)

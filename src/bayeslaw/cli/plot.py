@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from . import common as c
 
@@ -12,7 +13,7 @@ EPILOG = """example:
 more:
   bayeslaw plot my_fit --kind curve --slice N -o slices.pdf
   bayeslaw plot my_fit --kind params -o params.svg
-  bayeslaw plot my_fit --kind optimum -o optimum.png
+  bayeslaw plot my_fit --kind optimum --at C=5.76e23 -o optimum.png   # marks the budget
 """
 
 
@@ -55,9 +56,11 @@ def run(args: argparse.Namespace) -> int:
     elif args.kind == "diagnostics":
         fig = plot_diagnostics(fit)
     else:
-        fig = plot_optimum(fit, ci_prob=args.ci_prob)
+        if targets is not None and list(targets.columns) != ["C"]:
+            raise c.UsageError("--kind optimum marks compute budgets: give them as --at C=FLOPS, e.g. --at C=5.76e23.")
+        fig = plot_optimum(fit, budget=None if targets is None else targets["C"].to_numpy(), ci_prob=args.ci_prob)
     with staging() as st:
         save_figure(fig, st.file(out))
     if not args.quiet:
-        print(f"wrote {args.output}")
+        print(f"wrote {args.output}", file=sys.stderr)
     return 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from . import common as c
 
@@ -53,5 +54,5 @@ def run(args: argparse.Namespace) -> int:
     for i, d in far.items():
         if d > 0:
             print(f"note: target {i} lies {d:.2f} decades beyond the fitted range; the interval assumes the "
-                  "law holds that far out.")
+                  "law holds that far out.", file=sys.stderr)
     return 0

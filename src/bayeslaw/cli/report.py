@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from . import common as c
 
@@ -42,5 +43,5 @@ def run(args: argparse.Namespace) -> int:
     with staging() as st:
         write_report(fit, st.file(out), targets=targets, compute=args.compute, held_out=held, ci_prob=args.ci_prob)
     if not args.quiet:
-        print(f"wrote {args.output}")
+        print(f"wrote {args.output}", file=sys.stderr)
     return 0

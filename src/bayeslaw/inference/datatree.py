@@ -2,9 +2,17 @@
 
 ``posterior`` (the law's sampled and conventional parameters, then the observation model's),
 ``prior`` (independent prior draws of the same), ``sample_stats`` (ArviZ's names),
-``log_likelihood`` and ``observed_data`` (``log_loss`` per run) and ``constant_data`` (the
-sizes and group columns per run). The root attributes hold the law, its version and hash,
-the likelihood, the seed and the whole spec as JSON (``bayeslaw_spec``).
+``log_likelihood`` and ``observed_data`` (``log_loss`` per run), ``posterior_predictive``
+(``log_loss`` of a new run at each fitted run's sizes, one per posterior draw: the law plus a
+draw of the observation model's noise, its stationary spread for learning-curve and correlated
+models) and ``constant_data`` (the sizes and group columns per run). The root attributes hold
+the law, its version and hash, the likelihood, the seed and the whole spec as JSON
+(``bayeslaw_spec``).
+
+``posterior_predictive`` is computed from the posterior, deterministically from the fit's seed
+(:func:`add_posterior_predictive`): it is not saved (a saved fit stays the size of its draws and
+log-likelihood) and is recomputed on load, so ``arviz_plots.plot_ppc_dist(fit.idata)`` and
+``plot_loo_pit`` work on every fit.
 """
 
 from __future__ import annotations
@@ -13,6 +21,7 @@ import json
 from typing import Any
 
 import arviz_base as azb
+import jax
 import numpy as np
 import xarray as xr
 
@@ -60,6 +69,39 @@ def build_datatree(law: Law, observation: ObservationModel, conventional: dict[s
         coords={"run": frame.index.to_numpy()},
     )
     tree.attrs = spec_attrs(spec)
+    return add_posterior_predictive(tree, law, observation, spec)
+
+
+PREDICTIVE = "posterior_predictive"
+
+
+def add_posterior_predictive(tree: xr.DataTree, law: Law, observation: ObservationModel,
+                             spec: FitSpec) -> xr.DataTree:
+    """Add (or replace) the ``posterior_predictive`` group: a new run's log loss at each fitted run, per draw.
+
+    Named and shaped like ``observed_data``'s ``log_loss`` (chain, draw, run). The noise comes from a
+    generator seeded by the fit's seed, so the same fit always gets the same draws.
+    """
+    post = tree["posterior"]
+    chains, draws = post.sizes["chain"], post.sizes["draw"]
+    flat = {n: np.asarray(post[n].values, float).reshape(chains * draws)
+            for n in (*law.params, *observation.params) if n in post.data_vars}
+    const = tree["constant_data"]
+    with jax.enable_x64(True):
+        raw = {v: np.asarray(const[col].values, float)[None, :] for v, col in spec.design.items()}
+        mu = np.asarray(law.evaluate_log(raw, {k: flat[k][:, None] for k in law.params}, spec.log_ref), float)
+    rng = np.random.default_rng([int(spec.sampler.seed), 7])
+    noise = {n: flat[n][:, None] for n in observation.params if n in flat}
+    if observation.process is not None:  # learning-curve and correlated models: the stationary spread
+        p = observation.process_args(noise)
+        eps = np.sqrt(p["drift"] ** 2 + p["sigma"] ** 2) * rng.standard_normal(mu.shape)
+    else:
+        eps = observation.noise(rng, mu.shape, **noise)
+    values = (mu + eps).reshape(chains, draws, -1)
+    data = xr.Dataset({"log_loss": (("chain", "draw", "run"), values)},
+                      coords={"chain": post["chain"].values, "draw": post["draw"].values,
+                              "run": const["run"].values})
+    tree[PREDICTIVE] = xr.DataTree(data)
     return tree
 
 

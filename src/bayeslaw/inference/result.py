@@ -1,7 +1,8 @@
 """The :class:`Fit` result (a DataTree, the law and the spec that made it) and :func:`load`.
 
-``Fit.idata`` holds the groups posterior, prior, sample_stats, log_likelihood, observed_data
-and constant_data, so every arviz-stats / arviz-plots function accepts it as is.
+``Fit.idata`` holds the groups posterior, prior, sample_stats, log_likelihood, observed_data,
+posterior_predictive (recomputed on load, not saved) and constant_data, so every arviz-stats /
+arviz-plots function accepts it as is.
 ``Fit.spec`` is a frozen :class:`~bayeslaw.core.spec.FitSpec`. Like every bayeslaw result a fit
 has ``.table`` (its parameter summary), ``.to_records()`` and ``.draws(name)``.
 
@@ -29,12 +30,13 @@ import xarray as xr
 
 from ..core.catalogue import get_law
 from ..core.law import Law
+from ..core.observation import get_observation_model
 from ..core.records import resolve_ci_prob, table_records
 from ..core.runs import Runs
 from ..core.spec import FORMAT, FORMAT_VERSION, FitSpec
 from ..errors import FitFileError, LawError
 from . import store
-from .datatree import constant_name
+from .datatree import add_posterior_predictive, constant_name
 
 
 @dataclass
@@ -223,4 +225,5 @@ def load(path: str | os.PathLike, *, law: Law | None = None, verify: bool = True
         warnings.warn(f"The law {name!r} has changed since this fit was saved (hash {saved_law.get('hash')} "
                       f"then, {the_law.hash} now); predictions use today's law with the saved draws.",
                       UserWarning, stacklevel=2)
-    return Fit(idata=idata, law=the_law, spec=spec)
+    return Fit(idata=add_posterior_predictive(idata, the_law, get_observation_model(spec.likelihood), spec),
+               law=the_law, spec=spec)

@@ -24,7 +24,7 @@ import xarray as xr
 from ..core.paths import check_output, staging
 from ..core.spec import FitSpec
 from ..errors import FitFileError
-from .datatree import json_default, spec_attrs
+from .datatree import PREDICTIVE, json_default, spec_attrs
 
 IDATA_FILE = "fit.nc"
 SPEC_FILE = "spec.json"
@@ -58,6 +58,8 @@ def save(fit: Any, path: str | os.PathLike, *, overwrite: bool = False) -> Path:
     dest = check_output_dir(path, overwrite=overwrite)
     spec: FitSpec = fit.spec.replace(versions=versions())
     idata = fit.idata.copy()
+    if PREDICTIVE in idata.children:  # recomputed on load from the posterior and the seed
+        del idata[PREDICTIVE]
     idata.attrs = {**idata.attrs, **spec_attrs(spec)}
     doc = json.loads(json.dumps(spec.to_dict(), default=json_default))
     doc["checksum"] = {"algorithm": "sha256", IDATA_FILE: tree_checksum(idata), SPEC_FILE: spec_checksum(doc)}

@@ -20,7 +20,7 @@ from ..posterior.curves import Curve, curve, human, representative
 from ..posterior.mixture import Mixture
 from ..validation.compare import Comparison
 from .style import (AXIS_LABELS, HELD_OUT_COLOR, MEAN_COLOR, NEW_RUN_COLOR, RUN_COLOR, TARGET_COLOR, axis_label,
-                    nice_log_ticks, pct)
+                    loss_label, pct, place_legend, tidy_log_ticks)
 
 
 def _curve_of(model: Any, targets: Any, held_out: Any, slice: str | None, ci_prob: float | None,
@@ -163,8 +163,16 @@ def _title(c: Curve, model: Any) -> str:
 
 
 def _draw_runs(ax, c: Curve, *, zorder: int) -> None:
-    ax.scatter(c.runs[c.xcol].to_numpy(float), c.runs["loss"].to_numpy(float), s=14, color=RUN_COLOR, alpha=0.7,
-               lw=0, zorder=zorder, label=f"runs (n={len(c.runs)})", gid="runs")
+    """The fitted runs; along the compute-optimal frontier, those whose N and D are far from compute-optimal
+    (their law lies above the frontier: see :func:`bayeslaw.posterior.curves.off_frontier`) hollow and grey."""
+    x, y = c.runs[c.xcol].to_numpy(float), c.runs["loss"].to_numpy(float)
+    off = c.runs["off_frontier"].to_numpy(bool) if "off_frontier" in c.runs else np.zeros(len(x), bool)
+    on_label = f"runs near the frontier (n={int((~off).sum())})" if off.any() else f"runs (n={len(x)})"
+    ax.scatter(x[~off], y[~off], s=14, color=RUN_COLOR, alpha=0.7, lw=0, zorder=zorder, label=on_label, gid="runs")
+    if off.any():
+        ax.scatter(x[off], y[off], s=14, facecolor="none", edgecolor="0.6", lw=0.6, zorder=zorder - 0.5,
+                   label=f"runs off the frontier (n={int(off.sum())}): N, D not compute-optimal, so above it",
+                   gid="runs_off_frontier")
 
 
 def _draw_mean_bands(ax, band, ci_prob: float, what: str | None = "mean law") -> None:
@@ -201,15 +209,18 @@ def _draw_n_slices(ax, c: Curve) -> None:
                label=f"runs (n={len(c.runs)}), coloured by nearest N", gid="runs")
 
 
-def _draw_targets(ax, tgt, ci_prob: float) -> None:
+def _draw_targets(ax, tgt, ci_prob: float, x_max: float) -> None:
+    """Targets with their new-run interval, labelled above, on the side away from the edge of the data (so that the
+    label never crosses the dotted line there)."""
     y = tgt["median"].to_numpy()
     yerr = np.vstack([y - tgt["lower"].to_numpy(), tgt["upper"].to_numpy() - y])
     ax.errorbar(tgt["x"].to_numpy(float), y, yerr=yerr, fmt="s", ms=6, color=TARGET_COLOR, mec="black", mew=0.6,
                 capsize=4, elinewidth=1.4, zorder=7, label=f"target: median, {pct(ci_prob)} new-run interval",
                 gid="target")
     for x, top, label in zip(tgt["x"], tgt["upper"], tgt["label"]):
-        ax.annotate(label, (x, top), xytext=(0, 5), textcoords="offset points", fontsize=8, color=TARGET_COLOR,
-                    ha="center", va="bottom", zorder=8)
+        beyond = x >= x_max
+        ax.annotate(label, (x, top), xytext=(-4 if beyond else 4, 5), textcoords="offset points", fontsize=8,
+                    color=TARGET_COLOR, ha="left" if beyond else "right", va="bottom", zorder=8, gid="target_label")
 
 
 def _finish_axes(ax, model: Any, c: Curve, title: str) -> None:
@@ -219,7 +230,7 @@ def _finish_axes(ax, model: Any, c: Curve, title: str) -> None:
         ax.scatter(c.held_out[c.xcol].to_numpy(float), c.held_out["loss"].to_numpy(float), s=46, marker="D",
                    facecolor=HELD_OUT_COLOR, edgecolor="black", lw=0.7, zorder=6, label="held out", gid="held_out")
     if c.targets is not None:
-        _draw_targets(ax, c.targets, c.ci_prob)
+        _draw_targets(ax, c.targets, c.ci_prob, c.x_max)
     ax.axvline(c.x_max, color="0.55", lw=0.8, ls=":", zorder=1)
     ax.annotate("extrapolation \u2192", xy=(c.x_max, 0.02), xycoords=("data", "axes fraction"),
                 xytext=(4, 0), textcoords="offset points", fontsize=8, color="0.4", va="bottom")
@@ -227,9 +238,26 @@ def _finish_axes(ax, model: Any, c: Curve, title: str) -> None:
     ax.set_yscale("log")
     fit = representative(model) if isinstance(model, (Fit, Mixture)) else None
     ax.set_xlabel(axis_label(fit, c.xcol) if fit is not None else AXIS_LABELS.get(c.xcol, c.xcol))
-    ax.set_ylabel(AXIS_LABELS["loss"])
+    ax.set_ylabel(loss_label(fit))
     ax.set_title(title, fontsize=10)
     ax.grid(True, which="major", color="0.9", lw=0.6)
     ax.autoscale_view()
-    nice_log_ticks(ax.yaxis)
-    ax.legend(fontsize=8, loc="upper right", framealpha=0.9)
+    tidy_log_ticks(ax)
+    _place_target_labels(ax, c.x_max)
+    place_legend(ax)
+
+
+def _place_target_labels(ax, x_max: float) -> None:
+    """Each target's label inside the axes and clear of the dotted line at the edge of the data: aligned away
+    from the line, else towards it, else centred (the axes were drawn by :func:`tidy_log_ticks`)."""
+    renderer = ax.figure.canvas.get_renderer()
+    frame = ax.get_window_extent(renderer)
+    line_x = ax.transData.transform((x_max, 1.0))[0]
+    for label in [t for t in ax.texts if t.get_gid() == "target_label"]:
+        beyond = label.xy[0] >= x_max
+        for ha, dx in ((("left", -4), ("right", 4)) if beyond else (("right", 4), ("left", -4))) + (("center", 0),):
+            label.set_horizontalalignment(ha)
+            label.xyann = (dx, 5)
+            box = label.get_window_extent(renderer)
+            if box.x0 >= frame.x0 and box.x1 <= frame.x1 and not box.x0 < line_x < box.x1:
+                break

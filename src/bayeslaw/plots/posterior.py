@@ -7,26 +7,27 @@ import math
 
 import arviz_plots as azp
 import numpy as np
-import xarray as xr
 
 from ..errors import BayeslawError
 from ..inference.diagnostics import diagnostic_numbers
 from ..inference.result import Fit
 from ..validation.compare import Comparison
-from .style import as_figure, check_names, tidy_arviz_figure
+from .style import MEAN_COLOR, PRIOR_COLOR, as_figure, check_names, tidy_arviz_figure
 
 
 def plot_params(fit: Fit, var_names: list[str] | None = None, *, log_scale: str | bool | list[str] = "auto",
                 kind: str = "kde"):
-    """Marginal posterior of each parameter with its prior overlaid (``arviz_plots.plot_prior_posterior``).
+    """Marginal posterior of each parameter, with its prior over the same range.
 
-    Conventional amplitudes such as Chinchilla's A and B have priors spanning many decades, so on
-    a linear axis the posterior is an invisible spike next to a flat prior. With
-    ``log_scale="auto"`` every positive variable whose prior's 1-99% range spans more than two
-    decades is drawn as ``log10 <name>`` (the usual way such constants are compared across papers):
-    with the default priors that is the amplitudes (A, B), the floor E and the noise scale sigma;
-    exponents and nu stay linear. A posterior much narrower than its prior means the data, not
-    the prior, determine it.
+    One panel per parameter, x range the posterior's (its 0.5-99.5% range, padded): the posterior
+    density filled (left axis), the prior's density over that range as a line on a second axis
+    (right, as a fraction of the prior's own peak, so a prior that is flat here reads as flat
+    instead of as an invisible line under a spike). Each panel says how much narrower the
+    posterior is than the prior (ratio of interquartile ranges): a large ratio means the data, not
+    the prior, determine the parameter. Conventional amplitudes such as Chinchilla's A and B have
+    priors spanning many decades: with ``log_scale="auto"`` every positive variable whose prior's
+    1-99% range spans more than two decades is drawn as ``log10 <name>`` (with the default priors
+    the amplitudes, the floor E and sigma); exponents and nu stay linear.
 
     Parameters
     ----------
@@ -35,15 +36,19 @@ def plot_params(fit: Fit, var_names: list[str] | None = None, *, log_scale: str 
         Default: the law's reported parameters, then the noise model's.
     log_scale : "auto", bool or list of str
         Which variables to show as log10: the automatic rule, all positive ones, none, or the names listed.
-    kind : {"kde", "hist", "ecdf"}
-        Density representation, passed to arviz-plots.
+    kind : {"kde", "hist"}
+        Density representation of the posterior.
 
     Returns
     -------
     matplotlib.figure.Figure
     """
+    import matplotlib.pyplot as plt
+
     names = list(var_names) if var_names is not None else fit.param_names
     check_names(fit, names)
+    if kind not in ("kde", "hist"):
+        raise BayeslawError(f"kind must be 'kde' or 'hist'; got {kind!r}.")
     if "prior" not in fit.idata.children:
         raise BayeslawError("This fit has no prior draws (it was saved by an older bayeslaw); refit it to plot "
                             "priors against posteriors, or use plot_diagnostics for the posteriors alone.")
@@ -51,28 +56,61 @@ def plot_params(fit: Fit, var_names: list[str] | None = None, *, log_scale: str 
     if missing:
         raise BayeslawError(f"The fit's prior group has no draws of {', '.join(missing)}; "
                             f"choose among {', '.join(fit.idata['prior'].data_vars)}.")
-    post = fit.idata["posterior"].to_dataset()[names]
-    prior = fit.idata["prior"].to_dataset()[names]
-    shown = []
-    for n in names:
-        if _use_log(n, prior[n].values, post[n].values, log_scale):
-            label = f"log10 {n}"
-            post = post.rename({n: label})
-            prior = prior.rename({n: label})
-            post[label] = np.log10(post[label])
-            prior[label] = np.log10(prior[label])
-            shown.append(label)
-        else:
-            shown.append(n)
-    tree = xr.DataTree.from_dict({"posterior": post, "prior": prior})
-    ncol = min(4, len(shown))
-    nrow = math.ceil(len(shown) / ncol)
-    pc = azp.plot_prior_posterior(tree, var_names=shown, kind=kind, col_wrap=ncol,
-                                  figure_kwargs={"figsize": (3.1 * ncol, 2.5 * nrow + 0.5)})
-    fig = as_figure(pc)
-    fig.suptitle(f"{fit.law.name}: prior and posterior of each parameter", fontsize=11)
-    tidy_arviz_figure(fig)
+    nrow = math.ceil(len(names) / 4)
+    ncol = math.ceil(len(names) / nrow)
+    fig, axes = plt.subplots(nrow, ncol, figsize=(3.2 * ncol, 2.45 * nrow + 0.7), layout="constrained", squeeze=False)
+    for ax, n in zip(axes.flat, names):
+        post = np.asarray(fit.idata["posterior"][n].values, float).ravel()
+        prior = np.asarray(fit.idata["prior"][n].values, float).ravel()
+        label = n
+        if _use_log(n, prior, post, log_scale):
+            post, prior, label = np.log10(post), np.log10(prior), f"log10 {n}"
+        _prior_posterior_panel(ax, post, prior[np.isfinite(prior)], label, kind)
+    for ax in axes.flat[len(names):]:
+        fig.delaxes(ax)
+    handles = [plt.Rectangle((0, 0), 1, 1, facecolor=MEAN_COLOR, alpha=0.35, edgecolor=MEAN_COLOR),
+               plt.Line2D([], [], color=PRIOR_COLOR, lw=1.4)]
+    fig.legend(handles, ["posterior (density, left axis)", "prior over the same range (right axis: its density "
+                         "as a share of its peak)"], loc="outside lower center", ncol=2, fontsize=8, frameon=False)
+    fig.suptitle(f"{fit.law.name}: posterior of each parameter, and its prior over the same range", fontsize=11)
     return fig
+
+
+def _prior_posterior_panel(ax, post: np.ndarray, prior: np.ndarray, label: str, kind: str) -> None:
+    """One parameter: the posterior filled on ``ax``, the prior over the posterior's range on a twin axis."""
+    from matplotlib.ticker import MaxNLocator
+    from scipy.stats import gaussian_kde
+
+    lo, hi = np.quantile(post, [0.005, 0.995])
+    pad = 0.3 * (hi - lo) if hi > lo else max(abs(lo) * 0.05, 1e-6)
+    both = np.concatenate([post, prior])
+    grid = np.linspace(max(lo - pad, both.min()), min(hi + pad, both.max()), 200)
+    if kind == "hist":
+        ax.hist(post, bins=40, range=(grid[0], grid[-1]), density=True, color=MEAN_COLOR, alpha=0.35,
+                edgecolor=MEAN_COLOR, lw=0.5, gid="posterior")
+    else:
+        dens = gaussian_kde(post)(grid) if np.ptp(post) > 0 else np.zeros_like(grid)
+        ax.fill_between(grid, dens, color=MEAN_COLOR, alpha=0.35, lw=0, gid="posterior")
+        ax.plot(grid, dens, color=MEAN_COLOR, lw=1.2)
+    ax.set_xlim(grid[0], grid[-1])
+    ax.set_ylim(bottom=0)
+    ax.set_yticks([])
+    ax.set_title(label, fontsize=10)
+    ax.tick_params(labelsize=8)
+    ax.xaxis.set_major_locator(MaxNLocator(nbins=4))
+    twin = ax.twinx()
+    if len(prior) > 1 and np.ptp(prior) > 0:
+        kde = gaussian_kde(prior)
+        dens = kde(grid)
+        peak = max(float(kde(np.quantile(prior, np.linspace(0.01, 0.99, 99))).max()), float(dens.max()))
+        twin.plot(grid, dens / peak, color=PRIOR_COLOR, lw=1.4, gid="prior")
+        iqr = np.subtract(*np.quantile(prior, [0.75, 0.25])) / max(np.subtract(*np.quantile(post, [0.75, 0.25])),
+                                                                   1e-300)
+        ax.set_xlabel(f"posterior {iqr:.2g}\u00d7 narrower than the prior (IQR)", fontsize=7, color="0.3")
+    twin.set_ylim(0, 1.05)
+    twin.set_yticks([0, 0.5, 1])
+    twin.tick_params(labelsize=7, colors=PRIOR_COLOR)
+    twin.spines["right"].set_color(PRIOR_COLOR)
 
 
 def plot_diagnostics(fit: Fit, var_names: list[str] | None = None, *, kind: str = "rank"):
@@ -99,12 +137,55 @@ def plot_diagnostics(fit: Fit, var_names: list[str] | None = None, *, kind: str 
         raise BayeslawError(f"kind must be 'rank' or 'trace'; got {kind!r}.")
     pc = func(fit.idata, var_names=names, figure_kwargs={"figsize": (10.0, 1.45 * len(names) + 0.9)})
     fig = as_figure(pc)
+    if kind == "rank":
+        _readable_rank_panels(fig, fit)
     s = diagnostic_numbers(fit.idata, names)
     fig.suptitle(f"{fit.law.name}: {s['chains']} chains \u00d7 {s['draws']} draws \u2014 max R-hat "
                  f"{s['max_rhat']:.3f}, min ESS {s['min_ess']:.0f} (bulk/tail), "
                  f"{s['divergences']} divergences", fontsize=10)
     tidy_arviz_figure(fig)
     return fig
+
+
+def _readable_rank_panels(fig, fit: Fit) -> None:
+    """The rank panels of ``plot_rank_dist`` made readable: the simultaneous envelope of the chains' rank ECDFs
+    (grey; a chain that leaves it mixes badly), a y scale, and the rank test's p-value in words."""
+    import re
+
+    from arviz_base import rcParams
+    from arviz_stats.ecdf_utils import ecdf_pit
+
+    prob = float(rcParams["stats.envelope_prob"])
+    draws = fit.idata["posterior"].sizes["draw"]
+    # the envelope of one chain's ECDF of uniform ranks (arviz-stats' multi-chain simulation spans [0, 1] here)
+    x, _, lower, upper = ecdf_pit(np.linspace(0, 1, draws), prob, n_simulations=1000, n_chains=1)
+    rank_axes = [ax for ax in fig.axes if ax.get_xlabel() == "Fractional ranks"]
+    for i, ax in enumerate(rank_axes):
+        ax.fill_between(x, lower - x, upper - x, step="post", color="0.5", alpha=0.18, lw=0, zorder=0,
+                        gid="rank_envelope")
+        ax.axhline(0.0, color="0.6", lw=0.6, zorder=0)
+        lo, hi = ax.get_ylim()
+        half = max(abs(lo), abs(hi), float(np.max(upper - x)) * 1.15)
+        ax.set_ylim(-half, half)
+        ax.spines["left"].set_visible(True)
+        ax.tick_params(axis="y", which="both", left=True, labelleft=True, labelsize=7, direction="out", length=3)
+        from matplotlib.ticker import MaxNLocator
+
+        ax.yaxis.set_major_locator(MaxNLocator(nbins=3, symmetric=True))
+        for text in list(ax.texts):
+            m = re.match(r"\s*p=([0-9.]+)\(\u03b1=([0-9.]+)\)", text.get_text())
+            if m is None:
+                continue
+            p, alpha = float(m.group(1)), float(m.group(2))
+            text.remove()
+            verdict = (f"chains differ (rank test p = {p:.2f} < {alpha:g})" if p < alpha
+                       else f"chains agree (rank test p = {p:.2f})")
+            ax.text(0.01, 0.97, verdict, transform=ax.transAxes, fontsize=7, va="top", ha="left",
+                    color="#b2182b" if p < alpha else "0.3", gid="rank_test")
+        ax.set_xlabel("fractional rank" if i == len(rank_axes) - 1 else "", fontsize=8)
+    if rank_axes:
+        rank_axes[0].set_title(f"rank ECDF minus uniform, per chain (grey: {100 * prob:g}% simultaneous envelope of one chain)",
+                               fontsize=8)
 
 
 def plot_compare(comparison: Comparison, *, relative_scale: bool = True, rotated: bool = False,
@@ -116,12 +197,17 @@ def plot_compare(comparison: Comparison, *, relative_scale: bool = True, rotated
     elpd_loo and its SE; a dashed line marks the best model. With ``show_weights`` the model
     labels carry the weights (stacking unless the comparison used another method) and, when the
     comparison has them, their Bayesian-bootstrap intervals: ``name (weight 0.65 [0.31, 0.88])``.
+    A model whose fit failed its diagnostic checks (``checks_passed`` False in the table) is drawn
+    in grey on a hatched row, its label ending in ``failed checks: r_hat, ...``: its elpd is not to
+    be trusted until it is refitted.
 
     Returns
     -------
     matplotlib.figure.Figure
     """
     frame = comparison.table.rename(columns={"elpd_loo": "elpd"})
+    failed = {str(n): str(r["failed_checks"]) or "failed checks" for n, r in frame.iterrows()
+              if "checks_passed" in frame.columns and not bool(r["checks_passed"])}
     if show_weights:
         if "weight_lower" in frame.columns:
             labels = {n: f"{n} (weight {r['weight']:.2f} [{r['weight_lower']:.2f}, {r['weight_upper']:.2f}])"
@@ -129,13 +215,51 @@ def plot_compare(comparison: Comparison, *, relative_scale: bool = True, rotated
         else:
             labels = {n: f"{n} (weight {w:.2f})" for n, w in frame["weight"].items()}
         frame = frame.rename(index=labels)
+    names = list(comparison.table.index.astype(str))
+    frame = frame.rename(index={shown: f"{shown}\nfailed checks: {failed[n]}"
+                                for n, shown in zip(names, frame.index) if n in failed})
     pc = azp.plot_compare(frame, relative_scale=relative_scale, rotated=rotated, backend="matplotlib", **pc_kwargs)
     fig = as_figure(pc)
+    if failed:
+        _mark_failed(fig.axes[0], [n in failed for n in names], rotated)
     ci = getattr(comparison, "ci_prob", None)
     interval = f" [{100 * ci:g}% bootstrap interval]" if show_weights and ci and "weight_lower" in frame else ""
-    fig.axes[0].set_title(f"Model comparison by PSIS-LOO, {comparison.method} weights{interval}\nhigher is better",
-                          fontsize=10)
+    note = "; grey hatched: failed its diagnostic checks, refit before trusting" if failed else ""
+    fig.axes[0].set_title(f"Model comparison by PSIS-LOO, {comparison.method} weights{interval}\nhigher is better"
+                          f"{note}", fontsize=10)
     return fig
+
+
+def _mark_failed(ax, is_failed: list[bool], rotated: bool) -> None:
+    """Grey hatched rows, grey bars, points and labels for the models that failed their checks (arviz-plots puts
+    the models at positions n, n-1, ..., 1, best first)."""
+    from matplotlib.colors import to_rgba
+
+    positions = np.arange(len(is_failed), 0, -1)
+    grey = to_rgba("0.55")
+    for pos, bad in zip(positions, is_failed):
+        if not bad:
+            continue
+        span = ax.axvspan if rotated else ax.axhspan
+        span(pos - 0.4, pos + 0.4, facecolor="0.93", edgecolor="0.7", hatch="///", lw=0, zorder=0,
+             gid="failed_checks", label="failed diagnostic checks: refit before trusting")
+        for line in ax.lines:
+            along = line.get_xdata() if rotated else line.get_ydata()
+            if len(along) == 2 and np.allclose(along, pos):
+                line.set_color(grey)
+    for coll in ax.collections:
+        offsets = coll.get_offsets()
+        if len(offsets) == len(is_failed):
+            colors = np.tile(coll.get_facecolor()[:1], (len(offsets), 1))
+            at = offsets[:, 0] if rotated else offsets[:, 1]
+            for i, pos in enumerate(at):
+                if is_failed[len(is_failed) - int(round(pos))]:
+                    colors[i] = grey
+            coll.set_facecolor(colors)
+            coll.set_edgecolor(colors)
+    for label in (ax.get_xticklabels() if rotated else ax.get_yticklabels()):
+        if "failed checks" in label.get_text():
+            label.set_color("0.45")
 
 
 def _use_log(name: str, prior: np.ndarray, post: np.ndarray, log_scale) -> bool:

@@ -30,6 +30,7 @@ NEW_RUN_COLOR = "#7fa7d6"
 RUN_COLOR = "0.25"
 HELD_OUT_COLOR = "#e07b00"
 TARGET_COLOR = "#c0282d"
+PRIOR_COLOR = "#d9822b"
 FORMATS = {".png": "png", ".svg": "svg", ".pdf": "pdf"}
 
 
@@ -99,6 +100,71 @@ def nice_log_ticks(axis) -> None:
     axis.set_major_locator(FixedLocator(ticks))
     axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
     axis.set_minor_formatter(NullFormatter())
+
+
+def loss_label(fit: Any) -> str:
+    """The loss axis's label with its unit: nats per token for language-model runs (sizes in tokens or FLOPs),
+    else the run table's own loss column (its unit is the table's)."""
+    if fit is None:
+        return "loss"
+    data = fit.spec.data
+    if {"D", "C"} & set(data.design.values()) or {"N", "D"} <= set(data.design.values()):
+        return "loss (nats per token)"
+    source = str(data.columns.get("loss", "loss"))
+    return f"loss (column {source!r}, in its own unit)" if source != "loss" else "loss (the run table's unit)"
+
+
+def tidy_log_ticks(ax) -> None:
+    """Readable ticks on both log axes: plain numbers on a short span, and no two x tick labels overlapping
+    (every other label dropped until none do; needs a draw to measure them)."""
+    for axis in (ax.xaxis, ax.yaxis):
+        nice_log_ticks(axis)
+    fig = ax.figure
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    for step in (2, 3, 4, 5):
+        labels = [t for t in ax.get_xticklabels() if t.get_visible() and t.get_text()]
+        boxes = [t.get_window_extent(renderer) for t in labels]
+        if not any(a.x1 > b.x0 for a, b in zip(boxes, boxes[1:])):
+            return
+        from matplotlib.ticker import FixedLocator
+
+        ticks = [t for t in ax.get_xticks() if ax.get_xlim()[0] <= t <= ax.get_xlim()[1]]
+        ax.xaxis.set_major_locator(FixedLocator(ticks[::step]))
+        fig.canvas.draw()
+
+
+def place_legend(ax, **kwargs) -> None:
+    """The legend where it covers no band and the fewest points: the first such corner or side, else outside
+    the axes on the right."""
+    legend = ax.legend(fontsize=8, framealpha=0.9, **kwargs)
+    fig = ax.figure
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    bands = [poly.get_transform().transform_path(path) for poly in ax.collections
+             if type(poly).__name__ in ("PolyCollection", "FillBetweenPolyCollection") for path in poly.get_paths()]
+    points = [c.get_offset_transform().transform(c.get_offsets()) for c in ax.collections
+              if type(c).__name__ == "PathCollection" and len(c.get_offsets())]
+    points = np.concatenate(points) if points else np.empty((0, 2))
+    best, best_cost = None, None
+    for loc in ("upper right", "upper left", "lower left", "lower right", "upper center", "lower center",
+                "center right", "center left"):
+        legend.set_loc(loc)
+        box = legend.get_window_extent(renderer)
+        if any(path.intersects_bbox(box, filled=True) for path in bands):
+            continue
+        inside = int(np.sum((points[:, 0] > box.x0) & (points[:, 0] < box.x1) & (points[:, 1] > box.y0)
+                            & (points[:, 1] < box.y1))) if len(points) else 0
+        if best_cost is None or inside < best_cost:
+            best, best_cost = loc, inside
+        if inside == 0:
+            break
+    if best is not None:
+        legend.set_loc(best)
+    else:
+        legend.remove()
+        ax.legend(fontsize=8, framealpha=0.9, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0,
+                  **kwargs)
 
 
 def tidy_arviz_figure(fig) -> None:

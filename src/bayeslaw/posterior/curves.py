@@ -51,7 +51,8 @@ class Curve:
         (``ci_prob``), ``mean_lower_50``/``mean_upper_50`` and, for the model itself (``member``
         ``""``), ``new_run_lower``/``new_run_upper``. ``line`` is ``""`` or a model size N.
     runs, held_out, targets : DataFrame
-        The fitted runs (xcol and loss), held-out runs (or None), targets with ``x``, ``median``
+        The fitted runs (xcol and loss; along the frontier also ``off_frontier``, see
+        :func:`off_frontier`), held-out runs (or None), targets with ``x``, ``median``
         (mean law), ``lower``/``upper`` (new run) and ``label`` (or None).
     x_max : float
         The largest fitted x: beyond it the curve extrapolates.
@@ -150,13 +151,23 @@ def observed(fit: Fit) -> pd.DataFrame:
 
 
 def held_out_frame(fit: Fit, held_out: pd.DataFrame | Runs) -> pd.DataFrame:
-    """Held-out runs as a frame with the fit's input columns (and C for laws of N and D)."""
-    k = float(fit.spec.data.flops_per_param_token)
+    """Held-out runs as a frame with the fit's input columns (and C for laws of N and D).
+
+    A table is read with the fit's own column mapping where it has the fitted table's columns
+    (a fit made with ``x="seen_examples"`` reads held-out runs' ``seen_examples`` as its x), and by
+    name otherwise."""
+    data = fit.spec.data
+    k = float(data.flops_per_param_token)
     if isinstance(held_out, Runs):
         frame = held_out.frame.copy()
     else:
-        frame = load_runs(pd.DataFrame(held_out), flops_per_param_token=k, inputs=list(fit.design.values())).frame
-        frame = frame.copy()
+        table = pd.DataFrame(held_out)
+        have = {str(c) for c in table.columns}
+        x = {v: str(col) for v, col in data.columns.items()
+             if v != "loss" and v not in data.derived and str(col) in have}
+        y = data.columns.get("loss")
+        frame = load_runs(table, x=x or None, y=y if y in have else None, flops_per_param_token=k,
+                          inputs=list(fit.design.values())).frame.copy()
     if {"N", "D"} <= set(frame.columns) and "C" not in frame.columns:
         frame["C"] = k * frame["N"] * frame["D"]
     need = list(fit.design.values()) + (["C"] if set(fit.design) == {"N", "D"} else [])
@@ -262,7 +273,8 @@ def _targets(model: Fit | Mixture, targets: Any, cut: Mapping[str, Any], ci_prob
         raise DataError(f"Targets need {xcol} (or inputs it follows from) to be placed on this plot; "
                         f"they have {', '.join(c for c in table.columns if c in ('N', 'D', 'C', 'x'))}.")
     label_cols = [c for c in ("N", "D") if c in table.columns] or [xcol]
-    labels = [", ".join(f"{c}={human(row[c], c)}" for c in label_cols) for _, row in table.iterrows()]
+    names = {c: str(representative(model).spec.data.columns.get(c, c)) if c == "x" else c for c in label_cols}
+    labels = [", ".join(f"{names[c]} = {human(row[c], c)}" for c in label_cols) for _, row in table.iterrows()]
     return pd.DataFrame({"x": table[xcol].to_numpy(float), "median": table["mean_median"].to_numpy(float),
                          "lower": table["new_run_lower"].to_numpy(float),
                          "upper": table["new_run_upper"].to_numpy(float), "label": labels})
@@ -303,8 +315,26 @@ def curve(model: Fit | Mixture, targets: Any = None, *, held_out: pd.DataFrame |
         if members and isinstance(model, Mixture):
             parts += [band_rows(grid, member_mean(f, cut, grid), None, ci_prob, member=name)
                       for name, f in model.fits.items()]
+    if cut["kind"] == "optimal" and set(rep.design) == {"N", "D"}:
+        runs["off_frontier"] = off_frontier(rep, runs, parts[0])
     return Curve(kind=cut["kind"], xcol=xcol, bands=pd.concat(parts, ignore_index=True), runs=runs, held_out=held,
                  targets=tgt, x_max=x_max, ci_prob=ci_prob, title=cut_title(cut, rep), ratio=cut.get("ratio"))
+
+
+def off_frontier(fit: Fit, runs: pd.DataFrame, band: pd.DataFrame) -> np.ndarray:
+    """Which runs lie off the compute-optimal frontier by design: the law (posterior median) at the run's own
+    N and D exceeds the frontier's at its C by more than half the new-run interval's upper half-width there.
+
+    Such runs (e.g. the ends of an isoFLOP profile) sit above the frontier's band without any
+    misfit; a figure along the frontier draws them apart so they are not read as miscalibration.
+    """
+    mean = np.median(mean_draws(fit, {"kind": "points"}, None, N=runs["N"].to_numpy(float),
+                                D=runs["D"].to_numpy(float)), axis=0)
+    log_c = np.log(runs["C"].to_numpy(float))
+    grid = np.log(band["x"].to_numpy(float))
+    frontier = np.exp(np.interp(log_c, grid, np.log(band["mean_median"].to_numpy(float))))
+    upper = np.exp(np.interp(log_c, grid, np.log(band["new_run_upper"].to_numpy(float))))
+    return np.log(mean / frontier) > 0.5 * np.log(upper / frontier)
 
 
 def cut_title(cut: Mapping[str, Any], fit: Fit) -> str:
@@ -327,4 +357,5 @@ def human(v: float, var: str) -> str:
             if v >= div:
                 return f"{v / div:.3g}{suffix}"
         return f"{v:.3g}"
-    return f"{v:.2g}"
+    text = f"{v:.3g}"
+    return text.replace("e+0", "e").replace("e+", "e").replace("e-0", "e-")

@@ -53,7 +53,8 @@ def data_section(fit: Fit, ci_prob: float):
         ("runs", str(d.n_runs)),
         ("columns (canonical \u2190 source)", mapping),
         ("derived columns", conv),
-        ("compute convention", f"C = {k:g} N D (k = {k:g} FLOPs per parameter per token)"),
+        *([("compute convention", f"C = {k:g} N D (k = {k:g} FLOPs per parameter per token)")]
+          if "C" in design.values() or {"N", "D"} <= set(design.values()) else []),
         ("law inputs", ", ".join(f"{v} \u2190 {c}" for v, c in design.items())),
         ("reference scales (geometric means)",
          h.Raw(", ".join(f"{h.esc(v)}<sub>0</sub> = {h.sci_html(np.exp(val))}" for v, val in refs.items()))),
@@ -243,9 +244,11 @@ def decisions_section(fit: Fit, ci_prob: float, compute):
                            "loss at the optimum"], rows, numeric=range(5))
             ladder = optimal_allocation(fit, [10 * c_max, 100 * c_max], ci_prob=ci_prob)
             losses = h.round_losses(ladder.table["loss_opt_median"].to_numpy())
-        out += h.figure(lambda: plot_optimum(fit, ci_prob=ci_prob), "Compute-optimal parameters N* and tokens D* "
-                        f"against the budget C: median with 50% and {q} bands; the dotted line marks the largest "
-                        "fitted budget.")
+        marks = compute if compute is not None else None
+        out += h.figure(lambda: plot_optimum(fit, budget=marks, ci_prob=ci_prob), "Compute-optimal parameters N* "
+                        f"and tokens D* against the budget C: median with 50% and {q} bands; the dotted line marks the "
+                        "largest fitted budget" + (", the dashed lines the budgets asked for." if marks is not None
+                                                   else "."))
     elif list(design.values()) == ["C"]:
         c_max = float(runs["C"].max())
         losses = h.round_losses(predict(fit, C=[10 * c_max, 100 * c_max]).table["mean_median"].to_numpy())
