@@ -61,7 +61,8 @@ def test_plot_says_what_it_wrote_on_stderr(saved, tmp_path, capsys, kind):
     code, out, err = run(capsys, ["plot", str(saved / "chin"), "--kind", kind, "-o", str(out_file)])
     assert code == 0 and out == ""
     assert err == f"wrote {out_file}\n"
-    code, out, err = run(capsys, ["--quiet", "plot", str(saved / "chin"), "--kind", kind, "-o", str(out_file)])
+    code, out, err = run(capsys, ["--quiet", "plot", str(saved / "chin"), "--kind", kind, "-o", str(out_file),
+                                  "--overwrite"])
     assert code == 0 and out == "" and err == ""
 
 
