@@ -8,7 +8,6 @@ into place, so an interrupted save never leaves a half-written fit. Loading live
 
 from __future__ import annotations
 
-import json
 import os
 import platform
 import shutil
@@ -18,9 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from ..core.paths import check_creatable
+from ..core.records import strict_json
 from ..core.spec import FitSpec
 from ..errors import FitFileError
-from .datatree import json_default, spec_attrs
+from .datatree import spec_attrs
 
 IDATA_FILE = "fit.nc"
 SPEC_FILE = "spec.json"
@@ -69,7 +69,7 @@ def save(fit: Any, path: str | os.PathLike, *, overwrite: bool = False) -> Path:
         idata.attrs = {**idata.attrs, **spec_attrs(spec)}
         idata.to_netcdf(tmp / IDATA_FILE, engine="netcdf4")
         with open(tmp / SPEC_FILE, "w") as fh:
-            json.dump(spec.to_dict(), fh, indent=2, default=json_default)
+            fh.write(strict_json(spec.to_dict(), indent=2))  # non-finite numbers: null + flag (core.records)
             fh.flush()
             os.fsync(fh.fileno())
         if path.exists():

@@ -20,6 +20,7 @@ import pandas as pd
 
 from ..core.records import resolve_ci_prob
 from ..core.runs import SIZE_COLUMNS
+from ..core.spec import check_seed
 from ..errors import BayeslawError, DataError, LawError
 from ..inference.result import Fit
 from .decide import Decision, compute_for_loss, optimal_allocation, summarised
@@ -140,6 +141,7 @@ class Mixture:
         of the fitted ranges.
         """
         ci_prob = resolve_ci_prob(ci_prob)
+        seed = check_seed(seed)
         members = {}
         for name, f in self.fits.items():
             try:

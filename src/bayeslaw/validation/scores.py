@@ -16,6 +16,7 @@ import pandas as pd
 from scipy.special import logsumexp
 
 from ..core.runs import Runs
+from ..core.spec import check_seed
 from ..errors import BayeslawError
 from ..inference.result import Fit
 from ..posterior.predict import log_density, log_mean_draws, new_run_log_loss
@@ -55,6 +56,7 @@ def crps_samples(draws: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 def score(fit: Fit, test: Runs, *, ci_prob: float, seed: int = 0) -> dict[str, Any]:
     """Held-out scores of a fit on test runs (see the module docstring), and per-run values (``pointwise``)."""
+    seed = check_seed(seed)
     ll = log_density(fit, test)
     ll = ll.reshape(-1, ll.shape[-1])
     elpd_i = logsumexp(ll, axis=0) - np.log(ll.shape[0])
