@@ -57,5 +57,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"law: {fit.law.name}   posterior medians with {c.pct(ci_prob)} equal-tailed intervals")
         for title, t in tables:
             print(f"\n{title}:")
-            print(c.format_table(c.compact(t)))
+            print(c.format_table(c.compact(t.drop(columns=[col for col in t.columns if col.startswith("beyond_")]))))
+            note = c.extrapolation_note(t, "budget" if "N_opt_median" in t.columns else "loss target")
+            if note:
+                print(note.replace("the intervals assume", "the optimum assumes" if "N_opt_median" in t.columns
+                                   else "the compute assumes"))
     return 0

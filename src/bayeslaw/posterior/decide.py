@@ -30,7 +30,7 @@ from ..core.records import json_value, resolve_ci_prob
 from ..errors import LawError
 from ..inference.result import Fit
 from ..inference.sampler import remember
-from .predict import posterior_params
+from .predict import decades_beyond, posterior_params
 from .summaries import summarise
 
 _GOLDEN = (np.sqrt(5.0) - 1) / 2
@@ -47,7 +47,9 @@ class Decision:
     table : DataFrame
         One row per budget or loss (index ``target``): the budget ``C`` (or ``loss`` and
         ``reachable``, the share of draws that reach it), then ``<name>_median``,
-        ``<name>_lower``, ``<name>_upper`` of each quantity at ``ci_prob``.
+        ``<name>_lower``, ``<name>_upper`` of each quantity at ``ci_prob``, then ``beyond_<input>``:
+        how many decades the medians (N*, D* and the budget; or the compute needed) lie beyond
+        the fitted runs, as in a prediction (NaN where the median is infinite).
     samples : dict of str to array
         Draws of each quantity, (draws, targets), chains stacked (see :meth:`draws`).
     ci_prob : float
@@ -77,17 +79,21 @@ class Decision:
         return xr.DataTree.from_dict({"predictions": xr.Dataset(data, attrs={"ci_prob": self.ci_prob})})
 
     def to_records(self) -> list[dict[str, Any]]:
-        """JSON-safe list, one object per budget or loss; infinite values (never reached) are null."""
+        """JSON-safe list, one object per budget or loss; infinite values (never reached) are null, flagged
+        ``"inf"`` in the object's ``non_finite`` member."""
         recs = []
         names = list(self.samples)
-        keys = [c for c in self.table.columns if not any(c.startswith(n + "_") for n in names)]
+        keys = [c for c in self.table.columns if not any(c.startswith(n + "_") for n in names)
+                and not c.startswith("beyond_")]
+        beyond = [c for c in self.table.columns if c.startswith("beyond_")]
         for i, row in self.table.iterrows():
-            rec: dict[str, Any] = {"target": int(i), **{k: json_value(row[k]) for k in keys}}
+            rec: dict[str, Any] = {"target": int(i), **{k: row[k] for k in keys}}
             for n in names:
-                rec[n] = {"median": json_value(row[f"{n}_median"]), "lower": json_value(row[f"{n}_lower"]),
-                          "upper": json_value(row[f"{n}_upper"])}
+                rec[n] = {"median": row[f"{n}_median"], "lower": row[f"{n}_lower"], "upper": row[f"{n}_upper"]}
             rec["ci_prob"] = self.ci_prob
-            recs.append(rec)
+            if beyond:
+                rec["extrapolation_decades"] = {c[len("beyond_"):]: row[c] for c in beyond}
+            recs.append(json_value(rec))
         return recs
 
 
@@ -203,7 +209,8 @@ def optimal_allocation(fit: Fit, C: Any, *, flops_per_param_token: float | None 
         raise LawError("The compute-optimal model size lies outside N = sqrt(C/k) x e^(+-25) for "
                        f"{at_edge.mean():.0%} of draws: the law has no interior optimum at these budgets.")
     table = pd.DataFrame({"C": C})
-    return _decision(table, draws, ci_prob, fit)
+    medians = {"N": np.median(draws["N_opt"], axis=0), "D": np.median(draws["D_opt"], axis=0), "C": C}
+    return _decision(table, draws, ci_prob, fit, medians)
 
 
 def compute_for_loss(fit: Fit, loss: Any, *, flops_per_param_token: float | None = None,
@@ -235,7 +242,7 @@ def compute_for_loss(fit: Fit, loss: Any, *, flops_per_param_token: float | None
         logC, reach_hi = np.asarray(logC), np.asarray(reach_hi)
     C_draws = np.where(reach_hi, np.exp(logC), np.inf)  # not reached by 1e45 FLOPs: never
     table = pd.DataFrame({"loss": loss, "reachable": np.isfinite(C_draws).mean(axis=0)})
-    return _decision(table, {"C": C_draws}, ci_prob, fit)
+    return _decision(table, {"C": C_draws}, ci_prob, fit, {"C": np.median(C_draws, axis=0)})
 
 
 def summarised(table: pd.DataFrame, draws: dict[str, np.ndarray], ci_prob: float) -> pd.DataFrame:
@@ -246,6 +253,14 @@ def summarised(table: pd.DataFrame, draws: dict[str, np.ndarray], ci_prob: float
     return pd.concat([table, *parts], axis=1)
 
 
-def _decision(table: pd.DataFrame, draws: dict[str, np.ndarray], ci_prob: float, fit: Fit) -> Decision:
-    return Decision(table=summarised(table, draws, ci_prob), samples=draws, ci_prob=ci_prob,
+def _decision(table: pd.DataFrame, draws: dict[str, np.ndarray], ci_prob: float, fit: Fit,
+              medians: dict[str, np.ndarray]) -> Decision:
+    table = summarised(table, draws, ci_prob)
+    const = fit.idata["constant_data"] if "constant_data" in fit.idata else {}
+    ranges = {c: (float(np.min(const[c].values)), float(np.max(const[c].values))) for c in medians if c in const}
+    at = pd.DataFrame({c: np.where(np.isfinite(v) & (v > 0), v, np.nan) for c, v in medians.items()},
+                      index=table.index)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        beyond = decades_beyond(at, ranges)
+    return Decision(table=pd.concat([table, beyond], axis=1), samples=draws, ci_prob=ci_prob,
                     chains=int(fit.idata["posterior"].sizes["chain"]))
