@@ -154,7 +154,7 @@ class Stack(Mixture):
 
 
 def stack(fits: Mapping[str, Fit] | Comparison, weights: Any = "loo", *, method: str | None = None,
-          by: str = "C", holdout_top: float = 0.2, cutoff: float | None = None, pareto_k_max: float = PARETO_K_MAX,
+          by: str | None = None, holdout_top: float = 0.2, cutoff: float | None = None, pareto_k_max: float = PARETO_K_MAX,
           refit: bool = True, ci_prob: float | None = None, n_bootstrap: int = N_BOOTSTRAP,
           bootstrap_seed: int = 0, failed: str = "exclude") -> Stack:
     """Average fits of the same runs into one stacked predictive.

@@ -30,7 +30,7 @@ from scipy.optimize import Bounds, LinearConstraint, minimize
 
 from ..core.records import resolve_ci_prob
 from ..core.spec import check_seed
-from ..errors import BayeslawError
+from ..errors import BayeslawError, shown
 
 #: Weightings, named as in ``arviz_stats.compare(method=...)``.
 METHODS = ("stacking", "bb-pseudo-bma", "pseudo-bma")
@@ -132,7 +132,7 @@ def bootstrap_weights(elpd_i: np.ndarray, method: str = "stacking", *, n_bootstr
     e = _matrix(elpd_i)
     n, k = e.shape
     if isinstance(n_bootstrap, bool) or not isinstance(n_bootstrap, (int, np.integer)) or n_bootstrap < 1:
-        raise BayeslawError(f"n_bootstrap must be a positive whole number (e.g. 1000); got {n_bootstrap!r}.")
+        raise BayeslawError(f"n_bootstrap must be a positive whole number (e.g. 1000); got {shown(n_bootstrap)}.")
     a = np.random.default_rng(check_seed(seed, "bootstrap_seed")).dirichlet(np.ones(n), size=int(n_bootstrap))
     if k == 1:
         return np.ones((int(n_bootstrap), 1))
