@@ -288,3 +288,124 @@ def test_far_targets_get_one_note_in_predict_and_optimum(capsys, nd_dir):
     rec = strict(out)["optimal_allocation"][0]
     assert rec["extrapolation_decades"]["N"] > 1.5 and set(rec["extrapolation_decades"]) == {"N", "D", "C"}
     assert list(rec)[:4] == ["target", "C", "N_opt", "D_opt"]  # N before D, as in the docs
+
+
+# -- item 13: backtest coverage is judged ---------------------------------------------------------
+
+
+def test_coverage_test_counts_runs_not_checkpoints():
+    from scipy.stats import binom
+
+    from bayeslaw.validation.scores import coverage_test
+
+    # 20 held-out runs, 8 covered by 90% intervals: far below nominal
+    inside = np.array([True] * 8 + [False] * 12)
+    r = coverage_test(inside, 0.9)
+    assert r["coverage_units"] == 20 and r["undercovers"]
+    assert r["coverage_p"] == pytest.approx(binom.cdf(8, 20, 0.9))
+    # 18 of 20: what calibrated 90% intervals give
+    assert not coverage_test(np.array([True] * 18 + [False] * 2), 0.9)["undercovers"]
+    # 3 runs of 10 checkpoints each: 3 units, not 30; 12 of 30 points covered is not damning for 3 runs
+    units = np.repeat(["a", "b", "c"], 10)
+    r = coverage_test(np.array([True] * 10 + [True] * 2 + [False] * 8 + [False] * 10), 0.9, units)
+    assert r["coverage_units"] == 3 and r["coverage_p"] == pytest.approx(binom.cdf(1, 3, 0.9))
+    assert not r["undercovers"]
+
+
+def _backtest_with_coverage(fit, coverage: float, p: float):
+    from bayeslaw.validation.backtest import COLUMNS, Backtest
+
+    row = dict.fromkeys(COLUMNS, 0.0)
+    row.update(rank=0, law=fit.law.name, likelihood=fit.spec.likelihood, n_train=200, n_test=20, coverage=coverage,
+               coverage_units=20, coverage_p=p)
+    table = pd.DataFrame([row], index=pd.Index([fit.law.name], name="model"))[list(COLUMNS)]
+    return Backtest(table=table, pointwise=pd.DataFrame(), fits={fit.law.name: fit}, by="C", cutoff=1e21,
+                    train_runs=[], test_runs=[], ci_prob=0.9)
+
+
+def test_backtest_verdict_points_to_the_observation_models(chinchilla_fit, monkeypatch, tmp_path, capsys):
+    ok = _backtest_with_coverage(chinchilla_fit, 0.85, 0.3)
+    assert ok.verdict is None and ok.undercovering == []
+    bad = _backtest_with_coverage(chinchilla_fit, 0.4, 1e-6)
+    assert bad.undercovering == ["chinchilla"]
+    assert "far below the nominal 0.9 (chinchilla 0.40 of 20 held-out runs" in bad.verdict
+    assert "--law chinchilla_curved" in bad.verdict and "bayeslaw laws" in bad.verdict
+    assert bad.to_records()[0]["undercovers"] is True
+    # the CLI renders the verdict (table and JSON), it does not compute it
+    import bayeslaw.validation.backtest as bt
+
+    monkeypatch.setattr(bt, "backtest", lambda *a, **k: bad)
+    path = tmp_path / "runs.csv"
+    path.write_text("N,D,loss\n1e9,2e10,2.5\n")
+    code, out, err = run(capsys, ["backtest", path, "--law", "chinchilla", "--quiet"])
+    assert code == 0, err
+    (line,) = [ln for ln in out.splitlines() if "far below" in ln]
+    assert line == f"warning: {bad.verdict}"
+    code, out, err = run(capsys, ["backtest", path, "--law", "chinchilla", "--quiet", "--format", "json"])
+    assert strict(out)["verdict"] == bad.verdict
+
+
+def test_backtest_splits_one_variable_tables_on_their_own_axis(monkeypatch, tmp_path, capsys):
+    from bayeslaw.core.catalogue import get_law
+    from bayeslaw.validation.backtest import default_by
+
+    one = bayeslaw.load_runs(pd.DataFrame({"D": np.geomspace(1e8, 1e10, 12), "loss": np.linspace(3, 2, 12)}))
+    assert default_by(one, [get_law("power_law")]) == "D"
+    two = bayeslaw.load_runs(pd.DataFrame({"N": [1e8, 1e9] * 6, "D": np.geomspace(1e9, 1e11, 12),
+                                           "loss": np.linspace(3, 2, 12)}))
+    assert default_by(two, [get_law("chinchilla"), get_law("compute")]) == "C"
+    assert default_by(two, [get_law("power_law")], "D") == "D"
+    # the CLI leaves --by to the library
+    import bayeslaw.validation.backtest as bt
+
+    seen = {}
+
+    def fake(*args, **kwargs):
+        seen.update(kwargs)
+        raise bayeslaw.BayeslawError("stop here.")
+
+    monkeypatch.setattr(bt, "backtest", fake)
+    code, _, err = run(capsys, ["backtest", tmp_path / "runs.csv", "--law", "power_law", "--quiet"])
+    assert code == 2 and seen["by"] is None
+
+
+# -- item 17: smaller things ----------------------------------------------------------------------
+
+
+def test_messages_show_numbers_as_written_not_numpy_reprs(power_law_fit):
+    from bayeslaw.core.records import resolve_ci_prob
+    from bayeslaw.core.spec import SamplerSettings, check_seed
+
+    calls = [lambda: resolve_ci_prob(np.float64(1.5)), lambda: check_seed(np.int64(-1)),
+             lambda: SamplerSettings(num_chains=np.int64(0)),
+             lambda: SamplerSettings(target_accept_prob=np.float64(0.0)),
+             lambda: bayeslaw.predict(power_law_fit, N=np.float64(0.0)),
+             lambda: bayeslaw.predict(power_law_fit, N=np.float64(-2.0)),
+             lambda: bayeslaw.predict(power_law_fit, N=np.array([1e9, np.nan]))]
+    for call in calls:
+        with pytest.raises(bayeslaw.BayeslawError) as info:
+            call()
+        assert "np." not in str(info.value) and "float64" not in str(info.value), str(info.value)
+
+
+def test_fit_table_prints_r_hat_with_three_decimals(power_law_fit):
+    import re
+
+    from bayeslaw.cli.fit import render
+
+    text = render(power_law_fit, "table", None, 0.9)
+    lines = text.splitlines()
+    head = next(i for i, ln in enumerate(lines) if ln.startswith("param"))
+    col = lines[head].split().index("r_hat")
+    cells = [ln.split()[col] for ln in lines[head + 1:head + 1 + len(power_law_fit.summary(0.9))]]
+    assert cells and all(re.fullmatch(r"\d\.\d{3}", c) for c in cells), cells
+    assert "2 chains x (300 warmup + 300 draws)" in text
+
+
+def test_tiny_weights_are_shown_as_zero():
+    from bayeslaw.validation.weights import model_weights, shown_weight
+
+    assert shown_weight(5.55e-17) == 0.0 and shown_weight(0.25) == 0.25 and shown_weight(None) is None
+    e = np.column_stack([np.zeros(30), np.full(30, -40.0)])  # the second model is hopeless
+    w = model_weights(e, "stacking", ci_prob=0.9, n_bootstrap=20)
+    assert w.weights[1] == 0.0 and w.weights[0] == 1.0

@@ -27,14 +27,14 @@ import numpy as np
 import pandas as pd
 from arviz_base import rcParams
 
-from ..errors import BayeslawError
+from ..errors import BayeslawError, shown
 
 
 def resolve_ci_prob(ci_prob: float | None = None, *, low: float = 0.0) -> float:
     """``ci_prob``, or ArviZ's ``rcParams["stats.ci_prob"]`` when None; checked to lie in (low, 1)."""
     value = rcParams["stats.ci_prob"] if ci_prob is None else ci_prob
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or not low < value < 1:
-        raise BayeslawError(f"ci_prob must be a probability between {low:g} and 1 (e.g. 0.9); got {value!r}.")
+        raise BayeslawError(f"ci_prob must be a probability between {low:g} and 1 (e.g. 0.9); got {shown(value)}.")
     return float(value)
 
 
