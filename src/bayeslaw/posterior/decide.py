@@ -209,8 +209,7 @@ def optimal_allocation(fit: Fit, C: Any, *, flops_per_param_token: float | None 
         raise LawError("The compute-optimal model size lies outside N = sqrt(C/k) x e^(+-25) for "
                        f"{at_edge.mean():.0%} of draws: the law has no interior optimum at these budgets.")
     table = pd.DataFrame({"C": C})
-    medians = {"N": np.median(draws["N_opt"], axis=0), "D": np.median(draws["D_opt"], axis=0), "C": C}
-    return _decision(table, draws, ci_prob, fit, medians)
+    return _decision(table, draws, ci_prob, fit)
 
 
 def compute_for_loss(fit: Fit, loss: Any, *, flops_per_param_token: float | None = None,
@@ -242,7 +241,7 @@ def compute_for_loss(fit: Fit, loss: Any, *, flops_per_param_token: float | None
         logC, reach_hi = np.asarray(logC), np.asarray(reach_hi)
     C_draws = np.where(reach_hi, np.exp(logC), np.inf)  # not reached by 1e45 FLOPs: never
     table = pd.DataFrame({"loss": loss, "reachable": np.isfinite(C_draws).mean(axis=0)})
-    return _decision(table, {"C": C_draws}, ci_prob, fit, {"C": np.median(C_draws, axis=0)})
+    return _decision(table, {"C": C_draws}, ci_prob, fit)
 
 
 def summarised(table: pd.DataFrame, draws: dict[str, np.ndarray], ci_prob: float) -> pd.DataFrame:
@@ -253,14 +252,27 @@ def summarised(table: pd.DataFrame, draws: dict[str, np.ndarray], ci_prob: float
     return pd.concat([table, *parts], axis=1)
 
 
-def _decision(table: pd.DataFrame, draws: dict[str, np.ndarray], ci_prob: float, fit: Fit,
-              medians: dict[str, np.ndarray]) -> Decision:
-    table = summarised(table, draws, ci_prob)
-    const = fit.idata["constant_data"] if "constant_data" in fit.idata else {}
-    ranges = {c: (float(np.min(const[c].values)), float(np.max(const[c].values))) for c in medians if c in const}
+def with_extrapolation(table: pd.DataFrame, draws: dict[str, np.ndarray], fits: list) -> pd.DataFrame:
+    """``table`` with ``beyond_<col>`` for N, D (the medians of N_opt, D_opt) and C (the budget in ``table``,
+    or the median compute needed): decades beyond the union of the ``fits``' runs, NaN where infinite."""
+    medians = {"N": draws.get("N_opt"), "D": draws.get("D_opt"), "C": draws.get("C")}
+    medians = {c: np.median(v, axis=0) for c, v in medians.items() if v is not None}
+    if "C" in table.columns:
+        medians["C"] = table["C"].to_numpy(float)
+    ranges: dict[str, tuple[float, float]] = {}
+    for f in fits:
+        const = f.idata["constant_data"] if "constant_data" in f.idata else {}
+        for c in medians:
+            if c in const:
+                lo, hi = float(np.min(const[c].values)), float(np.max(const[c].values))
+                ranges[c] = (min(lo, ranges[c][0]), max(hi, ranges[c][1])) if c in ranges else (lo, hi)
     at = pd.DataFrame({c: np.where(np.isfinite(v) & (v > 0), v, np.nan) for c, v in medians.items()},
                       index=table.index)
     with np.errstate(invalid="ignore", divide="ignore"):
         beyond = decades_beyond(at, ranges)
-    return Decision(table=pd.concat([table, beyond], axis=1), samples=draws, ci_prob=ci_prob,
-                    chains=int(fit.idata["posterior"].sizes["chain"]))
+    return pd.concat([table, beyond], axis=1)
+
+
+def _decision(table: pd.DataFrame, draws: dict[str, np.ndarray], ci_prob: float, fit: Fit) -> Decision:
+    table = with_extrapolation(summarised(table, draws, ci_prob), draws, [fit])
+    return Decision(table=table, samples=draws, ci_prob=ci_prob, chains=int(fit.idata["posterior"].sizes["chain"]))

@@ -54,13 +54,32 @@ def _rename(given: dict[str, Any], old: str, new: str, law: str) -> None:
     given[new] = given.pop(old)
 
 
-def _check_unused(given: set[str], need: set[str], law: str, wanted: str) -> None:
-    """Refuse names that would be ignored: not an input, and not needed to derive one via C = k N D."""
+def _unused(given: set[str], need: set[str]) -> list[str]:
+    """Given names that are not inputs and do not derive one via C = k N D (sorted)."""
     unused = []
     for col in sorted(given - need):
         if col in _ND and need & _ND and ((need & _ND) - given or len(need & _ND) >= 2):
             continue  # derives a missing input, or is the third of N, D, C for a law of two of them
         unused.append(col)
+    return unused
+
+
+def ignored_names(fit: Any, names: set[str]) -> set[str]:
+    """The target names :func:`as_targets` would refuse for this fit as not its inputs or unused (a stack passes
+    each member only the names it uses)."""
+    design = fit.spec.design
+    alias = {src: canon for src, canon in source_names(fit).items() if src not in derivable(design)}
+    if "x" in design and design["x"] != "x":
+        alias["x"] = design["x"]
+    mapped = {n: alias.get(n, n) for n in names}
+    unknown = {n for n, m in mapped.items() if m not in derivable(design)}
+    unused = set(_unused({m for n, m in mapped.items() if n not in unknown}, set(design.values())))
+    return unknown | {n for n, m in mapped.items() if m in unused}
+
+
+def _check_unused(given: set[str], need: set[str], law: str, wanted: str) -> None:
+    """Refuse names that would be ignored: not an input, and not needed to derive one via C = k N D."""
+    unused = _unused(given, need)
     if unused:
         raise DataError(f"Law {law!r} was fitted to {', '.join(sorted(need))}; "
                         f"{', '.join(unused)} {'is' if len(unused) == 1 else 'are'} not used by it and would be "
