@@ -22,7 +22,8 @@ from conftest import check_result_contract
 SAMPLER = dict(num_chains=2, num_warmup=300, num_samples=300, check=False)
 TPP = [1, 3, 10, 30, 100, 300]
 JSON_KEYS = {"model", "law", "likelihood", "rank", "n_train", "n_test", "cutoff", "elpd_test", "elpd_test_per_run",
-             "rmsle", "coverage", "coverage_50", "crps", "converged", "ci_prob"}
+             "rmsle", "coverage", "coverage_50", "crps", "converged", "ci_prob", "coverage_units", "coverage_p",
+             "undercovers"}
 
 
 def chinchilla_runs(seed: int = 0) -> pd.DataFrame:
@@ -152,13 +153,13 @@ def test_cli_backtest_json(tmp_path, capsys):
     assert code == 0
     doc = json.loads(out, parse_constant=_refuse)
     assert {"data", "by", "cutoff", "holdout_top", "likelihood", "n_runs", "n_train", "n_test", "ci_prob",
-            "criterion", "models"} == set(doc)
+            "criterion", "verdict", "models"} == set(doc)
     assert doc["by"] == "C" and doc["n_runs"] == 48 and doc["n_train"] == 36 and doc["n_test"] == 12
     assert doc["holdout_top"] == 0.25 and doc["likelihood"] == "student_t"
     assert [m["model"] for m in doc["models"]] == ["chinchilla", "compute"]
     for m in doc["models"]:
         assert set(m) == JSON_KEYS
-        assert all(np.isfinite(m[k]) for k in JSON_KEYS - {"model", "law", "likelihood", "converged"})
+        assert all(np.isfinite(m[k]) for k in JSON_KEYS - {"model", "law", "likelihood", "converged", "undercovers"})
 
 
 def _refuse(name):

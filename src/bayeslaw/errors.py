@@ -28,3 +28,12 @@ class FitFileError(BayeslawError):
 
 class DiagnosticWarning(UserWarning):
     """The sampler's diagnostics say the posterior may not be trustworthy."""
+
+
+def shown(value: object) -> str:
+    """``repr`` of a value as a user wrote it: NumPy scalars as the Python number (``0.0``, not
+    ``np.float64(0.0)``), for messages."""
+    item = getattr(value, "item", None)
+    if callable(item) and type(value).__module__ == "numpy" and getattr(value, "ndim", 1) == 0:
+        value = item()
+    return repr(value)

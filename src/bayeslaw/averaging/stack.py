@@ -36,7 +36,7 @@ from ..core.runs import Runs
 from ..validation.backtest import Backtest, backtest_fits
 from ..validation.compare import Comparison, compare, reweigh
 from ..validation.loo import PARETO_K_MAX
-from ..validation.weights import N_BOOTSTRAP, check_method, weight_interval
+from ..validation.weights import N_BOOTSTRAP, check_method, shown_weight, weight_interval
 from .heldout import score_stack
 from .weights import backtest_model_weights, given_weights
 
@@ -106,17 +106,22 @@ class Stack(Mixture):
         extra = {"weights_from": self.method, "weighting": self.weighting}
         if self.weight_draws is not None:
             extra["ci_prob"] = self.ci_prob
-        return table_records(self.table, **extra)
+        table = self.table.copy()
+        for col in ("weight", "weight_lower", "weight_upper"):
+            if col in table.columns:
+                table[col] = [shown_weight(w) for w in table[col]]
+        return table_records(table, **extra)
 
     def describe(self) -> dict[str, Any]:
         """JSON-able description (keys as in docs/cli.md): where the weights came from and how they were
         computed, the weights and their intervals, the number of mixture draws in all and from each fit, and
         the backtest's split when there is one."""
         out = {"weights_from": self.method, "weighting": self.weighting,
-               "weights": {n: float(w) for n, w in self.weights.items()}}
+               "weights": {n: shown_weight(w) for n, w in self.weights.items()}}
         ci = self.weight_intervals
         if ci is not None:
-            out["weight_intervals"] = {n: {"lower": float(r["weight_lower"]), "upper": float(r["weight_upper"])}
+            out["weight_intervals"] = {n: {"lower": shown_weight(r["weight_lower"]),
+                                           "upper": shown_weight(r["weight_upper"])}
                                        for n, r in ci.iterrows()}
             out["ci_prob"] = self.ci_prob
             out["n_bootstrap"] = len(self.weight_draws)
@@ -149,7 +154,7 @@ class Stack(Mixture):
 
 
 def stack(fits: Mapping[str, Fit] | Comparison, weights: Any = "loo", *, method: str | None = None,
-          by: str = "C", holdout_top: float = 0.2, cutoff: float | None = None, pareto_k_max: float = PARETO_K_MAX,
+          by: str | None = None, holdout_top: float = 0.2, cutoff: float | None = None, pareto_k_max: float = PARETO_K_MAX,
           refit: bool = True, ci_prob: float | None = None, n_bootstrap: int = N_BOOTSTRAP,
           bootstrap_seed: int = 0, failed: str = "exclude") -> Stack:
     """Average fits of the same runs into one stacked predictive.

@@ -31,7 +31,9 @@ def add(sub, common) -> None:
                                      "CRPS).", epilog=EPILOG)
     p.add_argument("data", help="run table: CSV (comma/tab) or Parquet, one row per training run")
     p.add_argument("--law", action="append", metavar="NAME", help="a law to backtest (repeatable; see `bayeslaw laws`)")
-    p.add_argument("--by", default="C", metavar="COLUMN", help="size column to split on (default C)")
+    p.add_argument("--by", default=None, metavar="COLUMN",
+                   help="size column to split on (default: the laws' own axis, e.g. D with --x D, when every law "
+                        "has one input; else C)")
     split = p.add_mutually_exclusive_group()
     split.add_argument("--holdout-top", type=float, default=0.2, metavar="FRACTION",
                        help="test on this fraction of runs with the largest --by (default 0.2)")
@@ -71,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
                           progress_bar=c.progress(args), **data)
         cv = None
         if args.lfo or args.group:
-            cv = cross_validate(args.data, args.law, by=args.by, lfo=args.lfo, min_train=args.lfo_min_train,
+            cv = cross_validate(args.data, args.law, by=result.by, lfo=args.lfo, min_train=args.lfo_min_train,
                                 group=args.group, **data)
     c.emit_warnings(caught, args.quiet)
     n_train, n_test = len(result.train_runs), len(result.test_runs)
@@ -80,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
                "holdout_top": None if args.cutoff is not None else args.holdout_top,
                "likelihood": next(iter(result.fits.values())).spec.likelihood, "n_runs": n_train + n_test,
                "n_train": n_train, "n_test": n_test, "ci_prob": ci_prob, "criterion": "held-out elpd",
-               "models": result.to_records()}
+               "verdict": result.verdict, "models": result.to_records()}
         if cv is not None:
             out["cross_validation"] = cv.to_records()
         print(c.dump_json(out))
@@ -93,15 +95,18 @@ def run(args: argparse.Namespace) -> int:
         print(f"Backtest on {args.data}: trained on {n_train} runs with {result.by} <= {result.cutoff:.4g}, "
               f"tested on the {n_test} larger runs; best first")
         print("")
-        print(c.format_table(result.table.drop(columns=["rank", "n_train", "n_test", "cutoff"])))
+        print(c.format_table(result.table.drop(columns=["rank", "n_train", "n_test", "cutoff", "coverage_units",
+                                                         "coverage_p"])))
         print("")
         print(f"elpd_test: held-out log predictive density (higher is better); rmsle: of the new-run median; "
               f"coverage / coverage_50: share of held-out runs inside the {c.pct(ci_prob)} / 50% new-run intervals "
               f"(about {ci_prob:g} / 0.5 when calibrated); crps: on log loss (lower is better).")
+        if result.verdict:
+            print(f"warning: {result.verdict}")
         if cv is not None:
             print("")
             print("Each law fitted to all runs: PSIS-LOO (interpolation)"
-                  + (f", leave-future-out over increasing {args.by}" if args.lfo else "")
+                  + (f", leave-future-out over increasing {result.by}" if args.lfo else "")
                   + (f", leave-one-{args.group}-out" if args.group else "") + "; best first")
             print("")
             print(c.format_table(cv.table))

@@ -20,7 +20,6 @@ only turns option text into Python values and results into text.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import warnings
@@ -58,9 +57,25 @@ def add_data_args(p) -> None:
                    help="k in C = k N D, to derive a missing one of N, D, C (default 6)")
 
 
+def seed_arg(text: str) -> int:
+    """--seed's type: every command's seeds follow one rule, checked at parse time (an integer from 0 to
+    2**32 - 1, :func:`bayeslaw.core.spec.check_seed`, the rule of the API too)."""
+    from ..core.spec import check_seed
+
+    try:
+        return check_seed(int(text.strip()))
+    except ValueError:  # not a whole number, or out of range (check_seed's BayeslawError is a ValueError)
+        raise argparse.ArgumentTypeError(f"seed must be an integer from 0 to {2**32 - 1}, e.g. --seed 0; "
+                                         f"got {text.strip()!r}") from None
+
+
+def add_seed(p, help: str = "random seed; the same seed gives the same draws (default 0)") -> None:
+    p.add_argument("--seed", type=seed_arg, default=0, metavar="SEED", help=help)
+
+
 def add_sampler_args(p, *, seed_help: str = "random seed; the same seed gives the same draws (default 0)") -> None:
     """NUTS settings, with NumPyro's names."""
-    p.add_argument("--seed", type=int, default=0, help=seed_help)
+    add_seed(p, seed_help)
     p.add_argument("--num-chains", type=int, default=4, help="NUTS chains per fit, run in parallel (default 4)")
     p.add_argument("--num-warmup", type=int, default=1000, help="warmup iterations per chain (default 1000)")
     p.add_argument("--num-samples", type=int, default=1000, help="draws per chain (default 1000)")
@@ -225,9 +240,15 @@ def load_fit(path: str, *, verify: bool = True):
 # -- rendering -------------------------------------------------------------------------------------
 
 
-def format_table(df, floatfmt: str = "{:.4g}") -> str:
+def format_table(df, floatfmt: str = "{:.4g}", formats: dict[str, str] | None = None) -> str:
+    """A DataFrame as aligned text: floats with ``floatfmt`` or their column's format in ``formats`` (e.g.
+    ``{"r_hat": "{:.3f}"}``), NaN as "nan"."""
+    import math
+
     cols = [df.index.name or ""] + list(df.columns)
-    rows = [[str(i)] + [floatfmt.format(v) if isinstance(v, float) else str(v) for v in r]
+    fmts = [(formats or {}).get(str(col), floatfmt) for col in df.columns]
+    rows = [[str(i)] + [("nan" if math.isnan(v) else f.format(v)) if isinstance(v, float) else str(v)
+                        for f, v in zip(fmts, r)]
             for i, r in zip(df.index, df.itertuples(index=False))]
     widths = [max(len(c), *(len(r[j]) for r in rows)) for j, c in enumerate(cols)]
     line = "  ".join(c.ljust(widths[0]) if j == 0 else c.rjust(widths[j]) for j, c in enumerate(cols))
@@ -256,10 +277,11 @@ def compact(table):
 
 
 def dump_json(doc: Any) -> str:
-    """Strict JSON (no NaN or Infinity: non-finite numbers are null)."""
-    from ..core.records import json_value
+    """Strict JSON: no NaN or Infinity; a non-finite number is null, named in its object's ``non_finite``
+    member (:mod:`bayeslaw.core.records`)."""
+    from ..core.records import strict_json
 
-    return json.dumps(json_value(doc), indent=2, allow_nan=False)
+    return strict_json(doc, indent=2)
 
 
 def emit(table, fmt: str, records: list[dict[str, Any]], extra: dict[str, Any]) -> None:
@@ -269,6 +291,25 @@ def emit(table, fmt: str, records: list[dict[str, Any]], extra: dict[str, Any]) 
         print(table.to_csv(), end="")
     else:
         print(format_table(table))
+
+
+def extrapolation_note(table, what: str = "target") -> str | None:
+    """One note for every row of ``table`` whose ``beyond_<input>`` columns are not 0: which rows, how many
+    decades beyond the fitted range at most and along which inputs; None when every row is inside."""
+    import numpy as np
+
+    far = table.filter(like="beyond_").abs()
+    if far.empty:
+        return None
+    worst = far.max(axis=1, skipna=True).fillna(0.0)
+    rows = [str(i) for i, d in worst.items() if d > 0]
+    if not rows:
+        return None
+    cols = far.max(axis=0, skipna=True)
+    along = ", ".join(f"{c[len('beyond_'):]} {d:.2f}" for c, d in cols.items() if np.isfinite(d) and d > 0)
+    which = f"{what} {rows[0]} lies" if len(rows) == 1 else f"{what}s {', '.join(rows)} lie"
+    return (f"note: {which} up to {worst.max():.2f} decades beyond the fitted range ({along}); the intervals "
+            "assume the law holds that far out.")
 
 
 def pct(p: float) -> str:

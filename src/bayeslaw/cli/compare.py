@@ -55,7 +55,8 @@ def add(sub, common) -> None:
                         "compare): stacking (default), bb-pseudo-bma (pseudo-BMA+: exp(elpd) averaged over "
                         "Bayesian-bootstrap replicates) or pseudo-bma")
     p.add_argument("--by", default=None, metavar="COLUMN",
-                   help="--weights backtest: size column to split on (default C)")
+                   help="--weights backtest: size column to split on (default: the laws' own axis for one-input "
+                        "laws, else C)")
     split = p.add_mutually_exclusive_group()
     split.add_argument("--holdout-top", type=float, default=None, metavar="FRACTION",
                        help="--weights backtest: hold out this fraction of runs with the largest --by (default 0.2)")
@@ -111,7 +112,7 @@ def run(args: argparse.Namespace) -> int:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             if args.weights == "backtest":
-                stk = stack(result.fits, weights="backtest", method=args.method, by=args.by or "C",
+                stk = stack(result.fits, weights="backtest", method=args.method, by=args.by,
                             holdout_top=0.2 if args.holdout_top is None else args.holdout_top, cutoff=args.cutoff,
                             ci_prob=ci_prob)
             else:

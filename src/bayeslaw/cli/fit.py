@@ -75,16 +75,31 @@ def run(args: argparse.Namespace) -> int:
 
 def render(fit, fmt: str, out: Path | None, ci_prob: float) -> str:
     """The fit as the command prints it: a table with the facts around it, or JSON (keys in docs/cli.md)."""
+    from ..inference.diagnostics import failed, not_computed
+
     spec = fit.spec
+    unchecked = [d["check"] for d in not_computed(fit.diagnostics)]
     if fmt == "json":
         doc = {"law": fit.law.name, "likelihood": spec.likelihood, "likelihood_reason": spec.likelihood_reason,
                "run": spec.data.run, "n_runs": spec.data.n_runs, "ci_prob": ci_prob,
                "interval": "hdi", "params": fit.to_records(ci_prob), "diagnostics": fit.diagnostics,
-               "converged": fit.converged, "conventions": spec.data.derived, "columns": spec.data.columns,
+               "converged": fit.converged, "checks_not_computed": unchecked, "conventions": spec.data.derived, "columns": spec.data.columns,
                "sampler": spec.to_dict()["sampler"], "out": str(out) if out else None}
         return c.dump_json(doc)
     table = fit.summary(ci_prob)
     s = spec.sampler
+    chains = f"{s.num_chains} chain" + ("s" if s.num_chains != 1 else "")
+    method = f"{s.chain_method}, " if s.num_chains != 1 else ""
+    if "r_hat" in unchecked:
+        table = table.assign(r_hat="n/a")
+    problems = failed(fit.diagnostics)
+    if fit.converged:
+        verdict = "all checks passed (R-hat <= 1.01, ESS >= 100/chain, no divergences, E-BFMI >= 0.3)"
+    else:
+        parts = [f"{', '.join(unchecked)} not computed with {chains} (refit with --num-chains 2 or more)"] \
+            if unchecked else []
+        parts += [f"{len(problems)} problem(s)"] if problems else []
+        verdict = "; ".join(parts) + ", see warnings above"
     lines = [
         f"law: {fit.law.name}   {fit.law.formula}",
         f"likelihood: {spec.likelihood_reason or spec.likelihood}",
@@ -94,14 +109,13 @@ def render(fit, fmt: str, out: Path | None, ci_prob: float) -> str:
     if spec.data.derived:
         lines.append("derived: " + "; ".join(spec.data.derived.values()))
     lines += [
-        f"NUTS: {s.num_chains} chains x ({s.num_warmup} warmup + {s.num_samples} draws), "
-        f"{s.chain_method}, seed {s.seed}, {s.wall_seconds:.1f} s",
+        f"NUTS: {chains} x ({s.num_warmup} warmup + {s.num_samples} draws), "
+        f"{method}seed {s.seed}, {s.wall_seconds:.1f} s",
         f"{c.pct(ci_prob)} HDI in lower/upper",
         "",
-        c.format_table(table),
+        c.format_table(table, formats={"r_hat": "{:.3f}", "ess_bulk": "{:.0f}", "ess_tail": "{:.0f}"}),
         "",
-        "diagnostics: " + ("all checks passed (R-hat <= 1.01, ESS >= 100/chain, no divergences, E-BFMI >= 0.3)"
-                           if fit.converged else f"{len(fit.diagnostics)} problem(s), see warnings above"),
+        "diagnostics: " + verdict,
     ]
     if out:
         lines.append(f"saved: {out}")

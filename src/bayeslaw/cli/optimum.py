@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from . import common as c
 
@@ -57,5 +58,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"law: {fit.law.name}   posterior medians with {c.pct(ci_prob)} equal-tailed intervals")
         for title, t in tables:
             print(f"\n{title}:")
-            print(c.format_table(c.compact(t)))
+            print(c.format_table(c.compact(t.drop(columns=[col for col in t.columns if col.startswith("beyond_")]))))
+            note = c.extrapolation_note(t, "budget" if "N_opt_median" in t.columns else "loss target")
+            if note:
+                print(note.replace("the intervals assume", "the optimum assumes" if "N_opt_median" in t.columns
+                                   else "the compute assumes"), file=sys.stderr)
     return 0

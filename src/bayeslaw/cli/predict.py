@@ -13,7 +13,9 @@ EPILOG = """example:
 more:
   bayeslaw predict my_fit --at N=70e9,C=5.76e23 --at N=1e12,C=1.2e26 --ci-prob 0.9 --format json
 
-Names are the law's inputs; for laws of N and D two of N, D, C suffice (C = k N D with the fit's k).
+Names are the law's inputs (or the run table's own columns they came from, e.g. seen_examples=1e6 for a
+fit made with --x seen_examples); for laws of N and D two of N, D, C suffice (C = k N D with the fit's k),
+and all three must agree. --at-file targets.csv reads one target per row, columns named the same way.
 """
 
 
@@ -23,8 +25,10 @@ def add(sub, common) -> None:
                                      "distance beyond the fitted range in decades.", epilog=EPILOG)
     c.add_fit_dir(p)
     c.add_at(p)
+    p.add_argument("--at-file", metavar="FILE", help="targets from a CSV/TSV or Parquet file: one target per row, "
+                                                     "columns named like the law's inputs (e.g. N,D)")
     c.add_ci_prob(p)
-    p.add_argument("--seed", type=int, default=0, help="seed of the new-run noise draws (default 0)")
+    c.add_seed(p, "seed of the new-run noise draws (default 0)")
     p.add_argument("--run", metavar="RUN_ID", help="learning-curve fits: predict this run's later checkpoints "
                                                    "(default: the fit's only run, else a fresh run)")
     c.add_format(p)
@@ -33,14 +37,16 @@ def add(sub, common) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..core.records import resolve_ci_prob
-    from ..core.spec import check_seed
     from ..posterior.predict import predict
 
     ci_prob = resolve_ci_prob(args.ci_prob)
-    seed = check_seed(args.seed)
-    targets = c.parse_at(args.at)
+    from ..posterior.targets import read_targets
+
+    if args.at and args.at_file:
+        raise c.UsageError("Give targets with --at or with --at-file, not both.")
+    targets = read_targets(args.at_file) if args.at_file else c.parse_at(args.at)
     fit = c.load_fit(args.fit_dir, verify=not args.no_verify)
-    pred = predict(fit, targets, ci_prob=ci_prob, seed=seed, run=args.run)
+    pred = predict(fit, targets, ci_prob=ci_prob, seed=args.seed, run=args.run)
     table = pred.table
     if args.format != "table":
         c.emit(table, args.format, pred.to_records(), {"law": fit.law.name, "ci_prob": ci_prob})
@@ -50,9 +56,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"law: {fit.law.name}   predictions with {c.pct(ci_prob)} equal-tailed intervals "
           f"(mean law = the fitted law; new run = {new}; observation model {fit.spec.likelihood})")
     print(c.format_table(c.compact(table).rename(columns={"mean": "mean law", "new_run": "new run"})))
-    far = table.filter(like="beyond_").abs().max(axis=1)
-    for i, d in far.items():
-        if d > 0:
-            print(f"note: target {i} lies {d:.2f} decades beyond the fitted range; the interval assumes the "
-                  "law holds that far out.", file=sys.stderr)
+    note = c.extrapolation_note(table)
+    if note:
+        print(note, file=sys.stderr)
     return 0

@@ -21,7 +21,7 @@ from typing import Any, Iterable, Mapping
 import numpy as np
 import pandas as pd
 
-from ..errors import DataError
+from ..errors import DataError, shown
 from .tables import ROW_NOTE, read_table, row_list, source_name
 
 #: Sizes with well-known aliases: parameters, tokens, FLOPs, unique tokens.
@@ -174,7 +174,7 @@ def load_runs(
         k = float("nan")
     if isinstance(flops_per_param_token, bool) or not (np.isfinite(k) and k > 0):
         raise DataError(f"flops_per_param_token must be a positive number (k in C = k N D, usually 6); "
-                        f"got {flops_per_param_token!r}.")
+                        f"got {shown(flops_per_param_token)}.")
     if isinstance(source, pd.DataFrame):
         df, name = source.copy(), "<DataFrame>"
     elif isinstance(source, (str, os.PathLike)):

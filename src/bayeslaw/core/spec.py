@@ -16,7 +16,7 @@ import numbers
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any, Mapping
 
-from ..errors import BayeslawError, FitFileError
+from ..errors import BayeslawError, FitFileError, shown
 
 FORMAT = "bayeslaw-fit"
 FORMAT_VERSION = 1
@@ -25,13 +25,13 @@ CHAIN_METHODS = ("parallel", "vectorized", "sequential")
 
 def _positive_int(name: str, value: Any) -> None:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise BayeslawError(f"{name} must be a positive integer; got {value!r}.")
+        raise BayeslawError(f"{name} must be a positive integer; got {shown(value)}.")
 
 
 def check_seed(value: Any, name: str = "seed") -> int:
     """A random seed: an integer from 0 to 2**32 - 1 (what JAX's and NumPy's generators take alike)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or not 0 <= value < 2**32:
-        raise BayeslawError(f"{name} must be an integer from 0 to {2**32 - 1}; got {value!r}.")
+        raise BayeslawError(f"{name} must be an integer from 0 to {2**32 - 1}; got {shown(value)}.")
     return int(value)
 
 
@@ -53,7 +53,7 @@ class SamplerSettings:
         t = self.target_accept_prob
         if isinstance(t, bool) or not isinstance(t, numbers.Real) or not 0 < t < 1:
             raise BayeslawError(f"target_accept_prob must be between 0 and 1 (e.g. 0.8, or 0.95 after divergences); "
-                                f"got {t!r}.")
+                                f"got {shown(t)}.")
         if self.chain_method is not None and self.chain_method not in CHAIN_METHODS:
             raise BayeslawError(f"chain_method must be one of {', '.join(CHAIN_METHODS)} (or None: chosen from "
                                 f"the devices); got {self.chain_method!r}.")

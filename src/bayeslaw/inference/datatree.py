@@ -17,7 +17,6 @@ log-likelihood) and is recomputed on load, so ``arviz_plots.plot_ppc_dist(fit.id
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import arviz_base as azb
@@ -28,6 +27,7 @@ import xarray as xr
 from ..core.law import Law
 from ..core.observation import ObservationModel
 from ..core.runs import Runs
+from ..core.records import strict_json
 from ..core.spec import FitSpec
 
 
@@ -113,7 +113,7 @@ def constant_name(column: str) -> str:
 def spec_attrs(spec: FitSpec) -> dict[str, Any]:
     """The DataTree's root attributes: the spec as JSON, and its main facts as plain attributes."""
     law = spec.law
-    return {"bayeslaw_spec": json.dumps(spec.to_dict(), default=json_default), "law": law.get("name"),
+    return {"bayeslaw_spec": strict_json(spec.to_dict()), "law": law.get("name"),
             "law_version": law.get("version"), "law_hash": law.get("hash"), "likelihood": spec.likelihood,
             "seed": spec.sampler.seed, "inference_library": "numpyro"}
 

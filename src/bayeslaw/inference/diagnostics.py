@@ -4,6 +4,10 @@
 report and the diagnostics figure show them); :func:`check_diagnostics` turns the same numbers
 into one plain-language message per failed check, with what to try (Vehtari et al. 2021
 thresholds), and warns with :class:`~bayeslaw.DiagnosticWarning`.
+
+R-hat compares chains, so a fit of one chain cannot check it: its R-hat is NaN (``rhat_computed``
+is False) and the check is reported as not computed (``"status": "not_computed"``, with the advice
+to refit with two or more chains) rather than passed. Such a fit is not ``converged``.
 """
 
 from __future__ import annotations
@@ -19,27 +23,33 @@ from ..errors import DiagnosticWarning
 
 #: Diagnostic thresholds (Vehtari et al. 2021, "Rank-normalization, folding, and localization").
 RHAT_MAX = 1.01
+#: R-hat needs at least this many chains.
+MIN_CHAINS_RHAT = 2
 ESS_MIN_PER_CHAIN = 100
 BFMI_MIN = 0.3
 
 
 def diagnostic_numbers(idata: xr.DataTree, var_names: Sequence[str]) -> dict[str, Any]:
-    """Max R-hat, min bulk/tail ESS (per variable and overall), divergences and E-BFMI per chain."""
+    """Max R-hat, min bulk/tail ESS (per variable and overall), divergences and E-BFMI per chain.
+
+    With one chain, R-hat is not computed: ``rhat_computed`` is False and the R-hat values are NaN."""
     names = list(var_names)
     post = idata["posterior"]
-    rhat = azs.rhat(idata, var_names=names)
+    chains = int(post.sizes["chain"])
+    rhat_computed = chains >= MIN_CHAINS_RHAT
+    rhat = azs.rhat(idata, var_names=names) if rhat_computed else None
     ess_b = azs.ess(idata, var_names=names, method="bulk")
     ess_t = azs.ess(idata, var_names=names, method="tail")
     bfmi = np.asarray(azs.bfmi(idata["sample_stats"].to_dataset())["energy"]).ravel()
-    per_rhat = {n: float(rhat[n].max()) for n in names}
+    per_rhat = {n: float(rhat[n].max()) if rhat is not None else float("nan") for n in names}
     per_bulk = {n: float(ess_b[n].min()) for n in names}
     per_tail = {n: float(ess_t[n].min()) for n in names}
-    chains = int(post.sizes["chain"])
     return {
         "chains": chains,
         "draws": int(post.sizes["draw"]),
+        "rhat_computed": rhat_computed,
         "rhat": per_rhat, "ess_bulk": per_bulk, "ess_tail": per_tail,
-        "max_rhat": max(per_rhat.values()),
+        "max_rhat": max(per_rhat.values()) if rhat_computed else float("nan"),
         "min_ess_bulk": min(per_bulk.values()),
         "min_ess_tail": min(per_tail.values()),
         "min_ess": min(min(per_bulk.values()), min(per_tail.values())),
@@ -53,10 +63,15 @@ def diagnostic_numbers(idata: xr.DataTree, var_names: Sequence[str]) -> dict[str
 
 def check_diagnostics(idata: xr.DataTree, var_names: Sequence[str], warn: bool = True,
                       stacklevel: int = 2) -> list[dict[str, str]]:
-    """Check R-hat, ESS, divergences and E-BFMI; one plain-language message per failed check, warned
-    (``stacklevel`` as for :func:`warnings.warn`, counted from the caller of this function) when ``warn``."""
+    """Check R-hat, ESS, divergences and E-BFMI; one plain-language message per failed check (and per check
+    that could not be computed, marked ``"status": "not_computed"``), warned (``stacklevel`` as for
+    :func:`warnings.warn`, counted from the caller of this function) when ``warn``."""
     s = diagnostic_numbers(idata, var_names)
     found: list[dict[str, str]] = []
+    if not s["rhat_computed"]:
+        found.append({"check": "r_hat", "status": "not_computed", "message": (
+            f"R-hat could not be checked with {s['chains']} chain: it compares chains, so nothing shows that "
+            "the sampler converged; refit with num_chains >= 2 (--num-chains 4, the default).")})
     bad = {n: v for n, v in s["rhat"].items() if v > RHAT_MAX}
     if bad:
         worst = ", ".join(f"{k} {v:.3f}" for k, v in bad.items())
@@ -91,3 +106,13 @@ def check_diagnostics(idata: xr.DataTree, var_names: Sequence[str], warn: bool =
         for item in found:
             warnings.warn(item["message"], DiagnosticWarning, stacklevel=stacklevel + 1)
     return found
+
+
+def not_computed(found: Sequence[dict[str, str]]) -> list[dict[str, str]]:
+    """The findings of checks that could not be computed (R-hat with one chain), not failed."""
+    return [dict(d) for d in found if d.get("status") == "not_computed"]
+
+
+def failed(found: Sequence[dict[str, str]]) -> list[dict[str, str]]:
+    """The findings of checks that were computed and failed."""
+    return [dict(d) for d in found if d.get("status") != "not_computed"]

@@ -31,7 +31,7 @@ import xarray as xr
 from ..core.catalogue import get_law
 from ..core.law import Law
 from ..core.observation import get_observation_model
-from ..core.records import resolve_ci_prob, table_records
+from ..core.records import resolve_ci_prob, restore_non_finite, table_records
 from ..core.runs import Runs
 from ..core.spec import FORMAT, FORMAT_VERSION, FitSpec
 from ..errors import FitFileError, LawError
@@ -182,7 +182,7 @@ def load(path: str | os.PathLike, *, law: Law | None = None, verify: bool = True
         raise FitFileError(f"'{path}' is not a saved bayeslaw fit (expected a directory with {store.SPEC_FILE} "
                            f"and {store.IDATA_FILE}); give the directory written by `bayeslaw fit --out`.")
     try:
-        raw = json.loads(spec_file.read_text())
+        raw = restore_non_finite(json.loads(spec_file.read_text()))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise FitFileError(f"'{spec_file}' is corrupted (not valid JSON: {exc}); refit and save again.") from None
     if not isinstance(raw, dict) or raw.get("format") != FORMAT:

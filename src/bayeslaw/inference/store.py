@@ -22,9 +22,10 @@ import numpy as np
 import xarray as xr
 
 from ..core.paths import check_output, staging
+from ..core.records import restore_non_finite, strict_json
 from ..core.spec import FitSpec
 from ..errors import FitFileError
-from .datatree import PREDICTIVE, json_default, spec_attrs
+from .datatree import PREDICTIVE, spec_attrs
 
 IDATA_FILE = "fit.nc"
 SPEC_FILE = "spec.json"
@@ -61,13 +62,15 @@ def save(fit: Any, path: str | os.PathLike, *, overwrite: bool = False) -> Path:
     if PREDICTIVE in idata.children:  # recomputed on load from the posterior and the seed
         del idata[PREDICTIVE]
     idata.attrs = {**idata.attrs, **spec_attrs(spec)}
-    doc = json.loads(json.dumps(spec.to_dict(), default=json_default))
-    doc["checksum"] = {"algorithm": "sha256", IDATA_FILE: tree_checksum(idata), SPEC_FILE: spec_checksum(doc)}
+    doc = json.loads(strict_json(spec.to_dict()))
+    # the checksum covers the spec as load() reads it back (non-finite numbers restored)
+    doc["checksum"] = {"algorithm": "sha256", IDATA_FILE: tree_checksum(idata),
+                       SPEC_FILE: spec_checksum(restore_non_finite(doc))}
     with staging() as st:
         tmp = st.directory(dest)
         idata.to_netcdf(tmp / IDATA_FILE, engine="netcdf4")
         with open(tmp / SPEC_FILE, "w") as fh:
-            json.dump(doc, fh, indent=2)
+            fh.write(json.dumps(doc, indent=2, allow_nan=False))  # non-finite numbers: null + flag (core.records)
             fh.flush()
             os.fsync(fh.fileno())
     fit.spec = spec

@@ -116,7 +116,7 @@ def _prior_posterior_panel(ax, post: np.ndarray, prior: np.ndarray, label: str, 
 def plot_diagnostics(fit: Fit, var_names: list[str] | None = None, *, kind: str = "rank"):
     """Sampler diagnostics: per-chain posteriors with rank plots (or traces).
 
-    With ``kind="rank"`` (default) uses :func:`arviz_plots.plot_rank_dist`: per-chain densities
+    A fit of one chain gets ``kind="trace"`` (rank plots compare chains). With ``kind="rank"`` (default) uses :func:`arviz_plots.plot_rank_dist`: per-chain densities
     (chains that agree overlap) and fractional-rank ECDF differences (chains that mix well stay
     inside the envelope), the check recommended by Vehtari et al. 2021. ``kind="trace"`` uses
     :func:`arviz_plots.plot_trace_dist` (densities and traces, with divergent transitions
@@ -129,7 +129,9 @@ def plot_diagnostics(fit: Fit, var_names: list[str] | None = None, *, kind: str 
     """
     names = list(var_names) if var_names is not None else fit.param_names
     check_names(fit, names)
-    if kind == "rank":
+    if kind == "rank" and int(fit.idata["posterior"].sizes["chain"]) < 2:
+        func = azp.plot_trace_dist  # rank plots compare chains: one chain gets its trace
+    elif kind == "rank":
         func = azp.plot_rank_dist
     elif kind == "trace":
         func = azp.plot_trace_dist
@@ -140,8 +142,10 @@ def plot_diagnostics(fit: Fit, var_names: list[str] | None = None, *, kind: str 
     if kind == "rank":
         _readable_rank_panels(fig, fit)
     s = diagnostic_numbers(fit.idata, names)
-    fig.suptitle(f"{fit.law.name}: {s['chains']} chains \u00d7 {s['draws']} draws \u2014 max R-hat "
-                 f"{s['max_rhat']:.3f}, min ESS {s['min_ess']:.0f} (bulk/tail), "
+    rhat = f"max R-hat {s['max_rhat']:.3f}" if s["rhat_computed"] else "R-hat not computed (needs 2+ chains)"
+    chains = f"{s['chains']} chain" + ("s" if s["chains"] != 1 else "")
+    fig.suptitle(f"{fit.law.name}: {chains} \u00d7 {s['draws']} draws \u2014 {rhat}, "
+                 f"min ESS {s['min_ess']:.0f} (bulk/tail), "
                  f"{s['divergences']} divergences", fontsize=10)
     tidy_arviz_figure(fig)
     return fig

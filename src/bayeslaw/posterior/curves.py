@@ -22,13 +22,14 @@ import numpy as np
 import pandas as pd
 
 from ..core.records import resolve_ci_prob
-from ..core.runs import Runs, load_runs
+from ..core.runs import SIZE_COLUMNS, Runs, load_runs
 from ..errors import BayeslawError, DataError, LawError
 from ..inference.result import Fit
 from .decide import optimal_allocation
 from .mixture import Mixture
 from .predict import Prediction, noise_draws, predict
 from .summaries import interval
+from .targets import ignored_names
 
 _N_GRID = 80
 _MAX_SLICES = 5
@@ -200,9 +201,13 @@ def _grid(runs: pd.DataFrame, held, tgt, xcol: str) -> tuple[np.ndarray, float]:
     return np.logspace(np.log10(x_lo), np.log10(max(ends)), _N_GRID), float(x_hi)
 
 
-def _predict_mean(fit: Fit, **kwargs) -> np.ndarray:
+def _predict_mean(fit: Fit, targets: Mapping[str, Any] | None = None, **kwargs) -> np.ndarray:
+    """The mean law's draws at the cut's points; sizes of the cut that this law does not use (D for a law of N
+    alone, drawn along D = r N) are left out, as a stack's members are."""
+    given = {**(dict(targets) if targets is not None else {}), **kwargs}
+    drop = {n for n in ignored_names(fit, set(given)) if n in SIZE_COLUMNS}
     try:
-        return predict(fit, **kwargs).draws("mean")
+        return predict(fit, **{k: v for k, v in given.items() if k not in drop}).draws("mean")
     except DataError as exc:
         raise LawError(f"{fit.law.name!r} cannot be drawn on this curve: {exc}") from None
 

@@ -30,7 +30,7 @@ from ..core.records import json_value, resolve_ci_prob
 from ..errors import LawError
 from ..inference.result import Fit
 from ..inference.sampler import remember
-from .predict import posterior_params
+from .predict import decades_beyond, posterior_params
 from .summaries import summarise
 
 _GOLDEN = (np.sqrt(5.0) - 1) / 2
@@ -47,7 +47,9 @@ class Decision:
     table : DataFrame
         One row per budget or loss (index ``target``): the budget ``C`` (or ``loss`` and
         ``reachable``, the share of draws that reach it), then ``<name>_median``,
-        ``<name>_lower``, ``<name>_upper`` of each quantity at ``ci_prob``.
+        ``<name>_lower``, ``<name>_upper`` of each quantity at ``ci_prob``, then ``beyond_<input>``:
+        how many decades the medians (N*, D* and the budget; or the compute needed) lie beyond
+        the fitted runs, as in a prediction (NaN where the median is infinite).
     samples : dict of str to array
         Draws of each quantity, (draws, targets), chains stacked (see :meth:`draws`).
     ci_prob : float
@@ -77,17 +79,21 @@ class Decision:
         return xr.DataTree.from_dict({"predictions": xr.Dataset(data, attrs={"ci_prob": self.ci_prob})})
 
     def to_records(self) -> list[dict[str, Any]]:
-        """JSON-safe list, one object per budget or loss; infinite values (never reached) are null."""
+        """JSON-safe list, one object per budget or loss; infinite values (never reached) are null, flagged
+        ``"inf"`` in the object's ``non_finite`` member."""
         recs = []
         names = list(self.samples)
-        keys = [c for c in self.table.columns if not any(c.startswith(n + "_") for n in names)]
+        keys = [c for c in self.table.columns if not any(c.startswith(n + "_") for n in names)
+                and not c.startswith("beyond_")]
+        beyond = [c for c in self.table.columns if c.startswith("beyond_")]
         for i, row in self.table.iterrows():
-            rec: dict[str, Any] = {"target": int(i), **{k: json_value(row[k]) for k in keys}}
+            rec: dict[str, Any] = {"target": int(i), **{k: row[k] for k in keys}}
             for n in names:
-                rec[n] = {"median": json_value(row[f"{n}_median"]), "lower": json_value(row[f"{n}_lower"]),
-                          "upper": json_value(row[f"{n}_upper"])}
+                rec[n] = {"median": row[f"{n}_median"], "lower": row[f"{n}_lower"], "upper": row[f"{n}_upper"]}
             rec["ci_prob"] = self.ci_prob
-            recs.append(rec)
+            if beyond:
+                rec["extrapolation_decades"] = {c[len("beyond_"):]: row[c] for c in beyond}
+            recs.append(json_value(rec))
         return recs
 
 
@@ -246,6 +252,27 @@ def summarised(table: pd.DataFrame, draws: dict[str, np.ndarray], ci_prob: float
     return pd.concat([table, *parts], axis=1)
 
 
+def with_extrapolation(table: pd.DataFrame, draws: dict[str, np.ndarray], fits: list) -> pd.DataFrame:
+    """``table`` with ``beyond_<col>`` for N, D (the medians of N_opt, D_opt) and C (the budget in ``table``,
+    or the median compute needed): decades beyond the union of the ``fits``' runs, NaN where infinite."""
+    medians = {"N": draws.get("N_opt"), "D": draws.get("D_opt"), "C": draws.get("C")}
+    medians = {c: np.median(v, axis=0) for c, v in medians.items() if v is not None}
+    if "C" in table.columns:
+        medians["C"] = table["C"].to_numpy(float)
+    ranges: dict[str, tuple[float, float]] = {}
+    for f in fits:
+        const = f.idata["constant_data"] if "constant_data" in f.idata else {}
+        for c in medians:
+            if c in const:
+                lo, hi = float(np.min(const[c].values)), float(np.max(const[c].values))
+                ranges[c] = (min(lo, ranges[c][0]), max(hi, ranges[c][1])) if c in ranges else (lo, hi)
+    at = pd.DataFrame({c: np.where(np.isfinite(v) & (v > 0), v, np.nan) for c, v in medians.items()},
+                      index=table.index)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        beyond = decades_beyond(at, ranges)
+    return pd.concat([table, beyond], axis=1)
+
+
 def _decision(table: pd.DataFrame, draws: dict[str, np.ndarray], ci_prob: float, fit: Fit) -> Decision:
-    return Decision(table=summarised(table, draws, ci_prob), samples=draws, ci_prob=ci_prob,
-                    chains=int(fit.idata["posterior"].sizes["chain"]))
+    table = with_extrapolation(summarised(table, draws, ci_prob), draws, [fit])
+    return Decision(table=table, samples=draws, ci_prob=ci_prob, chains=int(fit.idata["posterior"].sizes["chain"]))

@@ -20,10 +20,12 @@ import pandas as pd
 
 from ..core.records import resolve_ci_prob
 from ..core.runs import SIZE_COLUMNS
+from ..core.spec import check_seed
 from ..errors import BayeslawError, DataError, LawError
 from ..inference.result import Fit
-from .decide import Decision, compute_for_loss, optimal_allocation, summarised
+from .decide import Decision, compute_for_loss, optimal_allocation, summarised, with_extrapolation
 from .predict import Prediction, decades_beyond, fitted_range, noise_draws, predict, prediction
+from .targets import ignored_names
 
 
 @dataclass
@@ -135,15 +137,22 @@ class Mixture:
                 **inputs: Any) -> MixedPrediction:
         """The mixture's predictive of the mean law and of a new run at targets.
 
-        Each fit predicts as :func:`bayeslaw.predict` (same ``seed`` for the new-run noise); the mixture
+        Each fit predicts as :func:`bayeslaw.predict` (same ``seed`` for the new-run noise) from the target
+        names it uses (a law of N alone in a stack with a law of N and D is not given D); the mixture
         takes its draws (:meth:`selection` with ``seed``). ``beyond_<input>`` is measured from the union
         of the fitted ranges.
         """
         ci_prob = resolve_ci_prob(ci_prob)
+        seed = check_seed(seed)
+        given = {**({str(c): v for c, v in pd.DataFrame(targets).items()} if targets is not None else {}),
+                 **{k: v for k, v in inputs.items() if v is not None}}
+        ignored = {name: ignored_names(f, set(given)) for name, f in self.fits.items()}
+        by_all = set.intersection(*ignored.values()) if ignored else set()
         members = {}
         for name, f in self.fits.items():
+            own = {k: v for k, v in given.items() if k not in ignored[name] - by_all}  # another member's input
             try:
-                members[name] = predict(f, targets, ci_prob=ci_prob, seed=seed, **inputs)
+                members[name] = predict(f, ci_prob=ci_prob, seed=seed, **own)
             except DataError as exc:
                 raise DataError(f"Stack member {name!r} (law {f.law.name}): {exc}") from None
         mean = self.mix({n: p.draws("mean") for n, p in members.items()}, seed)
@@ -191,7 +200,8 @@ class Mixture:
         ci_prob = resolve_ci_prob(ci_prob)
         keys = list(next(iter(decs.values())).samples)
         draws = {key: self.mix({n: d.draws(key) for n, d in decs.items()}, seed) for key in keys}
-        return MixedDecision(table=summarised(table, draws, ci_prob), samples=draws, ci_prob=ci_prob, chains=1,
+        used = [self.fits[n] for n in decs]
+        return MixedDecision(table=with_extrapolation(summarised(table, draws, ci_prob), draws, used), samples=draws, ci_prob=ci_prob, chains=1,
                              members=decs, member=self.member_of_draws(seed))
 
     # -- ranges, description -------------------------------------------------------------------------

@@ -23,11 +23,13 @@ import xarray as xr
 
 from ..core.observation import get_observation_model
 from ..core.records import json_value, resolve_ci_prob
-from ..core.runs import SIZE_COLUMNS, Runs, complete_sizes
+from ..core.runs import Runs
+from ..core.spec import check_seed
 from ..errors import DataError
 from ..inference.result import Fit
 from . import correlated, sequential
 from .summaries import summarise
+from .targets import as_targets, derivable, read_targets  # noqa: F401 (part of this module's face)
 
 KINDS = ("mean", "new_run")
 
@@ -60,76 +62,19 @@ class Prediction:
         return v.reshape(-1, v.shape[-1])
 
     def to_records(self) -> list[dict[str, Any]]:
-        """JSON-able list, one object per target (see docs/cli.md)."""
+        """JSON-able list, one object per target (see docs/cli.md); non-finite numbers are null, flagged in
+        ``non_finite``."""
         out = []
         for i, row in self.table.iterrows():
-            rec: dict[str, Any] = {"target": int(i), **{k: json_value(row[k]) for k in self.inputs}}
+            rec: dict[str, Any] = {"target": int(i), **{k: row[k] for k in self.inputs}}
             for kind in KINDS:
                 rec[kind if kind != "mean" else "mean_law"] = {
-                    "median": json_value(row[f"{kind}_median"]), "lower": json_value(row[f"{kind}_lower"]),
-                    "upper": json_value(row[f"{kind}_upper"])}
+                    "median": row[f"{kind}_median"], "lower": row[f"{kind}_lower"], "upper": row[f"{kind}_upper"]}
             rec["ci_prob"] = self.ci_prob
-            rec["extrapolation_decades"] = {c[len("beyond_"):]: json_value(row[c]) for c in self.table.columns
+            rec["extrapolation_decades"] = {c[len("beyond_"):]: row[c] for c in self.table.columns
                                             if c.startswith("beyond_")}
-            out.append(rec)
+            out.append(json_value(rec))
         return out
-
-
-def derivable(design: Mapping[str, str]) -> set[str]:
-    """Target names a fit accepts: its design columns, ``x`` for a one-input law, and N, D, C when two of
-    them give the third (C = k N D)."""
-    cols = set(design.values())
-    names = set(cols)
-    if "x" in design:
-        names.add("x")
-    if cols & {"N", "D", "C"}:
-        names |= {"N", "D", "C"}
-    return names
-
-
-def as_targets(fit: Fit, targets: pd.DataFrame | Mapping | None = None, **inputs: Any) -> pd.DataFrame:
-    """Targets as a DataFrame with every input the law needs (derived with C = k N D if missing).
-
-    Names the law does not take are refused with a sentence that lists the ones it does.
-    """
-    design = fit.spec.design
-    k = float(fit.spec.data.flops_per_param_token)
-    given: dict[str, Any] = {}
-    if targets is not None:
-        frame = pd.DataFrame(targets)
-        for c in frame.columns:
-            given[str(c)] = frame[c].to_numpy(float)
-    for name, val in inputs.items():
-        if val is not None:
-            given[name] = np.atleast_1d(np.asarray(val, dtype=float))
-    wanted = ", ".join(f"{v}=..." for v in design.values())
-    if not given:
-        raise DataError(f"Give targets to predict at, e.g. {wanted}.")
-    unknown = [n for n in given if n not in derivable(design)]
-    if unknown:
-        raise DataError(f"Law {fit.law.name!r} was fitted to {', '.join(design.values())}; it has no input "
-                        f"{', '.join(map(repr, unknown))}: give targets as {wanted}.")
-    try:
-        arrays = np.broadcast_arrays(*given.values())
-    except ValueError:
-        shapes = ", ".join(f"{k}: {np.shape(v)}" for k, v in given.items())
-        raise DataError(f"Target arrays have shapes that do not broadcast ({shapes}); give equal lengths.") from None
-    frame = pd.DataFrame({k: a.ravel() for k, a in zip(given, arrays)})
-    for col in frame.columns:
-        bad = ~np.isfinite(frame[col]) | (frame[col] <= 0)
-        if bad.any():
-            raise DataError(f"Target {col} must be positive and finite; got {frame[col][bad].iloc[0]!r}.")
-    # one-input laws fitted on a named column (e.g. x -> "D") also accept x=...
-    if "x" in design and design["x"] != "x" and "x" in frame.columns and design["x"] not in frame.columns:
-        frame = frame.rename(columns={"x": design["x"]})
-    complete_sizes(frame, k)
-    missing = [col for col in design.values() if col not in frame.columns]
-    if missing:
-        extra = " (or two of N, D, C)" if set(missing) <= {"N", "D", "C"} else ""
-        raise DataError(f"Law {fit.law.name!r} needs {', '.join(missing)} at each target{extra}; "
-                        f"got {', '.join(frame.columns)}.")
-    order = [c for c in ("x", *SIZE_COLUMNS) if c in frame.columns]
-    return frame[order + [c for c in frame.columns if c not in order]]
 
 
 def posterior_params(fit: Fit) -> dict[str, np.ndarray]:
@@ -229,15 +174,15 @@ def fitted_range(fit: Fit) -> dict[str, tuple[float, float]]:
 
 
 def decades_beyond(frame: pd.DataFrame, ranges: Mapping[str, tuple[float, float]]) -> pd.DataFrame:
-    """``beyond_<col>``: decades above the range's max (> 0), below its min (< 0), or 0 inside,
-    for each column of ``ranges`` that ``frame`` has."""
+    """``beyond_<col>``: decades above the range's max (> 0), below its min (< 0), or 0 inside (NaN for a
+    NaN value), for each column of ``ranges`` that ``frame`` has."""
     out = {}
     for col, (lo, hi) in ranges.items():
         if col not in frame.columns:
             continue
         lo, hi = np.log10(lo), np.log10(hi)
         t = np.log10(frame[col].to_numpy(float))
-        out[f"beyond_{col}"] = np.where(t > hi, t - hi, np.where(t < lo, t - lo, 0.0))
+        out[f"beyond_{col}"] = np.where(np.isnan(t), np.nan, np.where(t > hi, t - hi, np.where(t < lo, t - lo, 0.0)))
     return pd.DataFrame(out, index=frame.index)
 
 
@@ -291,6 +236,7 @@ def predict(fit: Fit, targets: pd.DataFrame | Mapping | None = None, *, ci_prob:
     Prediction
     """
     ci_prob = resolve_ci_prob(ci_prob)
+    seed = check_seed(seed)
     frame = as_targets(fit, targets, **inputs)
     mu = log_mean_draws(fit, {c: frame[c].to_numpy(float) for c in frame.columns})
     obs = get_observation_model(fit.spec.likelihood)

@@ -15,7 +15,7 @@ import numpy as np
 from ..core.observation import OBSERVATION_MODELS
 from ..core.priors import Prior
 from ..errors import BayeslawError, LawError
-from ..inference.diagnostics import BFMI_MIN, ESS_MIN_PER_CHAIN, RHAT_MAX, diagnostic_numbers
+from ..inference.diagnostics import BFMI_MIN, ESS_MIN_PER_CHAIN, RHAT_MAX, diagnostic_numbers, failed, not_computed
 from ..inference.result import Fit
 from ..plots import plot_curve, plot_diagnostics, plot_optimum, plot_params
 from ..plots.style import AXIS_LABELS, pct
@@ -30,14 +30,24 @@ def summary_section(fit: Fit, ci_prob: float):
     if fit.converged:
         head = h.verdict(True, "The sampler's checks all passed: the posterior below can be trusted as a "
                                  "summary of what the data say under this law and these priors.")
+    elif not failed(fit.diagnostics):
+        head = h.verdict(False, f"R-hat could not be checked with {s['chains']} chain: nothing shows that the "
+                                  "sampler converged; refit with two or more chains (--num-chains 4) before "
+                                  "trusting the numbers below.")
     else:
-        head = h.verdict(False, f"{len(fit.diagnostics)} diagnostic check(s) failed: treat the numbers below "
-                                  "as provisional (see Diagnostics for what to do).")
+        head = h.verdict(False, f"{len(failed(fit.diagnostics))} diagnostic check(s) failed: treat the numbers "
+                                  "below as provisional (see Diagnostics for what to do).")
+    chains = f"{s['chains']} chain" + ("s" if s["chains"] != 1 else "")
     facts = [("law", h.Raw(f"<code>{h.esc(fit.law.name)}</code>: {h.esc(fit.law.formula)}")),
              ("runs", str(fit.spec.data.n_runs)),
-             ("sampler", f"NUTS, {s['chains']} chains \u00d7 {s['draws']} draws"),
-             ("max R-hat / min ESS", f"{s['max_rhat']:.3f} / {s['min_ess']:.0f}")]
+             ("sampler", f"NUTS, {chains} \u00d7 {s['draws']} draws"),
+             ("max R-hat / min ESS", f"{rhat_text(s)} / {s['min_ess']:.0f}")]
     return "summary", "Summary", head + h.kv_table(facts)
+
+
+def rhat_text(s: dict) -> str:
+    """Max R-hat to three decimals, or why it is missing."""
+    return f"{s['max_rhat']:.3f}" if s["rhat_computed"] else f"not computed ({s['chains']} chain)"
 
 
 def data_section(fit: Fit, ci_prob: float):
@@ -110,7 +120,8 @@ def params_section(fit: Fit, ci_prob: float):
     rows = []
     for name, r in fit.summary(ci_prob).iterrows():
         rows.append([h.Raw(f"<code>{h.esc(str(name))}</code>"), h.num(r["mean"]), h.num(r["sd"]),
-                     h.num(r["lower"]), h.num(r["upper"]), f"{r['r_hat']:.3f}",
+                     h.num(r["lower"]), h.num(r["upper"]),
+                     f"{r['r_hat']:.3f}" if np.isfinite(r["r_hat"]) else "n/a",
                      f"{r['ess_bulk']:.0f}", f"{r['ess_tail']:.0f}"])
     html_table = h.table(["parameter", "mean", "sd", f"{q} HDI lower", f"{q} HDI upper", "R-hat", "ESS bulk",
                           "ESS tail"], rows, numeric=range(1, 8))
@@ -126,29 +137,38 @@ def diagnostics_section(fit: Fit, ci_prob: float):
     s = diagnostic_numbers(fit.idata, fit.param_names)
     ess_min = s["ess_min"]
     thresholds = (f"R-hat \u2264 {RHAT_MAX}, bulk and tail ESS \u2265 {ESS_MIN_PER_CHAIN} per chain "
-                  f"(\u2265 {ess_min} for {s['chains']} chains), no divergent transitions, "
+                  f"(\u2265 {ess_min} for {s['chains']} chain{'s' if s['chains'] != 1 else ''}), no divergent "
+                  "transitions, "
                   f"E-BFMI \u2265 {BFMI_MIN} in every chain")
     if fit.converged:
         out = h.verdict(True, f"All checks passed: {thresholds}.")
     else:
         items = "".join(f"<li><strong>{h.esc(d.get('check', '?'))}</strong>: {h.esc(d.get('message', ''))}</li>"
                         for d in fit.diagnostics)
-        out = h.verdict(False, f"{len(fit.diagnostics)} check(s) failed. The thresholds are: {thresholds}.")
+        n_failed, n_unchecked = len(failed(fit.diagnostics)), len(not_computed(fit.diagnostics))
+        what = "; ".join(([f"{n_failed} check(s) failed"] if n_failed else [])
+                         + ([f"{n_unchecked} check(s) could not be computed"] if n_unchecked else []))
+        out = h.verdict(False, f"{what}. The thresholds are: {thresholds}.")
         out += f"<ul class=\"problems\">{items}</ul>"
 
     def ok(flag: bool) -> h.Raw:
         return h.Raw('<span class="ok">\u2713 pass</span>' if flag else '<span class="bad">\u2717 fail</span>')
 
     rows = [
-        ["max R-hat", f"{s['max_rhat']:.3f}", f"\u2264 {RHAT_MAX}", ok(s["max_rhat"] <= RHAT_MAX)],
+        ["max R-hat", rhat_text(s), f"\u2264 {RHAT_MAX}",
+         ok(s["max_rhat"] <= RHAT_MAX) if s["rhat_computed"] else h.Raw('<span class="bad">not computed: refit '
+                                                                          'with \u2265 2 chains</span>')],
         ["min ESS (bulk)", f"{s['min_ess_bulk']:.0f}", f"\u2265 {ess_min}", ok(s["min_ess_bulk"] >= ess_min)],
         ["min ESS (tail)", f"{s['min_ess_tail']:.0f}", f"\u2265 {ess_min}", ok(s["min_ess_tail"] >= ess_min)],
         ["divergent transitions", f"{s['divergences']} of {s['transitions']}", "0", ok(s["divergences"] == 0)],
         ["min E-BFMI", f"{s['min_bfmi']:.2f}", f"\u2265 {BFMI_MIN}", ok(s["min_bfmi"] >= BFMI_MIN)],
     ]
     out += h.table(["check", "value", "threshold", "verdict"], rows, numeric=(1,))
-    out += h.figure(lambda: plot_diagnostics(fit), "Per-chain posteriors (left: chains that agree overlap) and "
-                   "fractional-rank ECDF differences (right: well-mixed chains stay flat, p-value above).")
+    caption = ("Per-chain posteriors (left: chains that agree overlap) and fractional-rank ECDF differences "
+               "(right: well-mixed chains stay flat, p-value above)." if s["chains"] > 1 else
+               "The one chain's posterior (left) and trace (right): rank plots compare chains, so they need two "
+               "or more.")
+    out += h.figure(lambda: plot_diagnostics(fit), caption)
     return "diagnostics", "Diagnostics", out
 
 

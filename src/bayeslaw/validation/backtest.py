@@ -23,16 +23,16 @@ from ..core.law import Law
 from ..core.priors import Prior
 from ..core.records import resolve_ci_prob, table_records
 from ..core.runs import Runs
-from ..errors import BayeslawError, DiagnosticWarning
+from ..errors import BayeslawError, DiagnosticWarning, shown
 from ..inference.fit import fit as fit_one
 from ..inference.fit import refit
-from ..inference.plan import check_enough_runs, one_input, plan_fit, read_runs
+from ..inference.plan import check_enough_runs, design, one_input, plan_fit, read_runs
 from ..inference.result import Fit
-from .scores import score
+from .scores import COVERAGE_ALPHA, score
 
 #: Columns of :attr:`Backtest.table`, in order (index: ``model``).
 COLUMNS = ("rank", "law", "likelihood", "n_train", "n_test", "cutoff", "elpd_test", "elpd_test_per_run", "rmsle",
-           "coverage", "coverage_50", "crps")
+           "coverage", "coverage_50", "crps", "coverage_units", "coverage_p")
 
 
 @dataclass
@@ -43,7 +43,9 @@ class Backtest:
     ----------
     table : DataFrame
         One row per model (index ``model``), best (highest ``elpd_test``, rank 0) first; columns
-        :data:`COLUMNS`; ``coverage`` is at ``ci_prob``.
+        :data:`COLUMNS`; ``coverage`` is at ``ci_prob``; ``coverage_units`` (held-out runs) and
+        ``coverage_p`` (one-sided binomial p-value of so low a coverage,
+        :func:`~bayeslaw.validation.scores.coverage_test`) judge it.
     pointwise : DataFrame
         One row per model and test run: ``model``, the run, its ``by`` value, observed loss,
         ``elpd`` (log predictive density), the new run's median and ``ci_prob`` and 50% bounds of the
@@ -69,18 +71,55 @@ class Backtest:
     ci_prob: float
 
     @property
+    def undercovering(self) -> list[str]:
+        """Models whose held-out coverage is far below ``ci_prob`` (``coverage_p`` below ``COVERAGE_ALPHA``)."""
+        return [str(n) for n, p in self.table["coverage_p"].items() if p < COVERAGE_ALPHA]
+
+    @property
+    def verdict(self) -> str | None:
+        """One sentence when some model's held-out coverage is far below nominal, pointing to the observation
+        models that widen its bands; None otherwise."""
+        bad = self.undercovering
+        if not bad:
+            return None
+        t = self.table
+        what = ", ".join(f"{n} {t.loc[n, 'coverage']:.2f}" for n in bad)
+        units = int(t.loc[bad[0], "coverage_units"])
+        first = self.fits[bad[0]]
+        if first.spec.data.run is not None and first.spec.likelihood != "learning_curve":
+            fix = f"fit the checkpoints as learning curves (--likelihood learning_curve with --run {first.spec.data.run})"
+        elif first.spec.data.run is None and not first.law.name.endswith("_curved") and \
+                _has_law(f"{first.law.name}_curved"):
+            fix = (f"for a ladder of runs try the law's curved variant (--law {first.law.name}_curved) or stack "
+                   "it with the plain law")
+        else:
+            fix = "try another observation model or law"
+        return (f"Held-out coverage is far below the nominal {self.ci_prob:g} ({what} of {units} held-out runs; "
+                f"one-sided binomial p < {COVERAGE_ALPHA:g}, runs as units): the new-run bands are too narrow beyond "
+                f"the fitted range, so {fix}; `bayeslaw laws` lists the observation models and laws.")
+
+    @property
     def best(self) -> str:
         """Name of the model with the highest held-out elpd."""
         return str(self.table.index[0])
 
     def to_records(self) -> list[dict[str, Any]]:
         """JSON-safe list, one object per model, best first (keys as in docs/cli.md)."""
-        return [dict(rec, converged=bool(self.fits[rec["model"]].converged))
+        return [dict(rec, converged=bool(self.fits[rec["model"]].converged),
+                     undercovers=rec["model"] in self.undercovering)
                 for rec in table_records(self.table, ci_prob=self.ci_prob)]
 
     def __repr__(self) -> str:
         return (f"<Backtest of {len(self.table)} models: trained on {len(self.train_runs)} runs with "
                 f"{self.by} <= {self.cutoff:.4g}, tested on {len(self.test_runs)}; best {self.best!r}>")
+
+
+def _has_law(name: str) -> bool:
+    try:
+        get_law(name)
+    except BayeslawError:
+        return False
+    return True
 
 
 def law_list(laws: str | Law | Sequence[str | Law]) -> list[Law]:
@@ -106,6 +145,22 @@ def fit_named(name: str, data: Any, law: Law | str | None = None, **kwargs: Any)
     return f
 
 
+def default_by(runs: Runs, laws: Sequence[Law], x: str | None = None) -> str:
+    """The size to split on when none is given: the laws' own axis when every law has one input (the column
+    it is fitted on), else compute C."""
+    if laws and all(one_input(law) for law in laws):
+        return design(runs, laws[0], x)["x"]
+    return "C"
+
+
+def fits_axis(fits: Mapping[str, Fit]) -> str:
+    """The size to split fits already made on: their own axis for one-input laws, else compute C."""
+    designs = [f.spec.design for f in fits.values()]
+    if designs and all(set(d) == {"x"} for d in designs):
+        return designs[0]["x"]
+    return "C"
+
+
 def split(runs: Runs, *, by: str = "C", holdout_top: float = 0.2, cutoff: float | None = None) -> np.ndarray:
     """Boolean mask of the training runs: ``by <= cutoff``, or the smallest (1 - holdout_top) fraction.
 
@@ -121,13 +176,13 @@ def split(runs: Runs, *, by: str = "C", holdout_top: float = 0.2, cutoff: float 
         try:
             cutoff = float(cutoff)
         except (TypeError, ValueError):
-            raise BayeslawError(f"cutoff must be a number (a value of {by}); got {cutoff!r}.") from None
+            raise BayeslawError(f"cutoff must be a number (a value of {by}); got {shown(cutoff)}.") from None
         if not np.isfinite(cutoff):
-            raise BayeslawError(f"cutoff must be finite; got {cutoff!r}.")
+            raise BayeslawError(f"cutoff must be finite; got {shown(cutoff)}.")
         return values <= cutoff
     if isinstance(holdout_top, bool) or not isinstance(holdout_top, (int, float)) or not 0 < holdout_top < 1:
         raise BayeslawError(f"holdout_top must be a fraction between 0 and 1 (e.g. 0.2: test on the largest 20% "
-                            f"of runs by {by}); got {holdout_top!r}.")
+                            f"of runs by {by}); got {shown(holdout_top)}.")
     n_test = int(round(holdout_top * n))
     if n_test == 0:
         raise BayeslawError(f"holdout_top={holdout_top:g} of {n} runs leaves no test runs; raise holdout_top "
@@ -150,7 +205,7 @@ def _assemble(trained: Mapping[str, Fit], test: Mapping[str, Runs], by: str, n_t
         pw.insert(2, by, test[name].frame[by].to_numpy(float))
         points.append(pw)
         rows.append({"model": name, "law": f.law.name, "likelihood": f.spec.likelihood, "n_train": n_train,
-                     "n_test": len(test[name]), "cutoff": cut, **s})
+                     "n_test": len(test[name]), "cutoff": cut, **{k: v for k, v in s.items() if k != "undercovers"}})
     table = pd.DataFrame(rows)
     table["rank"] = (table["elpd_test"].rank(ascending=False, method="min") - 1).astype(int)
     table = table.sort_values(["rank", "model"]).set_index("model")[list(COLUMNS)]
@@ -158,7 +213,7 @@ def _assemble(trained: Mapping[str, Fit], test: Mapping[str, Runs], by: str, n_t
                     cutoff=cut, train_runs=train_runs, test_runs=test_runs, ci_prob=ci_prob)
 
 
-def backtest(data: Any, laws: str | Law | Sequence[str | Law], *, by: str = "C", holdout_top: float = 0.2,
+def backtest(data: Any, laws: str | Law | Sequence[str | Law], *, by: str | None = None, holdout_top: float = 0.2,
              cutoff: float | None = None, likelihood: str | None = None, run: str | None = None,
              x: str | Mapping[str, str] | None = None,
              y: str | None = None, groups: Iterable[str] | None = None, flops_per_param_token: float = 6.0,
@@ -172,8 +227,9 @@ def backtest(data: Any, laws: str | Law | Sequence[str | Law], *, by: str = "C",
         The run table (see :func:`bayeslaw.load_runs`).
     laws : str, Law or list of them
         The laws to backtest (catalogue names or :class:`~bayeslaw.Law` objects).
-    by : str, default "C"
-        The size column to split on (``N``, ``D``, ``C``, ``x`` or a law's input).
+    by : str, optional
+        The size column to split on (``N``, ``D``, ``C``, ``x`` or a law's input); by default the laws'
+        own axis when every law has one input (:func:`default_by`), else ``C``.
     holdout_top : float, default 0.2
         Without ``cutoff``: test on the round(holdout_top * n) runs with the largest ``by``.
     cutoff : float, optional
@@ -203,6 +259,7 @@ def backtest(data: Any, laws: str | Law | Sequence[str | Law], *, by: str = "C",
     ci_prob = resolve_ci_prob(ci_prob)
     laws = law_list(laws)
     runs, fit_x = read_runs(data, laws, x=x, y=y, groups=groups, flops_per_param_token=flops_per_param_token)
+    by = default_by(runs, laws, fit_x) if by is None else by
     train_mask = split(runs, by=by, holdout_top=holdout_top, cutoff=cutoff)
     n_train, n_test = int(train_mask.sum()), int((~train_mask).sum())
     values = runs.frame[by].to_numpy(float)
@@ -223,15 +280,17 @@ def backtest(data: Any, laws: str | Law | Sequence[str | Law], *, by: str = "C",
                      list(train.frame.index), list(test.frame.index), ci_prob, seed)
 
 
-def backtest_fits(fits: Mapping[str, Fit], *, by: str = "C", holdout_top: float = 0.2, cutoff: float | None = None,
+def backtest_fits(fits: Mapping[str, Fit], *, by: str | None = None, holdout_top: float = 0.2, cutoff: float | None = None,
                   ci_prob: float | None = None, seed: int | None = None) -> Backtest:
     """Backtest fits already made: each refitted (same law, likelihood, priors and sampler settings) on the runs
     with the smaller ``by`` and scored on the larger ones; models are named like ``fits``.
 
+    ``by`` defaults to the fits' own axis for one-input laws, else ``C`` (:func:`fits_axis`).
     Reference-scale priors such as ``E ~ HalfNormal(y0)`` are re-derived from the training runs, as a
     fit on them would.
     """
     ci_prob = resolve_ci_prob(ci_prob)
+    by = fits_axis(fits) if by is None else by
     runs = next(iter(fits.values())).runs()
     mask = split(runs, by=by, holdout_top=holdout_top, cutoff=cutoff)
     n_train, n_test = int(mask.sum()), int((~mask).sum())

@@ -29,7 +29,7 @@ from ..inference.fit import fit as fit_one
 from ..inference.plan import plan_fit, read_runs
 from .loo import PARETO_K_MAX, LooResult, loo
 from .refits import plain
-from .weights import N_BOOTSTRAP, check_method, model_weights
+from .weights import N_BOOTSTRAP, check_method, model_weights, shown_weight
 
 #: Columns of :attr:`Comparison.table`, in order.
 COLUMNS = ("rank", "elpd_loo", "se", "elpd_diff", "dse", "p_loo", "weight", "weight_lower", "weight_upper",
@@ -100,16 +100,16 @@ class Comparison:
         return str(self.table.index[0])
 
     def to_records(self) -> list[dict[str, Any]]:
-        """JSON-able rows (keys as in docs/cli.md)."""
+        """JSON-able rows (keys as in docs/cli.md); weights below ``WEIGHT_FLOOR`` (1e-9) are written as 0."""
         out = []
         for name, row in self.table.iterrows():
             r = self.loo[name]
-            out.append({"model": str(name), "law": str(row["law"]), "likelihood": str(row["likelihood"]),
-                        "rank": int(row["rank"]), "elpd_loo": json_value(row["elpd_loo"]), "se": json_value(row["se"]),
-                        "elpd_diff": json_value(row["elpd_diff"]), "dse": json_value(row["dse"]),
-                        "p_loo": json_value(row["p_loo"]), "weight": json_value(row["weight"]),
-                        "weight_lower": json_value(row.get("weight_lower")),
-                        "weight_upper": json_value(row.get("weight_upper")), "ci_prob": json_value(self.ci_prob),
+            out.append(json_value({
+                        "model": str(name), "law": str(row["law"]), "likelihood": str(row["likelihood"]),
+                        "rank": int(row["rank"]), "elpd_loo": row["elpd_loo"], "se": row["se"],
+                        "elpd_diff": row["elpd_diff"], "dse": row["dse"], "p_loo": row["p_loo"],
+                        "weight": shown_weight(row["weight"]), "weight_lower": shown_weight(row.get("weight_lower")),
+                        "weight_upper": shown_weight(row.get("weight_upper")), "ci_prob": self.ci_prob,
                         "n_pareto_k_high": int(row["n_pareto_k_high"]), "n_refitted": int(row["n_refitted"]),
                         "checks_passed": bool(row["checks_passed"]),
                         "failed_checks": [x for x in str(row["failed_checks"]).split(", ") if x],
@@ -117,7 +117,7 @@ class Comparison:
                         "refitted_runs": [plain(v) for v in r.refitted_runs],
                         "pareto_k_high_runs": [plain(v) for v in r.high_k_runs],
                         "refit_diagnostics": [{"run": plain(d["run"]), "checks": [c["check"] for c in d["diagnostics"]]}
-                                              for d in r.refit_diagnostics]})
+                                              for d in r.refit_diagnostics]}))
         return out
 
     def __repr__(self) -> str:

@@ -22,7 +22,7 @@ import xarray as xr
 from ..core.law import Law
 from ..core.observation import DEFAULT
 from ..core.records import json_value, table_records
-from ..errors import BayeslawError
+from ..errors import BayeslawError, shown
 from ..inference.plan import check_enough_runs, one_input, plan_fit, read_runs
 from ..inference.result import Fit
 from .backtest import fit_named, law_list
@@ -103,10 +103,10 @@ def leave_future_out(fit: Fit, *, by: str = "C", min_train: float | int = 0.5, h
         raise BayeslawError(f"method must be 'approx' or 'exact'; got {method!r}.")
     n = len(runs)
     start = int(round(min_train * n)) if isinstance(min_train, float) and min_train < 1 else int(min_train)
-    check_enough_runs(fit.law, start, f"min_train={min_train!r} gives a first training set that",
+    check_enough_runs(fit.law, start, f"min_train={shown(min_train)} gives a first training set that",
                       "raise min_train")
     if start >= n - horizon + 1:
-        raise BayeslawError(f"min_train={min_train!r} gives {start} training runs of {n}; it must leave "
+        raise BayeslawError(f"min_train={shown(min_train)} gives {start} training runs of {n}; it must leave "
                             f"{horizon} run(s) to predict: lower min_train.")
     order = np.argsort(runs.frame[by].to_numpy(float), kind="stable")
     ordered = runs.subset(runs.frame.index[order])

@@ -19,7 +19,7 @@ import pandas as pd
 
 from ..core.observation import get_observation_model
 from ..core.records import json_value, table_records
-from ..errors import BayeslawError
+from ..errors import BayeslawError, shown
 from ..inference.result import Fit
 from .refits import RefitWrapper, plain
 
@@ -103,7 +103,7 @@ def check_exchangeable(fit: Fit) -> None:
 def loo(fit: Fit, *, pareto_k_max: float = PARETO_K_MAX, refit: bool = True) -> LooResult:
     """PSIS-LOO of a fit; runs with Pareto k > ``pareto_k_max`` are refitted exactly when ``refit``."""
     if not 0 < pareto_k_max < 1.5:
-        raise BayeslawError(f"pareto_k_max must be between 0 and 1.5 (0.7 is the usual threshold); got {pareto_k_max!r}.")
+        raise BayeslawError(f"pareto_k_max must be between 0 and 1.5 (0.7 is the usual threshold); got {shown(pareto_k_max)}.")
     check_exchangeable(fit)
     psis = _psis(fit)
     k = np.asarray(psis.pareto_k.values, float)

@@ -5,6 +5,11 @@ over posterior draws of the observation model's density of the run's log loss), 
 the new-run median), ``coverage`` and ``coverage_50`` (the share of test runs inside the
 equal-tailed ``ci_prob`` and 50% new-run intervals) and ``crps`` (the mean continuous ranked
 probability score of the new-run predictive of log loss, :func:`crps_samples`; lower is better).
+
+:func:`coverage_test` judges the coverage: with runs as units (the checkpoints of one learning
+curve count as one run, its share of covered checkpoints), the one-sided binomial probability of
+covering so few held-out runs if the intervals were calibrated. Below :data:`COVERAGE_ALPHA` the
+intervals are too narrow beyond the fitted range (``undercovers``).
 """
 
 from __future__ import annotations
@@ -14,11 +19,47 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from scipy.special import logsumexp
+from scipy.stats import binom
 
 from ..core.runs import Runs
+from ..core.spec import check_seed
 from ..errors import BayeslawError
 from ..inference.result import Fit
 from ..posterior.predict import log_density, log_mean_draws, new_run_log_loss
+
+
+#: One-sided binomial p-value below which held-out coverage is judged far below nominal.
+COVERAGE_ALPHA = 0.01
+
+
+def coverage_test(inside: np.ndarray, ci_prob: float, units: np.ndarray | None = None) -> dict[str, Any]:
+    """Is the held-out coverage far below ``ci_prob``? A one-sided binomial test with runs as units.
+
+    Parameters
+    ----------
+    inside : array of bool (n,)
+        Whether each held-out row fell inside its ``ci_prob`` new-run interval.
+    ci_prob : float
+        The intervals' nominal mass.
+    units : array (n,), optional
+        The run of each row (checkpoints of one run are one unit, counted by their covered share);
+        by default every row is its own run.
+
+    Returns
+    -------
+    dict
+        ``coverage_units`` (runs), ``coverage_p`` (P(X <= covered runs) for X ~ Binomial(runs, ci_prob),
+        covered runs rounded down) and ``undercovers`` (``coverage_p < COVERAGE_ALPHA``).
+    """
+    inside = np.asarray(inside, bool)
+    if units is None:
+        share = inside.astype(float)
+    else:
+        share = pd.Series(inside.astype(float)).groupby(pd.Series(np.asarray(units)).astype(str).to_numpy()).mean()
+    n = int(len(share))
+    covered = float(np.sum(share))
+    p = float(binom.cdf(np.floor(covered + 1e-9), n, ci_prob)) if n else 1.0
+    return {"coverage_units": n, "coverage_p": p, "undercovers": bool(p < COVERAGE_ALPHA)}
 
 
 def crps_samples(draws: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -55,6 +96,7 @@ def crps_samples(draws: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 def score(fit: Fit, test: Runs, *, ci_prob: float, seed: int = 0) -> dict[str, Any]:
     """Held-out scores of a fit on test runs (see the module docstring), and per-run values (``pointwise``)."""
+    seed = check_seed(seed)
     ll = log_density(fit, test)
     ll = ll.reshape(-1, ll.shape[-1])
     elpd_i = logsumexp(ll, axis=0) - np.log(ll.shape[0])
@@ -70,8 +112,11 @@ def score(fit: Fit, test: Runs, *, ci_prob: float, seed: int = 0) -> dict[str, A
         "new_run_median": np.exp(med), "new_run_lower": np.exp(lo), "new_run_upper": np.exp(hi),
         "new_run_lower_50": np.exp(q25), "new_run_upper_50": np.exp(q75), "crps": crps,
     })
+    run_col = getattr(fit.spec.data, "run", None)
+    units = test.frame[run_col].to_numpy() if run_col is not None and run_col in test.frame.columns else None
     return {
         "elpd_test": float(elpd_i.sum()), "elpd_test_per_run": float(elpd_i.mean()),
         "rmsle": float(np.sqrt(np.mean((med - y) ** 2))), "coverage": float(inside.mean()),
-        "coverage_50": float(inside50.mean()), "crps": float(crps.mean()), "pointwise": pointwise,
+        "coverage_50": float(inside50.mean()), "crps": float(crps.mean()),
+        **coverage_test(inside, ci_prob, units), "pointwise": pointwise,
     }

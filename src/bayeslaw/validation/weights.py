@@ -29,12 +29,15 @@ import numpy as np
 from scipy.optimize import Bounds, LinearConstraint, minimize
 
 from ..core.records import resolve_ci_prob
-from ..errors import BayeslawError
+from ..core.spec import check_seed
+from ..errors import BayeslawError, shown
 
 #: Weightings, named as in ``arviz_stats.compare(method=...)``.
 METHODS = ("stacking", "bb-pseudo-bma", "pseudo-bma")
 #: Bayesian-bootstrap replicates by default (as ``arviz_stats.compare`` for ``"bb-pseudo-bma"``).
 N_BOOTSTRAP = 1000
+#: Weights below this are an optimiser's round-off (SLSQP leaves e.g. 5.55e-17): they are reported as 0.
+WEIGHT_FLOOR = 1e-9
 
 
 def check_method(method: str) -> str:
@@ -129,8 +132,8 @@ def bootstrap_weights(elpd_i: np.ndarray, method: str = "stacking", *, n_bootstr
     e = _matrix(elpd_i)
     n, k = e.shape
     if isinstance(n_bootstrap, bool) or not isinstance(n_bootstrap, (int, np.integer)) or n_bootstrap < 1:
-        raise BayeslawError(f"n_bootstrap must be a positive whole number (e.g. 1000); got {n_bootstrap!r}.")
-    a = np.random.default_rng(seed).dirichlet(np.ones(n), size=int(n_bootstrap))
+        raise BayeslawError(f"n_bootstrap must be a positive whole number (e.g. 1000); got {shown(n_bootstrap)}.")
+    a = np.random.default_rng(check_seed(seed, "bootstrap_seed")).dirichlet(np.ones(n), size=int(n_bootstrap))
     if k == 1:
         return np.ones((int(n_bootstrap), 1))
     if method != "stacking":
@@ -138,6 +141,21 @@ def bootstrap_weights(elpd_i: np.ndarray, method: str = "stacking", *, n_bootstr
     p = np.exp(e - e.max(axis=1, keepdims=True))
     start = _stack(p, np.ones(n), np.full(k, 1.0 / k))  # warm start: the full-data weights
     return np.vstack([_stack(p, n * a_b, start) for a_b in a])
+
+
+def tidy_weights(w: np.ndarray) -> np.ndarray:
+    """Weights below :data:`WEIGHT_FLOOR` (an optimiser's round-off, e.g. 5.55e-17) set to 0, the rest
+    renormalised to sum to 1."""
+    w = np.asarray(w, float)
+    w = np.where(w < WEIGHT_FLOOR, 0.0, w)
+    return w / w.sum() if w.sum() > 0 else w
+
+
+def shown_weight(w):
+    """A weight as tables and JSON show it: below :data:`WEIGHT_FLOOR` it is 0 (None and NaN pass through)."""
+    if w is None or not np.isfinite(w):
+        return w
+    return 0.0 if abs(float(w)) < WEIGHT_FLOOR else float(w)
 
 
 def weight_interval(draws: np.ndarray, point: np.ndarray, ci_prob: float) -> tuple[np.ndarray, np.ndarray]:
@@ -198,5 +216,6 @@ def model_weights(elpd_i: np.ndarray, method: str = "stacking", *, ci_prob: floa
         point = point / point.sum()
     else:
         point = pseudo_bma_weights(e)
+    point = tidy_weights(point)
     lower, upper = weight_interval(draws, point, ci_prob)
     return ModelWeights(weights=point, draws=draws, lower=lower, upper=upper, method=method, ci_prob=ci_prob)
