@@ -277,12 +277,13 @@ def test_far_targets_get_one_note_in_predict_and_optimum(capsys, nd_dir):
     code, out, err = run(capsys, ["predict", nd_dir, "--at", "N=1e12,D=1e14", "--at", "N=2e12,D=3e14",
                                   "--at", "N=1e9,D=2e10"])
     assert code == 0, err
-    notes = [ln for ln in out.splitlines() if ln.startswith("note:")]
-    assert len(notes) == 1 and notes[0].startswith("note: targets 0, 1 lie up to ")
+    notes = [ln for ln in err.splitlines() if ln.startswith("note:")]  # notes go to stderr, results to stdout
+    assert len(notes) == 1 and notes[0].startswith("note: targets 0, 1 lie up to ") and "note:" not in out
     code, out, err = run(capsys, ["optimum", nd_dir, "--compute", "1e26", "--compute", "1e21"])
     assert code == 0, err
-    notes = [ln for ln in out.splitlines() if ln.startswith("note:")]
+    notes = [ln for ln in err.splitlines() if ln.startswith("note:")]
     assert len(notes) == 1 and notes[0].startswith("note: budget 0 lies up to ") and "N " in notes[0]
+    assert "note:" not in out
     assert "beyond_" not in out
     code, out, err = run(capsys, ["optimum", nd_dir, "--compute", "1e26", "--format", "json"])
     rec = strict(out)["optimal_allocation"][0]
