@@ -410,3 +410,24 @@ def test_tiny_weights_are_shown_as_zero():
     e = np.column_stack([np.zeros(30), np.full(30, -40.0)])  # the second model is hopeless
     w = model_weights(e, "stacking", ci_prob=0.9, n_bootstrap=20)
     assert w.weights[1] == 0.0 and w.weights[0] == 1.0
+
+
+# -- item 7: data that cannot identify the law are refused before sampling ---------------------------
+
+
+def test_constant_losses_and_a_single_value_of_an_input_are_refused(tmp_path, capsys):
+    import pandas as pd
+
+    base = pd.DataFrame({"N": [1e7, 2e7, 4e7, 8e7, 1.6e8, 3.2e8, 6.4e8, 1.28e9],
+                         "D": [2e8, 4e8, 8e8, 1.6e9, 3.2e9, 6.4e9, 1.28e10, 2.56e10],
+                         "loss": [4.0, 3.7, 3.45, 3.25, 3.1, 2.98, 2.9, 2.84]})
+    flat = tmp_path / "flat.csv"
+    base.assign(loss=3.0).to_csv(flat, index=False)
+    one_n = tmp_path / "one_n.csv"
+    base.assign(N=1e8).to_csv(one_n, index=False)
+    for path, words in ((flat, "every loss is 3.0"), (one_n, "column 'N' has one value")):
+        with pytest.raises(bayeslaw.DataError, match=words):
+            bayeslaw.plan_fit(path, "chinchilla")
+        code, out, err = run(capsys, ["fit", str(path), "--law", "chinchilla", "--out", str(tmp_path / "f")])
+        assert code == 2 and out == "" and words in err and "Traceback" not in err and len(err.splitlines()) == 1
+        assert not (tmp_path / "f").exists()

@@ -21,7 +21,7 @@ from ..core.observation import DEFAULT, SEQUENCE_DEFAULT, ObservationModel, get_
 from ..core.priors import Prior, as_prior
 from ..core.runs import SIZE_COLUMNS, Runs, load_runs
 from ..core.spec import SamplerSettings
-from ..errors import DataError, LawError, PriorError
+from ..errors import DataError, LawError, PriorError, shown
 
 
 @dataclass(frozen=True)
@@ -147,6 +147,21 @@ def check_enough_runs(law: Law, n: int, where: str, fix: str = "add runs or choo
                         f"least {need} (parameters + 2); {fix}.")
 
 
+def check_identifiable(runs: Runs, law: Law, cols: Mapping[str, str]) -> None:
+    """Refuse, before sampling, data that cannot identify the law: constant losses, or an input column
+    with a single value (one sentence naming the column and the fix)."""
+    loss = runs.loss
+    if np.nanmax(loss) == np.nanmin(loss):
+        raise DataError(f"{runs.source}: every loss is {shown(float(loss[0]))}, so no law can be fitted to how the loss "
+                        "changes with scale; check the loss column (or y=/--y) names the right column.")
+    for name, col in cols.items():
+        values = runs.frame[col].to_numpy(float)
+        if np.unique(values).size < 2:
+            raise DataError(f"{runs.source}: column {col!r} has one value ({shown(float(values[0]))}) in every run, so "
+                            f"law {law.name!r} cannot tell how the loss changes with {name}; add runs at other values "
+                            f"of {col!r} or fit a law without {name} (see `bayeslaw laws`).")
+
+
 def resolve_priors(law: Law, observation: ObservationModel, overrides: Mapping[str, Any] | None) -> dict[str, Prior]:
     """Default priors of the law and observation model with user overrides applied."""
     priors = {k: p.prior for k, p in law.params.items()}
@@ -241,6 +256,7 @@ def plan_fit(data: Any, law: str | Law = "chinchilla", *, x: str | Mapping[str, 
     except DataError as exc:
         raise DataError(f"{runs.source}: {exc}") from None
     check_enough_runs(law, len(runs), runs.source)
+    check_identifiable(runs, law, cols)
     plan = FitPlan(law=law, observation=observation, priors=resolved, runs=runs, design=cols, sampler=sampler,
                    run=run, likelihood_reason=reason)
     if observation.sequential:
