@@ -431,3 +431,21 @@ def test_constant_losses_and_a_single_value_of_an_input_are_refused(tmp_path, ca
         code, out, err = run(capsys, ["fit", str(path), "--law", "chinchilla", "--out", str(tmp_path / "f")])
         assert code == 2 and out == "" and words in err and "Traceback" not in err and len(err.splitlines()) == 1
         assert not (tmp_path / "f").exists()
+
+
+def test_a_flops_column_with_another_convention_is_refused(tmp_path, capsys):
+    import pandas as pd
+
+    runs = pd.DataFrame({"N": [1e7, 2e7, 4e7, 8e7, 1.6e8, 3.2e8, 6.4e8, 1.28e9],
+                         "D": [2e8, 4e8, 8e8, 1.6e9, 3.2e9, 6.4e9, 1.28e10, 2.56e10],
+                         "loss": [4.0, 3.7, 3.45, 3.25, 3.1, 2.98, 2.9, 2.84]})
+    path = tmp_path / "c18.csv"
+    runs.assign(C=18 * runs["N"] * runs["D"]).to_csv(path, index=False)
+    with pytest.raises(bayeslaw.DataError, match=r"'C' is 18 N D in every run.*--flops-per-token 18"):
+        bayeslaw.plan_fit(path, "chinchilla")
+    assert bayeslaw.plan_fit(path, "chinchilla", flops_per_param_token=18).runs.flops_per_param_token == 18
+    mixed = tmp_path / "mixed.csv"   # ratios that vary between runs (architectures) are not a convention
+    runs.assign(C=runs["N"] * runs["D"] * [6, 7, 6.5, 6, 8, 6, 6.2, 6]).to_csv(mixed, index=False)
+    bayeslaw.plan_fit(mixed, "chinchilla")
+    code, out, err = run(capsys, ["fit", str(path), "--law", "chinchilla", "--out", str(tmp_path / "f")])
+    assert code == 2 and "--flops-per-token 18" in err and "Traceback" not in err and not (tmp_path / "f").exists()

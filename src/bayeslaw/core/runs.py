@@ -203,6 +203,8 @@ def load_runs(
         raise DataError(_bullets(name, problems))
 
     derived = complete_sizes(out, k)
+    if {"N", "D", "C"} <= set(out.columns):
+        _check_flops_convention(out, mapping, k, name)
     if {"U", "D"} <= set(out.columns):
         problems += _unique_within_tokens(out, mapping, derived)
         if problems:
@@ -233,6 +235,21 @@ def load_runs(
     if problems:
         raise DataError(_bullets(name, problems))
     return Runs(out, mapping, derived, tuple(group_cols), name, k, tuple(sizes))
+
+
+def _check_flops_convention(frame: pd.DataFrame, mapping: Mapping[str, str], k: float, name: str) -> None:
+    """Refuse a C column that follows another C = k N D convention than the fit's, in every run alike
+    (e.g. 18 N D, counting the backward pass twice, against k = 6): decisions in compute would be off by that
+    factor. Ratios that vary between runs (different architectures) are left alone."""
+    ratio = (frame["C"] / (frame["N"] * frame["D"])).to_numpy(float)
+    ratio = ratio[np.isfinite(ratio) & (ratio > 0)]
+    if ratio.size == 0:
+        return
+    lo, hi, mid = float(ratio.min()), float(ratio.max()), float(np.median(ratio))
+    if hi / lo < 1.01 and abs(mid / k - 1) > 0.01:
+        raise DataError(f"{name}: column {mapping.get('C', 'C')!r} is {mid:.4g} N D in every run, but the fit assumes "
+                        f"C = {k:g} N D; pass flops_per_param_token={mid:.4g} (--flops-per-token {mid:.4g}) so compute "
+                        "means the same in the data and in the decisions.")
 
 
 def complete_sizes(frame: pd.DataFrame, k: float) -> dict[str, str]:
