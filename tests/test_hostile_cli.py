@@ -449,3 +449,15 @@ def test_a_flops_column_with_another_convention_is_refused(tmp_path, capsys):
     bayeslaw.plan_fit(mixed, "chinchilla")
     code, out, err = run(capsys, ["fit", str(path), "--law", "chinchilla", "--out", str(tmp_path / "f")])
     assert code == 2 and "--flops-per-token 18" in err and "Traceback" not in err and not (tmp_path / "f").exists()
+
+
+def test_a_table_too_large_for_memory_is_refused_before_sampling():
+    from bayeslaw.core.spec import SamplerSettings
+    from bayeslaw.inference.plan import check_memory
+
+    runs = bayeslaw.plan_fit(bayeslaw.example_data_path(), "chinchilla").runs
+    sampler = SamplerSettings(num_warmup=1000, num_samples=1000, num_chains=4, chain_method="parallel",
+                              target_accept_prob=0.8, dense_mass=True, seed=0)
+    check_memory(runs, sampler, available=2**30)   # 245 rows x 4000 draws: about 31 MB
+    with pytest.raises(bayeslaw.DataError, match=r"245 rows x 4,000 draws need about .* GiB.*fewer draws \(about "):
+        check_memory(runs, sampler, available=2**24)
