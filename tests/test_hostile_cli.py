@@ -7,7 +7,6 @@ new NUTS fit is the one-chain one (and the compare/backtest runs reuse the compi
 ``test_compare.py`` and ``test_backtest.py``: same runs, laws and sampler settings).
 """
 
-import json
 import math
 
 import numpy as np
@@ -19,11 +18,7 @@ from bayeslaw.cli import main
 from bayeslaw.core.records import json_value, restore_non_finite, strict_json
 
 
-def strict(text: str):
-    """json.loads that refuses NaN, Infinity and -Infinity."""
-    def refuse(name):
-        raise ValueError(f"non-strict JSON constant {name}")
-    return json.loads(text, parse_constant=refuse)
+from strictjson import loads as strict  # noqa: E402
 
 
 def run(capsys, argv):

@@ -90,11 +90,7 @@ def bayeslaw_commands(site: Path, commands: list[list[str]], cwd: Path) -> list[
     return json.loads(proc.stdout.splitlines()[-1])
 
 
-def strict(text: str):
-    def refuse(name):
-        raise ValueError(f"not strict JSON: {name}")
-
-    return json.loads(text, parse_constant=refuse)
+from strictjson import loads as strict  # noqa: E402
 
 
 def test_a_law_file_dropped_into_models_works_end_to_end(site, tmp_path):

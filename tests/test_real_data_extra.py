@@ -6,7 +6,6 @@ absent; and the committed results: present, strict JSON, and holding the fields 
 """
 
 import importlib.util
-import json
 import os
 import sys
 import warnings
@@ -57,12 +56,7 @@ def need(*parts: str) -> Path:
     return path
 
 
-def strict_json(path: Path) -> dict:
-    """Parse refusing NaN and Infinity, which json.loads would accept."""
-    def refuse(name):
-        raise ValueError(f"{path}: non-standard JSON constant {name}")
-
-    return json.loads(path.read_text(), parse_constant=refuse)
+from strictjson import load_file as strict_json  # noqa: E402
 
 
 FIT_FIELDS = {"name", "law", "likelihood", "rmsle", "covered_50", "covered_90", "points", "above_90", "below_90",

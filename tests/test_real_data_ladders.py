@@ -3,7 +3,6 @@ each end to end on a small budget (2 chains x (300 + 300); slow suite), and in t
 results: strict JSON with the fields the README's tables show, and the findings the README states."""
 
 import importlib.util
-import json
 import sys
 import warnings
 from pathlib import Path
@@ -16,11 +15,7 @@ STUDY = Path(__file__).resolve().parents[1] / "case_studies" / "real_data_calibr
 SMALL = ["--num-samples", "300", "--num-warmup", "300", "--num-chains", "2"]
 
 
-def _strict(text: str):
-    def refuse(c):
-        raise ValueError(f"non-finite number {c} in JSON")
-
-    return json.loads(text, parse_constant=refuse)
+from strictjson import loads as _strict  # noqa: E402
 
 
 def load(script: str):
