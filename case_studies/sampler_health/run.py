@@ -273,19 +273,8 @@ def equivalence(task: dict) -> dict:
 
 # -- driver ----------------------------------------------------------------------------------------
 def _execute(func, tasks: list[dict], workers: int):
-    """Results of ``func`` over ``tasks`` as they finish: in this process or in a pool of ``workers`` processes."""
-    if workers <= 1:
-        init_process(1)
-        for t in tasks:
-            yield func(t)
-        return
-    import multiprocessing as mp
-    from concurrent.futures import ProcessPoolExecutor, as_completed
-
-    with ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"), initializer=init_process,
-                             initargs=(1,)) as pool:
-        for fut in as_completed([pool.submit(func, t) for t in tasks]):
-            yield fut.result()
+    """Results of ``func`` over ``tasks`` as they finish: the calibration study's driver (this process or a pool)."""
+    return _calibration_study()._execute(func, tasks, workers, None)
 
 
 def run_ladders(args, sampler: dict) -> dict:
