@@ -25,17 +25,13 @@ import sharpness  # noqa: E402
 
 
 def with_scale(scale: float):
-    """chinchilla_curved with Normal(0, scale) curvature priors, registered under its usual name."""
+    """chinchilla_curved with Normal(0, scale) curvature priors, registered as chinchilla_curved_s<scale>."""
     from bayeslaw.core import curvature
     from bayeslaw.core.catalogue import get_law, register
     from bayeslaw.core.priors import Prior
 
-    default = curvature.CURVATURE
-    curvature.CURVATURE = replace(default, prior=Prior("Normal", loc=0.0, scale=scale))
-    try:
-        law = curvature.curved(get_law("chinchilla"))
-    finally:
-        curvature.CURVATURE = default
+    law = curvature.curved(get_law("chinchilla"),
+                           replace(curvature.CURVATURE, prior=Prior("Normal", loc=0.0, scale=scale)))
     return register(replace(law, name=f"chinchilla_curved_s{scale:g}".replace(".", "p")))
 
 

@@ -42,8 +42,9 @@ def curvature_names(law: Law) -> tuple[tuple[str, tuple[str, ...]], ...]:
     return sq + cross
 
 
-def curved(law: Law) -> Law:
-    """The law with a quadratic misfit in its centred log inputs (see the module's docstring)."""
+def curved(law: Law, coefficient: Param = CURVATURE) -> Law:
+    """The law with a quadratic misfit in its centred log inputs (see the module's docstring); each
+    coefficient gets ``coefficient``'s prior (default :data:`CURVATURE`)."""
     terms = curvature_names(law)
     base_names = tuple(law.params)
     base_mean = law.log_mean
@@ -78,7 +79,7 @@ def curved(law: Law) -> Law:
                           params={**law.example.params, **{name: 0.0 for name, _ in terms}})
     quad = " + ".join(f"{n} log({v}) log({w})" if v != w else f"{n} log({v})^2" for n, (v, w) in terms)
     return replace(law, name=law.name + SUFFIX, log_mean=log_mean,
-                   params={**law.params, **{name: CURVATURE for name, _ in terms}},
+                   params={**law.params, **{name: coefficient for name, _ in terms}},
                    formula=f"{law.formula}, times exp({quad}) (logs centred)",
                    description=f"{law.description} With a quadratic misfit in the centred log inputs.".strip(),
                    report=tuple(law.report or law.params) + tuple(name for name, _ in terms),
