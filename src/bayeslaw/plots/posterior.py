@@ -106,7 +106,8 @@ def _prior_posterior_panel(ax, post: np.ndarray, prior: np.ndarray, label: str, 
         twin.plot(grid, dens / peak, color=PRIOR_COLOR, lw=1.4, gid="prior")
         iqr = np.subtract(*np.quantile(prior, [0.75, 0.25])) / max(np.subtract(*np.quantile(post, [0.75, 0.25])),
                                                                    1e-300)
-        ax.set_xlabel(f"posterior {iqr:.2g}\u00d7 narrower than the prior (IQR)", fontsize=7, color="0.3")
+        ratio = f"{iqr:.2g}" if iqr < 100 else f"{iqr:,.0f}"   # 110x, not 1.1e+02x
+        ax.set_xlabel(f"posterior {ratio}\u00d7 narrower than the prior (IQR)", fontsize=7, color="0.3")
     twin.set_ylim(0, 1.05)
     twin.set_yticks([0, 0.5, 1])
     twin.tick_params(labelsize=7, colors=PRIOR_COLOR)
