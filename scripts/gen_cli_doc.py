@@ -156,7 +156,9 @@ for `student_t`); `lower`/`upper` bound the `ci_prob` highest-density interval (
 `diagnostics` is empty when every check passed (R-hat ≤ 1.01, bulk and tail ESS ≥ 100 per chain, no divergent
 transitions, E-BFMI ≥ 0.3); `check` is one of `r_hat`, `ess`, `divergences`, `bfmi`. `conventions` holds the
 derived columns (e.g. `{"D": "D = C / (6 N)"}`), `columns` which source column each size came from, `sampler` the
-settings and what the run did, `out` the folder written (`null` without `--out`).
+settings and what the run did, `out` the folder written (`null` without `--out`). `likelihood_reason` says why
+that observation model was used; `law_reason` says why the law has its curvature term (`--curvature on`, or a
+`_curved` name) and is empty for the plain law.
 
 ### `laws --format json`
 

@@ -53,3 +53,59 @@ def test_closed_form_log_det_is_carried_over():
     with jax.enable_x64(True):
         _, auto = jnp.linalg.slogdet(jax.jacfwd(theta)(z))
         assert float(law.coordinates.log_det(z, x)) == pytest.approx(float(auto), rel=1e-8, abs=1e-8)
+
+
+def test_curvature_switch_plans_the_curved_law_and_says_why():
+    """curvature=True fits <law>_curved with 2000 warmup iterations unless the caller sets them; the plain law is
+    the default and says nothing; the reason travels to the spec, summary() and spec.json."""
+    from bayeslaw.inference.plan import CURVED_WARMUP, plan_fit
+
+    path = bayeslaw.example_data_path()
+    plain = plan_fit(path, "chinchilla")
+    assert plain.law.name == "chinchilla" and plain.law_reason == "" and plain.sampler.num_warmup == 1000
+    on = plan_fit(path, "chinchilla", curvature=True)
+    assert on.law is bayeslaw.get_law("chinchilla_curved") and on.sampler.num_warmup == CURVED_WARMUP == 2000
+    assert "curvature=True" in on.law_reason and "asymptotes" in on.law_reason
+    assert plan_fit(path, "chinchilla", curvature=True, num_warmup=300).sampler.num_warmup == 300
+    named = plan_fit(path, "chinchilla_curved")
+    assert named.law is on.law and "named by the caller" in named.law_reason
+    with pytest.raises(bayeslaw.LawError, match="curvature must be True or False"):
+        plan_fit(path, "chinchilla", curvature="yes")
+    with pytest.raises(bayeslaw.LawError, match="Unknown prior name 'curv_N'"):
+        plan_fit(path, "chinchilla", priors={"curv_N": "Normal(0, 0.01)"})
+    widened = plan_fit(path, "chinchilla", curvature=True, priors={"curv_N": "Normal(0, 0.01)"})
+    assert widened.priors["curv_N"].to_dict()["scale"] == 0.01 and widened.priors["curv_D"].to_dict()["scale"] == 0.0025
+
+
+def test_compare_names_models_by_the_law_fitted():
+    from bayeslaw.inference.plan import plan_models, read_runs
+
+    laws = [bayeslaw.get_law("chinchilla"), bayeslaw.get_law("chinchilla_curved")]
+    runs, _ = read_runs(bayeslaw.example_data_path(), laws)
+    assert list(plan_models(runs, laws)) == ["chinchilla", "chinchilla_curved"]
+    assert list(plan_models(runs, laws[:1], curvature=True)) == ["chinchilla_curved"]
+    with pytest.raises(bayeslaw.LawError, match="same model, chinchilla_curved"):
+        plan_models(runs, laws, curvature=True)
+
+
+def test_curved_fit_records_the_reason(tmp_path):
+    runs = bayeslaw.load_runs(bayeslaw.example_data_path())
+    f = bayeslaw.fit(runs.subset(runs.frame.index[::6]), "power_law", x="N", curvature=True, num_chains=2,
+                     num_warmup=200, num_samples=200, seed=1, check=False)
+    assert f.law.name == "power_law_curved" and f.summary().attrs["law"] == f.spec.law_reason
+    f.save(tmp_path / "fit")
+    assert bayeslaw.load(tmp_path / "fit").spec.law_reason == f.spec.law_reason
+
+
+def test_cli_fit_curvature_on(tmp_path, capsys):
+    import json
+
+    from bayeslaw.cli import main
+
+    runs = bayeslaw.load_runs(bayeslaw.example_data_path()).frame.iloc[::6]
+    runs.to_csv(tmp_path / "runs.csv")
+    code = main(["fit", str(tmp_path / "runs.csv"), "--law", "power_law", "--x", "N", "--curvature", "on",
+                 "--num-chains", "2", "--num-warmup", "150", "--num-samples", "150", "--format", "json", "--quiet"])
+    doc = json.loads(capsys.readouterr().out)
+    assert code in (0, 1) and doc["law"] == "power_law_curved" and "curvature=True" in doc["law_reason"]
+    assert doc["sampler"]["num_warmup"] == 150

@@ -87,7 +87,8 @@ def test_summary_table(chinchilla_fit):
     assert list(table.columns) == ["mean", "sd", "lower", "upper", "r_hat", "ess_bulk", "ess_tail"]
     assert list(table.index) == REPORTED and table.index.name == "param"
     assert table.attrs == {"ci_prob": 0.9, "ci_kind": "hdi", "observation_model":
-                           "student_t (the default for a ladder of separate runs: no run column was given)"}
+                           "student_t (the default for a ladder of separate runs: no run column was given)",
+                           "law": "chinchilla"}  # the plain law: no curvature term (curvature=False, the default)
     hdi = azs.hdi(chinchilla_fit.idata, var_names=["alpha"], prob=0.9)["alpha"].values
     assert [table.loc["alpha", "lower"], table.loc["alpha", "upper"]] == pytest.approx(list(hdi), rel=1e-12)
     for name in REPORTED:

@@ -180,7 +180,8 @@ def run_ladder(task: dict) -> dict:
     t0 = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        fit = bayeslaw.fit(ladder, design.law, x=design.x, num_warmup=task["num_warmup"],
+        fit = bayeslaw.fit(ladder, design.law, x=design.x, curvature=task.get("curvature") == "on",
+                           num_warmup=task["num_warmup"],
                            num_samples=task["num_samples"], num_chains=task["num_chains"], seed=task["seed"],
                            priors=task.get("priors") or None, likelihood=task.get("likelihood", "student_t"),
                            target_accept_prob=task.get("target_accept_prob", 0.8), progress_bar=False)
@@ -526,7 +527,7 @@ def run_ladders(args, sampler: dict) -> dict:
                 tasks.append({"design": law, "noise": nz, "seed": seed, **sampler,
                               "peer": not args.no_peer and law in PEER_LAWS and seed < PEER_LADDERS,
                               "priors": dict(p.split("=", 1) for p in args.prior), "likelihood": args.likelihood,
-                              "target_accept_prob": args.target_accept_prob})
+                              "target_accept_prob": args.target_accept_prob, "curvature": args.curvature})
     print(f"{len(tasks)} ladders to fit", flush=True)
     t0 = time.perf_counter()
     for i, row in enumerate(_execute(run_ladder, tasks, args.workers, args.dask)):
@@ -603,6 +604,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--prior", action="append", default=[], metavar="NAME=DIST",
                    help="override a default prior, e.g. nu='Gamma(2, 0.1)' (sensitivity runs)")
     p.add_argument("--likelihood", default="student_t", choices=["student_t", "normal"], help="ladders: likelihood")
+    p.add_argument("--curvature", choices=["off", "on"], default="off",
+                   help="ladders: fit the plain law (off: the rows in results/) or the law with its curvature term "
+                        "(on: results/curved/, with --num-warmup 2000 as bayeslaw's default for it)")
     p.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="processes fitting at once")
     p.add_argument("--dask", metavar="ADDRESS", help="run the fits on this Dask scheduler instead")
     args = p.parse_args(argv)

@@ -40,6 +40,7 @@ def add(sub, common) -> None:
     split.add_argument("--cutoff", type=float, default=None, metavar="VALUE",
                        help="train on runs with --by <= VALUE, test on the rest")
     c.add_likelihood(p)
+    c.add_curvature(p)
     c.add_run(p)
     p.add_argument("--lfo", action="store_true",
                    help="also fit each law to all runs and score it by PSIS-LOO and by leave-future-out over "
@@ -64,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
         raise c.UsageError("Give the laws to backtest, e.g. --law chinchilla --law compute (see `bayeslaw laws`).")
     ci_prob = resolve_ci_prob(args.ci_prob)
     data = dict(x=c.parse_x(args.x), y=args.y, flops_per_param_token=args.flops_per_token,
-                **c.likelihood_kw(args.likelihood), **c.sampler_kwargs(args))
+                **c.likelihood_kw(args.likelihood), **c.curvature_kw(args), **c.sampler_kwargs(args))
     c.setup_jax(args.num_chains)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")

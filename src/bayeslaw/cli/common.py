@@ -77,7 +77,8 @@ def add_sampler_args(p, *, seed_help: str = "random seed; the same seed gives th
     """NUTS settings, with NumPyro's names."""
     add_seed(p, seed_help)
     p.add_argument("--num-chains", type=int, default=4, help="NUTS chains per fit, run in parallel (default 4)")
-    p.add_argument("--num-warmup", type=int, default=1000, help="warmup iterations per chain (default 1000)")
+    p.add_argument("--num-warmup", type=int, default=None,
+                   help="warmup iterations per chain (default 1000; 2000 for a law with its curvature term)")
     p.add_argument("--num-samples", type=int, default=1000, help="draws per chain (default 1000)")
     p.add_argument("--target-accept-prob", type=float, default=0.8,
                    help="NUTS target acceptance (default 0.8; 0.95 removes most divergences on small ladders)")
@@ -88,6 +89,18 @@ def add_likelihood(p, *, repeatable: bool = False) -> None:
                    help="observation model on log loss, by name (`bayeslaw laws` lists them; default: learning_curve "
                         "when --run names a column with several rows per run, else student_t)"
                         + ("; repeat to compare several" if repeatable else ""))
+
+
+def add_curvature(p) -> None:
+    p.add_argument("--curvature", choices=["off", "on"], default="off",
+                   help="on: fit the law with its curvature term (LAW_curved), whose bands widen beyond the runs "
+                        "where they bend away from the law; use it when a backtest says the bands are too narrow "
+                        "(default off)")
+
+
+def curvature_kw(args: argparse.Namespace) -> dict[str, bool]:
+    """--curvature as the API's ``curvature=``."""
+    return {"curvature": getattr(args, "curvature", "off") == "on"}
 
 
 def add_run(p) -> None:

@@ -39,6 +39,7 @@ def add(sub, common) -> None:
     p.add_argument("data", help="run table: CSV (comma/tab) or Parquet, one row per training run")
     p.add_argument("--law", action="append", metavar="NAME", help="a law to compare (repeatable; see `bayeslaw laws`)")
     c.add_likelihood(p, repeatable=True)
+    c.add_curvature(p)
     c.add_data_args(p)
     c.add_sampler_args(p, seed_help="random seed of every fit (default 0)")
     p.add_argument("--pareto-k-max", type=float, default=0.7,
@@ -100,7 +101,8 @@ def run(args: argparse.Namespace) -> int:
                                 flops_per_param_token=args.flops_per_token, method=args.method, ci_prob=ci_prob,
                                 pareto_k_max=args.pareto_k_max, refit=not args.no_refit,
                                 failed="include" if args.include_failed else "exclude",
-                                progress_bar=c.progress(args), **c.sampler_kwargs(args))
+                                progress_bar=c.progress(args), **c.curvature_kw(args),
+                                **c.sampler_kwargs(args))
     c.emit_warnings(caught, args.quiet)
     for name, r in result.loo.items():
         for d in r.refit_diagnostics:

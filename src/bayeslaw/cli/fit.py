@@ -36,6 +36,7 @@ def add(sub, common) -> None:
     p.add_argument("--prior", action="append", metavar="NAME=DIST",
                    help="override a prior, e.g. alpha='Uniform(0, 1)' (repeatable)")
     c.add_likelihood(p)
+    c.add_curvature(p)
     c.add_run(p)
     c.add_data_args(p)
     c.add_sampler_args(p)
@@ -60,6 +61,7 @@ def run(args: argparse.Namespace) -> int:
     ci_prob = resolve_ci_prob(args.ci_prob)
     plan = plan_fit(args.data, args.law, x=c.parse_x(args.x), y=args.y, priors=c.parse_priors(args.prior),
                     flops_per_param_token=args.flops_per_token, run=args.run, **c.likelihood_kw(args.likelihood),
+                    **c.curvature_kw(args),
                     **c.sampler_kwargs(args))
     c.setup_jax(args.num_chains)
     with warnings.catch_warnings(record=True) as caught:
@@ -81,6 +83,7 @@ def render(fit, fmt: str, out: Path | None, ci_prob: float) -> str:
     unchecked = [d["check"] for d in not_computed(fit.diagnostics)]
     if fmt == "json":
         doc = {"law": fit.law.name, "likelihood": spec.likelihood, "likelihood_reason": spec.likelihood_reason,
+               "law_reason": spec.law_reason,
                "run": spec.data.run, "n_runs": spec.data.n_runs, "ci_prob": ci_prob,
                "interval": "hdi", "params": fit.to_records(ci_prob), "diagnostics": fit.diagnostics,
                "converged": fit.converged, "checks_not_computed": unchecked, "conventions": spec.data.derived, "columns": spec.data.columns,
@@ -102,6 +105,7 @@ def render(fit, fmt: str, out: Path | None, ci_prob: float) -> str:
         verdict = "; ".join(parts) + ", see warnings above"
     lines = [
         f"law: {fit.law.name}   {fit.law.formula}",
+        *([f"why this law: {spec.law_reason}"] if spec.law_reason else []),
         f"likelihood: {spec.likelihood_reason or spec.likelihood}",
         f"runs: {spec.data.n_runs} rows from {spec.data.source}"
         + (f", checkpoints of each run in column {spec.data.run!r}" if spec.data.run else ""),

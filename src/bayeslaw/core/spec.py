@@ -117,6 +117,7 @@ class FitSpec:
     diagnostics: tuple[dict[str, str], ...] = ()
     versions: dict[str, str] = field(default_factory=dict)
     likelihood_reason: str = ""   # why this observation model: the user's choice, or the default for the data
+    law_reason: str = ""          # why the law has (or lacks) its curvature term: the user's choice, or the default
 
     @property
     def design(self) -> dict[str, str]:
@@ -148,6 +149,8 @@ class FitSpec:
                "format": FORMAT, "format_version": FORMAT_VERSION}
         if self.likelihood_reason:
             out["likelihood_reason"] = self.likelihood_reason
+        if self.law_reason:
+            out["law_reason"] = self.law_reason
         if self.versions:
             out["versions"] = dict(self.versions)
         return out
@@ -167,7 +170,8 @@ class FitSpec:
                        data=DataRecord(**data), sampler=SamplerRecord(**sampler),
                        diagnostics=tuple(dict(x) for x in d.get("diagnostics", [])),
                        versions=dict(d.get("versions", {})),
-                       likelihood_reason=str(d.get("likelihood_reason", "")))
+                       likelihood_reason=str(d.get("likelihood_reason", "")),
+                       law_reason=str(d.get("law_reason", "")))
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise FitFileError(f"{where} is incomplete or garbled ({type(exc).__name__}: {exc}); it is not a "
                                "complete bayeslaw fit spec: refit and save again.") from None

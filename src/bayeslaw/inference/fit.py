@@ -42,7 +42,8 @@ def fit(
     priors: Mapping[str, Any] | None = None,
     likelihood: str | None = None,
     run: str | None = None,
-    num_warmup: int = 1000,
+    curvature: bool = False,
+    num_warmup: int | None = None,
     num_samples: int = 1000,
     num_chains: int = 4,
     chain_method: str | None = None,
@@ -76,8 +77,15 @@ def fit(
         which and why (``Fit.spec.likelihood_reason``).
     run : str, optional
         The run-id column: rows with the same id are checkpoints of one training run.
+    curvature : bool, default False
+        Fit the law with its curvature term (``<law>_curved``: a quadratic misfit in the centred
+        log sizes, :mod:`bayeslaw.core.curvature`), for ladders whose backtest says the plain law's
+        bands are too narrow beyond the runs (Chinchilla's largest runs: 90% bands cover 0.92 instead
+        of 0.65). Its floor and exponents then describe the runs' range rather than the law's
+        asymptotes. The fit records it (``Fit.spec.law_reason``).
     num_warmup, num_samples, num_chains, chain_method
-        NumPyro MCMC settings. ``chain_method=None`` picks ``"parallel"`` when JAX has a
+        NumPyro MCMC settings (``num_warmup=None``: 1000, or 2000 for a law with its curvature
+        term). ``chain_method=None`` picks ``"parallel"`` when JAX has a
         device per chain (set ``numpyro.set_host_device_count(4)`` before JAX starts;
         the CLI does), else ``"sequential"`` (``"vectorized"`` on a GPU).
     target_accept_prob, dense_mass
@@ -103,7 +111,8 @@ def fit(
     >>> f.summary()  # doctest: +SKIP
     """
     plan = runs if isinstance(runs, FitPlan) else plan_fit(
-        runs, law, x=x, y=y, priors=priors, likelihood=likelihood, run=run, num_warmup=num_warmup,
+        runs, law, x=x, y=y, priors=priors, likelihood=likelihood, run=run, curvature=curvature,
+        num_warmup=num_warmup,
         num_samples=num_samples, num_chains=num_chains, chain_method=chain_method,
         target_accept_prob=target_accept_prob, dense_mass=dense_mass, seed=seed)
     return run_plan(plan, progress_bar=progress_bar, check=check)
@@ -161,6 +170,7 @@ def run_plan(plan: FitPlan, *, progress_bar: bool | None = None, check: bool = T
     spec = FitSpec(
         law=law.to_dict(), likelihood=obs.name, priors={k: p.to_dict() for k, p in plan.priors.items()},
         log_ref=log_ref, prior_symbols=refs, likelihood_reason=plan.likelihood_reason,
+        law_reason=plan.law_reason,
         data=DataRecord(source=runs.source, columns=dict(runs.columns), derived=dict(runs.derived),
                         groups=tuple(runs.groups), flops_per_param_token=runs.flops_per_param_token,
                         n_runs=len(runs), design=dict(cols), hash=runs.data_hash(), run=plan.run, axis=plan.axis),

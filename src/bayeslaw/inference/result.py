@@ -119,7 +119,8 @@ class Fit:
     def summary(self, ci_prob: float | None = None, var_names: list[str] | None = None) -> pd.DataFrame:
         """Parameter table (index ``param``): mean, sd, the ``ci_prob`` HDI as ``lower``/``upper``, R-hat,
         bulk/tail ESS; ``ci_prob`` defaults to ArviZ's ``rcParams["stats.ci_prob"]`` and is in ``.attrs``, with
-        ``observation_model``: which one made the bands, and why (one sentence)."""
+        ``observation_model``: which one made the bands, and why (one sentence), and ``law``: whether the law
+        carries its curvature term, and why."""
         ci_prob = resolve_ci_prob(ci_prob)
         names = var_names or self.param_names
         table = pd.DataFrame(azs.summary(self.idata, var_names=names, ci_prob=ci_prob, ci_kind="hdi",
@@ -128,7 +129,8 @@ class Fit:
         out = table[["mean", "sd", lo, hi, "r_hat", "ess_bulk", "ess_tail"]].rename(columns={lo: "lower", hi: "upper"})
         out.index.name = "param"
         out.attrs.update(ci_prob=ci_prob, ci_kind="hdi",
-                         observation_model=self.spec.likelihood_reason or self.spec.likelihood)
+                         observation_model=self.spec.likelihood_reason or self.spec.likelihood,
+                         law=self.spec.law_reason or self.law.name)
         return out
 
     def __repr__(self) -> str:

@@ -93,6 +93,8 @@ def law_section(fit: Fit, ci_prob: float):
                   f"{h.esc(lik.description)}. It assumes {h.esc(lik.assumptions)}."
                   + (f" Chosen: {h.esc(fit.spec.likelihood_reason)}." if fit.spec.likelihood_reason else "")
                   + "</p>")
+    if fit.spec.law_reason:
+        intro += f"<p><strong>Law fitted:</strong> {h.esc(fit.spec.law_reason)}.</p>"
     symbols = fit.spec.prior_symbols
     if symbols:
         intro += ("<p class=\"note\">Prior symbols: " + ", ".join(

@@ -26,7 +26,7 @@ from ..core.runs import Runs
 from ..errors import BayeslawError, DiagnosticWarning, shown
 from ..inference.fit import fit as fit_one
 from ..inference.fit import refit
-from ..inference.plan import check_enough_runs, design, one_input, plan_fit, read_runs
+from ..inference.plan import check_enough_runs, design, one_input, plan_models, read_runs
 from ..inference.result import Fit
 from .scores import COVERAGE_ALPHA, score
 
@@ -90,8 +90,8 @@ class Backtest:
             fix = f"fit the checkpoints as learning curves (--likelihood learning_curve with --run {first.spec.data.run})"
         elif first.spec.data.run is None and not first.law.name.endswith("_curved") and \
                 _has_law(f"{first.law.name}_curved"):
-            fix = (f"for a ladder of runs try the law's curved variant (--law {first.law.name}_curved) or stack "
-                   "it with the plain law")
+            fix = (f"for a ladder of runs fit the law with its curvature term (--curvature on, or --law "
+                   f"{first.law.name}_curved) or stack it with the plain law")
         else:
             fix = "try another observation model or law"
         return (f"Held-out coverage is far below the nominal {self.ci_prob:g} ({what} of {units} held-out runs; "
@@ -269,11 +269,9 @@ def backtest(data: Any, laws: str | Law | Sequence[str | Law], *, by: str | None
     train, test = runs.subset(train_mask), runs.subset(~train_mask)
     where = (f"The training set of the split ({by} <= {float(cutoff):.4g}, {len(runs)} runs)" if cutoff is not None
              else f"The training set of the split (holdout_top={holdout_top:g}, {len(runs)} runs)")
-    plans = {}
     for law in laws:
         check_enough_runs(law, n_train, where, "raise the cutoff or lower holdout_top")
-        plans[law.name] = plan_fit(train, law, x=fit_x if one_input(law) else None, likelihood=likelihood, run=run,
-                                   **sampler)
+    plans = plan_models(train, laws, fit_x=fit_x, likelihoods=(likelihood,), run=run, **sampler)
     trained = {name: fit_named(name, plan, progress_bar=progress_bar, check=check) for name, plan in plans.items()}
     seed = int(sampler.get("seed", 0))
     return _assemble(trained, {n: test for n in trained}, by, n_train, float(values[train_mask].max()),

@@ -26,7 +26,7 @@ from ..core.observation import DEFAULT
 from ..core.records import json_value, resolve_ci_prob
 from ..errors import BayeslawError, DiagnosticWarning
 from ..inference.fit import fit as fit_one
-from ..inference.plan import plan_fit, read_runs
+from ..inference.plan import plan_models, read_runs
 from .loo import PARETO_K_MAX, LooResult, loo
 from .refits import plain
 from .weights import N_BOOTSTRAP, check_method, model_weights, shown_weight
@@ -267,12 +267,7 @@ def compare_models(data: Any, laws: str | Law | Sequence[str | Law], *, likeliho
                             "(e.g. --likelihood student_t --likelihood normal).")
     law_objs = [get_law(law) for law in laws]
     runs, fit_x = read_runs(data, law_objs, x=x, y=y, groups=groups, flops_per_param_token=flops_per_param_token)
-    plans = {}
-    for law in law_objs:
-        for lik in liks:
-            name = law.name if len(liks) == 1 else f"{law.name}/{lik}"
-            plans[name] = plan_fit(runs, law, x=fit_x if tuple(law.inputs) == ("x",) else None, likelihood=lik,
-                                   **sampler)
+    plans = plan_models(runs, law_objs, fit_x=fit_x, likelihoods=liks, **sampler)
     fits = {}
     for name, plan in plans.items():
         with warnings.catch_warnings(record=True) as caught:

@@ -23,7 +23,7 @@ from ..core.law import Law
 from ..core.observation import DEFAULT
 from ..core.records import json_value, table_records
 from ..errors import BayeslawError, shown
-from ..inference.plan import check_enough_runs, one_input, plan_fit, read_runs
+from ..inference.plan import check_enough_runs, plan_models, read_runs
 from ..inference.result import Fit
 from .backtest import fit_named, law_list
 from .loo import loo
@@ -185,8 +185,7 @@ def cross_validate(data: Any, laws: str | Law | Sequence[str | Law], *, by: str 
     laws = law_list(laws)
     runs, fit_x = read_runs(data, laws, x=x, y=y, groups=None if group is None else [group],
                             flops_per_param_token=flops_per_param_token)
-    plans = {law.name: plan_fit(runs, law, x=fit_x if one_input(law) else None, likelihood=likelihood, **sampler)
-             for law in laws}
+    plans = plan_models(runs, laws, fit_x=fit_x, likelihoods=(likelihood,), **sampler)
     rows, fits, results = [], {}, {}
     for name, plan in plans.items():
         f = fits[name] = fit_named(name, plan, progress_bar=progress_bar)
