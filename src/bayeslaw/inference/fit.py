@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import sys
 import time
+from dataclasses import dataclass
 from typing import Any, Mapping
 
 import jax
@@ -120,28 +121,59 @@ def fit(
 
 def run_plan(plan: FitPlan, *, progress_bar: bool | None = None, check: bool = True) -> Fit:
     """Run a checked plan: NUTS on the centred, padded runs, then the DataTree, spec and diagnostics."""
-    law, obs, runs, cols, s = plan.law, plan.observation, plan.runs, plan.design, plan.sampler
-    raw = {v: runs.frame[c].to_numpy(np.float64) for v, c in cols.items()}
-    loss = runs.loss
-    log_ref = law.centred(reference_scales(raw, loss))  # e.g. U at D's scale, so a law can compare them
-    refs = prior_refs(log_ref)
-    chain_method = s.chain_method or default_chain_method(s.num_chains)
     if progress_bar is None:
         progress_bar = sys.stderr.isatty()
+    prep = prepare(plan)
+    s = plan.sampler
+    with jax.enable_x64(True):
+        t0 = time.perf_counter()
+        samples, extra = run_nuts(prep.model, prep.args, cache_key=prep.cache_key,
+                                  num_warmup=s.num_warmup, num_samples=s.num_samples, num_chains=s.num_chains,
+                                  chain_method=prep.chain_method, dense_mass=s.dense_mass,
+                                  target_accept_prob=s.target_accept_prob, seed=s.seed,
+                                  progress_bar=bool(progress_bar))
+        wall = time.perf_counter() - t0
+    return assemble(prep, samples, extra, wall, check=check, stacklevel=4)
 
+
+@dataclass(frozen=True)
+class Prepared:
+    """A plan made ready for NUTS: the centred inputs, the priors at the runs' scales, the model, and the
+    arguments of its compiled program (padded to a shared size) with the key that names the program."""
+
+    plan: FitPlan
+    log_ref: dict[str, float]
+    refs: dict[str, float]
+    dists: dict[str, Any]
+    families: Any
+    prior_args: Any
+    xs: dict[str, Any]
+    log_y: Any
+    ctx_exact: dict[str, Any] | None
+    model: Any
+    args: tuple
+    cache_key: tuple
+    chain_method: str
+
+
+def prepare(plan: FitPlan) -> Prepared:
+    """Everything :func:`run_plan` (or :func:`bayeslaw.fit_many`) needs before sampling a plan."""
+    law, obs, runs, cols, s = plan.law, plan.observation, plan.runs, plan.design, plan.sampler
+    raw = {v: runs.frame[c].to_numpy(np.float64) for v, c in cols.items()}
+    log_ref = law.centred(reference_scales(raw, runs.loss))  # e.g. U at D's scale, so a law can compare them
+    refs = prior_refs(log_ref)
     with jax.enable_x64(True):
         dists = {k: p.resolve(refs) for k, p in plan.priors.items()}
         xs = {v: jnp.asarray(np.log(a) - log_ref[v]) for v, a in raw.items()}
-        log_y = jnp.asarray(np.log(loss))
+        log_y = jnp.asarray(np.log(runs.loss))
         # supports of Uniform/TruncatedNormal priors depend on their arguments: part of the program's key
         support_key = tuple((k, repr(p), repr(dists[k].support)) for k, p in plan.priors.items())
-        t0 = time.perf_counter()
         families = prior_families(plan.priors)
         prior_args = prior_arguments(plan.priors, refs)
         size = padded_size(len(runs))
         padded = ({v: jnp.asarray(pad(np.asarray(a), size)) for v, a in xs.items()},
                   jnp.asarray(pad(np.asarray(log_y), size)), jnp.asarray(np.arange(size) < len(runs)))
-        ctx = ctx_exact = None
+        ctx_exact = None
         if obs.process is not None:
             ids = plan.run_ids()
             t = np.sum([np.asarray(xs[v]) for v in plan.axis_inputs()], axis=0) + np.zeros(len(runs))
@@ -151,31 +183,39 @@ def run_plan(plan: FitPlan, *, progress_bar: bool | None = None, check: bool = T
             ctx_exact["t_rows"] = jnp.asarray(t)
             ctx_exact["g_rows"] = jnp.asarray(np.unique(np.asarray(ids).astype(str), return_inverse=True)[1].ravel())
             padded = (*padded, ctx)
-        samples, extra = run_nuts(make_model(law, obs, families), (prior_args, *padded),
-                                  cache_key=(law.name, law.hash, obs.name, support_key),
-                                  num_warmup=s.num_warmup, num_samples=s.num_samples, num_chains=s.num_chains,
-                                  chain_method=chain_method, dense_mass=s.dense_mass,
-                                  target_accept_prob=s.target_accept_prob, seed=s.seed,
-                                  progress_bar=bool(progress_bar))
-        wall = time.perf_counter() - t0
+    return Prepared(plan=plan, log_ref=log_ref, refs=refs, dists=dists, families=families, prior_args=prior_args,
+                    xs=xs, log_y=log_y, ctx_exact=ctx_exact, model=make_model(law, obs, families),
+                    args=(prior_args, *padded), cache_key=(law.name, law.hash, obs.name, support_key),
+                    chain_method=s.chain_method or default_chain_method(s.num_chains))
+
+
+def assemble(prep: Prepared, samples: dict, extra: dict, wall: float, *, check: bool = True, stacklevel: int = 3,
+             chain_method: str | None = None) -> Fit:
+    """The :class:`Fit` of a prepared plan from its NUTS draws (chains, draws, ...): pointwise log likelihood,
+    prior draws, spec, DataTree and diagnostics (warnings point ``stacklevel`` frames up)."""
+    plan = prep.plan
+    law, obs, runs, s, log_ref = plan.law, plan.observation, plan.runs, plan.sampler, prep.log_ref
+    samples, extra = dict(samples), dict(extra)
+    with jax.enable_x64(True):
         flat = {k: v.reshape((-1,) + v.shape[2:]) for k, v in samples.items()}
-        loglik_fn = log_likelihood_fn(law, obs, families)
-        loglik = loglik_fn(flat, prior_args, xs, log_y, ctx_exact) if obs.process is not None else \
-            loglik_fn(flat, prior_args, xs, log_y)
+        loglik_fn = log_likelihood_fn(law, obs, prep.families)
+        loglik = loglik_fn(flat, prep.prior_args, prep.xs, prep.log_y, prep.ctx_exact) if obs.process is not None \
+            else loglik_fn(flat, prep.prior_args, prep.xs, prep.log_y)
         loglik = np.asarray(loglik).reshape(s.num_chains, s.num_samples, -1)
         samples.pop(COORDINATES_SITE, None)
         conventional = {k: np.asarray(v) for k, v in law.conventional(samples, log_ref).items()}
-        prior = _prior_draws(law, dists, log_ref, s.seed, num_draws=s.num_samples)
+        prior = _prior_draws(law, prep.dists, log_ref, s.seed, num_draws=s.num_samples)
 
     spec = FitSpec(
         law=law.to_dict(), likelihood=obs.name, priors={k: p.to_dict() for k, p in plan.priors.items()},
-        log_ref=log_ref, prior_symbols=refs, likelihood_reason=plan.likelihood_reason,
+        log_ref=log_ref, prior_symbols=prep.refs, likelihood_reason=plan.likelihood_reason,
         law_reason=plan.law_reason,
         data=DataRecord(source=runs.source, columns=dict(runs.columns), derived=dict(runs.derived),
                         groups=tuple(runs.groups), flops_per_param_token=runs.flops_per_param_token,
-                        n_runs=len(runs), design=dict(cols), hash=runs.data_hash(), run=plan.run, axis=plan.axis),
+                        n_runs=len(runs), design=dict(plan.design), hash=runs.data_hash(), run=plan.run,
+                        axis=plan.axis),
         sampler=SamplerRecord(num_warmup=s.num_warmup, num_samples=s.num_samples, num_chains=s.num_chains,
-                              chain_method=chain_method, dense_mass=s.dense_mass,
+                              chain_method=chain_method or prep.chain_method, dense_mass=s.dense_mass,
                               target_accept_prob=s.target_accept_prob, seed=s.seed, wall_seconds=round(wall, 3),
                               init="Laplace approximation at the mode (damped Newton), per chain",
                               coordinates=law.coordinates.why if law.coordinates else "the law's parameters",
@@ -184,8 +224,7 @@ def run_plan(plan: FitPlan, *, progress_bar: bool | None = None, check: bool = T
     )
     idata = build_datatree(law, obs, conventional, extra, loglik, runs, spec, prior=prior)
     names = list(law.report) + list(obs.params)
-    # the warnings point at the caller of fit() (fit -> run_plan -> check_diagnostics)
-    spec = spec.replace(diagnostics=tuple(check_diagnostics(idata, names, warn=check, stacklevel=3)))
+    spec = spec.replace(diagnostics=tuple(check_diagnostics(idata, names, warn=check, stacklevel=stacklevel)))
     return Fit(idata=idata, law=law, spec=spec)
 
 
