@@ -37,6 +37,18 @@ def test_fit_many_matches_fit_and_keeps_keys(tmp_path):
     assert bayeslaw.predict(loaded, D=1e11).table["new_run_median"].iloc[0] > 1.7
 
 
+def test_each_data_set_starts_where_fit_alone_starts():
+    """Per data set, the keys and initial points of fit(seed=...) alone: after one warmup iteration the draws
+    agree to rounding (later the vectorised program's other floating-point reassociation lets NUTS's
+    trajectories drift apart, so longer runs agree in distribution, as the test above checks)."""
+    tables = [ladder(3), ladder(4)]
+    kw = dict(x="D", num_chains=2, num_warmup=1, num_samples=2, check=False)
+    many = bayeslaw.fit_many(tables, "power_law", seed=11, **kw)
+    for table, f in zip(tables, many):
+        one = bayeslaw.fit(table, "power_law", seed=11, **kw)
+        np.testing.assert_allclose(f.draws("alpha"), one.draws("alpha"), rtol=1e-9)
+
+
 def test_fit_many_names_the_bad_data_set_before_sampling():
     bad = ladder(0).assign(loss=-1.0)
     with pytest.raises(bayeslaw.DataError, match=r"^data set 'broken': "):

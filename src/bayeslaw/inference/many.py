@@ -8,8 +8,8 @@ each group through :func:`~bayeslaw.inference.sampler.run_nuts_batch`: data sets
 vectorised axis, in chunks, chains vectorised inside. Every data set keeps its own reference
 scales, priors resolved at its own loss scale, Laplace start and step-size and mass-matrix
 adaptation, so each result is a full :class:`~bayeslaw.Fit` (DataTree, spec, diagnostics),
-the same posterior as ``fit`` gives, with other random draws. The draws depend on the group (its
-first plan's seed and the data sets in it), so the same call gives the same draws.
+with the keys and initial points ``fit`` would give it alone (its plan's seed), so its draws are
+those of ``fit``, up to floating-point reassociation in the vectorised program.
 
 One machine, one device: for more, run groups of data sets on a Dask cluster (``client.map`` over
 lists of tables; each worker calls ``fit_many``).
@@ -82,8 +82,9 @@ def fit_many(data: Sequence[Any] | Mapping[str, Any], law: Any = "chinchilla", *
             samples, extra = run_nuts_batch(preps[members[0]].model, args, cache_key=preps[members[0]].cache_key,
                                             num_warmup=first.num_warmup, num_samples=first.num_samples,
                                             num_chains=first.num_chains, dense_mass=first.dense_mass,
-                                            target_accept_prob=first.target_accept_prob, seed=first.seed,
-                                            chunk=chunk)
+                                            target_accept_prob=first.target_accept_prob,
+                                            seed=[preps[i].plan.sampler.seed for i in members], chunk=chunk,
+                                            on_chunk=_progress(done, len(preps)) if progress_bar else None)
             wall = (time.perf_counter() - t0) / len(members)
         for j, i in enumerate(members):
             with warnings.catch_warnings(record=True) as caught:
@@ -93,9 +94,14 @@ def fit_many(data: Sequence[Any] | Mapping[str, Any], law: Any = "chinchilla", *
             for w in caught:
                 warnings.warn(f"{keys[i]}: {w.message}", w.category, stacklevel=2)
         done += len(members)
-        if progress_bar:
-            print(f"fit_many: {done}/{len(preps)} data sets fitted", file=sys.stderr, flush=True)
     return dict(zip(keys, fits)) if isinstance(data, Mapping) else list(fits)
+
+
+def _progress(before: int, total: int):
+    """One line on stderr per finished chunk: data sets sampled so far, of all."""
+    def tick(done: int, _group: int) -> None:
+        print(f"fit_many: {before + done}/{total} data sets sampled", file=sys.stderr, flush=True)
+    return tick
 
 
 def _plan(key: Any, item: Any, law: Any, kwargs: dict) -> FitPlan:

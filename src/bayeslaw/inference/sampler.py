@@ -15,7 +15,7 @@ import os
 import threading
 import warnings
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Sequence
 
 import jax
 import jax.numpy as jnp
@@ -142,8 +142,8 @@ def _make_program(potential_fn_gen, postprocess_fn_gen, *, num_warmup: int, num_
         return params, dict(zip(EXTRA_FIELDS, extra)) | {"warmup_steps": warm_steps, "laplace_ok": ok}
 
     if batched:
-        # data sets on the outer axis (keys and data batched, starts shared), chains on the inner
-        return jax.jit(jax.vmap(jax.vmap(one_chain, in_axes=(0, 0, None)), in_axes=(0, None, 0)))
+        # data sets on the outer axis (keys, starts and data batched), chains on the inner
+        return jax.jit(jax.vmap(jax.vmap(one_chain, in_axes=(0, 0, None)), in_axes=(0, 0, 0)))
     if chain_method == "parallel":
         return jax.pmap(one_chain, in_axes=(0, 0, None))
     if chain_method == "vectorized":
@@ -235,37 +235,58 @@ def run_nuts(model, model_args: tuple, *, cache_key: tuple, num_warmup: int, num
 
 
 def run_nuts_batch(model, model_args: tuple, *, cache_key: tuple, num_warmup: int, num_samples: int,
-                   num_chains: int, dense_mass: bool, target_accept_prob: float, seed: int, chunk: int = 16,
-                   init_strategy=init_to_uniform) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+                   num_chains: int, dense_mass: bool, target_accept_prob: float, seed: int | Sequence[int],
+                   chunk: int = 16, init_strategy=init_to_uniform, on_chunk: Callable | None = None
+                   ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     """NUTS on B data sets with one compiled, vectorised program (e.g. many curves, or the
     replicate data sets of a recalibration).
 
     ``model_args`` is shaped like :func:`run_nuts`'s with a leading axis of length B on every
-    leaf. The program runs ``chunk`` data sets (x chains) at a time: a vectorised NUTS step
-    lasts as long as its longest trajectory, so on a CPU very wide batches waste work (64 data
-    sets x 2 chains took 0.84 s per data set here, chunks of 16 0.45 s, one at a time 2.1 s).
-    Every chain starts from the same initial points (each data set's Laplace start then moves
-    them). Returns (samples, extra fields), each shaped (B, chains, draws, ...).
+    leaf. ``seed`` is one seed per data set (then each data set gets the keys and initial points
+    :func:`run_nuts` would give it alone, so its draws are those of a fit of it alone, up to
+    floating-point reassociation) or one seed for all (keys split from it, every data set starting
+    where the first one's chains start). The program runs ``chunk`` data sets (x chains) at a time:
+    a vectorised NUTS step lasts as long as its longest trajectory, so on a CPU very wide batches
+    waste work (64 data sets x 2 chains took 0.84 s per data set here, chunks of 16 0.45 s, one at a
+    time 2.1 s). ``on_chunk(done, total)`` is called after each chunk. Returns (samples, extra
+    fields), each shaped (B, chains, draws, ...).
     """
     use_persistent_cache()
     batch = jax.tree.leaves(model_args)[0].shape[0]
     chunk = max(1, min(chunk, batch))
-    first = jax.tree.map(lambda v: v[0], model_args)
-    k_init, k_run = jax.random.split(jax.random.PRNGKey(seed))
-    init, z0 = _initialize(model, first, k_init, num_chains, init_strategy)
+    if isinstance(seed, (int, np.integer)):
+        first = jax.tree.map(lambda v: v[0], model_args)
+        k_init, k_run = jax.random.split(jax.random.PRNGKey(int(seed)))
+        init, z0 = _initialize(model, first, k_init, num_chains, init_strategy)
+        z0s = jax.tree.map(lambda v: jnp.broadcast_to(v, (batch, *v.shape)), z0)
+        keys = jax.random.split(k_run, batch * num_chains).reshape(batch, num_chains, -1)
+    else:
+        seeds = [int(s) for s in seed]
+        if len(seeds) != batch:
+            raise ValueError(f"run_nuts_batch got {len(seeds)} seeds for {batch} data sets.")
+        starts, keys = [], []
+        for b, s in enumerate(seeds):  # as run_nuts does for one data set
+            k_init, k_run = jax.random.split(jax.random.PRNGKey(s))
+            init, z0 = _initialize(model, jax.tree.map(lambda v: v[b], model_args), k_init, num_chains, init_strategy)
+            starts.append(z0)
+            keys.append(jax.random.split(k_run, num_chains))
+        z0s = jax.tree.map(lambda *v: jnp.stack(v), *starts)
+        keys = jnp.stack(keys)
     n_chunks = -(-batch // chunk)
     # pad the batch to whole chunks with copies of the first data set (dropped below)
     idx = np.concatenate([np.arange(batch), np.zeros(n_chunks * chunk - batch, dtype=int)])
-    padded = jax.tree.map(lambda v: jnp.asarray(v)[idx], model_args)
+    padded, z0s, keys = (jax.tree.map(lambda v: jnp.asarray(v)[idx], t) for t in (model_args, z0s, keys))
     program = _program(init, cache_key, jax.tree.map(lambda v: v[:chunk], padded),
                        dict(num_warmup=num_warmup, num_samples=num_samples, num_chains=num_chains,
                             chain_method="vectorized", dense_mass=dense_mass,
                             target_accept_prob=target_accept_prob, progress=False, batched=True))
-    keys = jax.random.split(k_run, n_chunks * chunk * num_chains).reshape(n_chunks, chunk, num_chains, -1)
     outs = []
     for c in range(n_chunks):
-        args = jax.tree.map(lambda v: v[c * chunk:(c + 1) * chunk], padded)
-        outs.append(jax.device_get(program(keys[c], z0, args)))
+        part = slice(c * chunk, (c + 1) * chunk)
+        args, z, k = (jax.tree.map(lambda v: v[part], t) for t in (padded, z0s, keys))
+        outs.append(jax.device_get(program(k, z, args)))
+        if on_chunk is not None:
+            on_chunk(min(batch, (c + 1) * chunk), batch)
     return _as_numpy(*jax.tree.map(lambda *xs: np.concatenate(xs)[:batch], *outs))
 
 
