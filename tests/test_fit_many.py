@@ -30,7 +30,7 @@ def test_fit_many_matches_fit_and_keeps_keys(tmp_path):
             a, b = one.draws(name), f.draws(name)
             assert abs(np.median(a) - np.median(b)) < 0.5 * np.std(a), (key, name)
     again = bayeslaw.fit_many(list(tables.values()), "power_law", x="D", seed=0, check=False, **SMALL)
-    assert isinstance(again, list) and np.array_equal(again[1].draws("alpha"), many["b"].draws("alpha"))
+    assert list(again) == [0, 1, 2] and np.array_equal(again[1].draws("alpha"), many["b"].draws("alpha"))
     many["c"].save(tmp_path / "c")
     loaded = bayeslaw.load(tmp_path / "c")
     assert np.array_equal(loaded.draws("alpha"), many["c"].draws("alpha"))
@@ -66,3 +66,47 @@ def test_fit_many_learning_curves_and_warnings_name_the_curve():
     assert all(f.spec.likelihood == "learning_curve" and f.spec.data.axis == "x" for f in fits.values())
     named = [str(w.message) for w in caught if issubclass(w.category, bayeslaw.DiagnosticWarning)]
     assert named and all(m.split(":")[0] in curves for m in named)  # 1 chain: R-hat not computed, per curve
+
+
+def test_by_splits_one_table_and_the_collection_keeps_the_contract(tmp_path):
+    import arviz_stats as azs
+
+    from strictjson import loads as loads_strict
+
+    table = pd.concat([ladder(i).assign(curve=f"c{i}") for i in range(3)], ignore_index=True)
+    table.to_csv(tmp_path / "curves.csv", index=False)
+    fits = bayeslaw.fit_many(tmp_path / "curves.csv", "power_law", by="curve", x="D", check=False, **SMALL)
+    assert isinstance(fits, bayeslaw.Fits) and list(fits) == ["c0", "c1", "c2"] and fits.by == "curve"
+    t = fits.table
+    assert t.index.names == ["curve", "param"] and set(t.index.get_level_values("curve")) == {"c0", "c1", "c2"}
+    assert {"mean", "r_hat", "n_runs", "converged", "failed_checks"} <= set(t.columns)
+    assert (t["n_runs"] == 12).all()
+    assert t.loc[("c1", "alpha"), "mean"] == pytest.approx(fits["c1"].summary().loc["alpha", "mean"])
+    records = loads_strict(__import__("json").dumps(fits.to_records()))
+    assert records[0]["curve"] == "c0" and records[0]["param"] == "E"
+    tree = fits.idata
+    assert tree["posterior"]["alpha"].dims == ("curve", "chain", "draw") and list(tree["posterior"]["curve"].values) \
+        == ["c0", "c1", "c2"]
+    assert azs.summary(tree, var_names=["alpha"], round_to="none").shape[0] == 3  # ArviZ reads it, one row a curve
+    with pytest.raises(bayeslaw.DataError, match="no column 'family' to split by"):
+        bayeslaw.fit_many(tmp_path / "curves.csv", "power_law", by="family", x="D", **SMALL)
+
+
+def test_cli_fit_by_writes_one_folder_per_group_and_a_summary(tmp_path, capsys):
+    import json
+
+    from bayeslaw.cli import main
+
+    table = pd.concat([ladder(i).assign(curve=name) for i, name in enumerate(["a/1", "b 2"])], ignore_index=True)
+    table.to_csv(tmp_path / "curves.csv", index=False)
+    argv = ["fit", str(tmp_path / "curves.csv"), "--law", "power_law", "--x", "D", "--by", "curve", "--num-chains", "2",
+            "--num-warmup", "150", "--num-samples", "150", "--quiet", "--format", "json", "--out", str(tmp_path / "o")]
+    assert main(argv) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["n_fits"] == 2 and {r["folder"] for r in doc["fits"]} == {"a_1", "b_2"}
+    assert sorted(p.name for p in (tmp_path / "o").iterdir()) == ["a_1", "b_2", "summary.csv"]
+    assert bayeslaw.load(tmp_path / "o" / "a_1").spec.data.n_runs == 12
+    summary = pd.read_csv(tmp_path / "o" / "summary.csv")
+    assert list(summary.columns[:3]) == ["curve", "param", "folder"] and len(summary) == 2 * 5
+    assert main(argv) == 2 and "exists" in capsys.readouterr().err  # no --overwrite: refused, nothing touched
+    assert main([*argv, "--overwrite"]) == 0

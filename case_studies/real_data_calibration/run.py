@@ -21,6 +21,10 @@ compilation cache shared by the workers. Writes ``OUT/<study>/<likelihood>/point
 
     python case_studies/real_data_calibration/run.py --out case_studies/real_data_calibration/results
     python case_studies/real_data_calibration/run.py --study revisiting --curves 8 --out /tmp/rdc
+    python case_studies/real_data_calibration/run.py --study revisiting --likelihoods learning_curve --batch
+
+``--batch`` fits every curve of a likelihood with ``bayeslaw.fit_many`` (one compiled, vectorised program per
+padded size) in this process and labels its rows ``LIKELIHOOD (fit_many)``.
 """
 
 from __future__ import annotations
@@ -89,22 +93,48 @@ def init_process() -> None:
         jax.config.update("jax_persistent_cache_min_compile_time_secs", 1.0)
 
 
+def fit_kwargs(task: dict) -> dict:
+    """bayeslaw.fit's arguments for a curve's training part (one run, x = seen examples)."""
+    return dict(x="D", run="run", likelihood=task["likelihood"], num_warmup=task["num_warmup"],
+                num_samples=task["num_samples"], num_chains=task["num_chains"], seed=task["seed"], progress_bar=False)
+
+
 def run_curve(task: dict) -> tuple[dict, list[dict]]:
     """Fit one curve's training part with one likelihood; score its held-out points."""
     import bayeslaw
-    from bayeslaw.validation.scores import crps_samples
 
-    train, held = task["train"].assign(run="curve"), task["held"]
-    row = {"curve_id": task["curve_id"], "domain": task["domain"], "likelihood": task["likelihood"],
-           "n_train": len(train), "n_held": len(held)}
     t0 = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        fit = bayeslaw.fit(train, "power_law", x="D", run="run", likelihood=task["likelihood"],
-                           num_warmup=task["num_warmup"], num_samples=task["num_samples"],
-                           num_chains=task["num_chains"], seed=task["seed"], progress_bar=False)
-    row.update(wall_s=time.perf_counter() - t0, warnings=len(fit.diagnostics),
-               divergences=int(fit.idata["sample_stats"]["diverging"].sum()))
+        fit = bayeslaw.fit(task["train"].assign(run="curve"), "power_law", **fit_kwargs(task))
+    return score_curve(task, fit, time.perf_counter() - t0)
+
+
+def run_batched(tasks: list[dict], chunk: int = 16):
+    """Every curve's fit through ``bayeslaw.fit_many`` in this process (one compiled program per padded size),
+    then each scored; a curve's wall time is its share of the whole call, compiling included."""
+    import bayeslaw
+
+    init_process()
+    t0 = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fits = bayeslaw.fit_many([t["train"].assign(run="curve") for t in tasks], "power_law", chunk=chunk,
+                                 **fit_kwargs(tasks[0]))
+    share = (time.perf_counter() - t0) / len(tasks)
+    for task, fit in zip(tasks, fits):
+        yield score_curve(dict(task, likelihood=task["likelihood"] + " (fit_many)"), fit, share)
+
+
+def score_curve(task: dict, fit, wall: float) -> tuple[dict, list[dict]]:
+    """A fitted curve's row (warnings, divergences, time) and its held-out points, scored."""
+    import bayeslaw
+    from bayeslaw.validation.scores import crps_samples
+
+    train, held = task["train"], task["held"]
+    row = {"curve_id": task["curve_id"], "domain": task["domain"], "likelihood": task["likelihood"],
+           "n_train": len(train), "n_held": len(held), "wall_s": wall, "warnings": len(fit.diagnostics),
+           "divergences": int(fit.idata["sample_stats"]["diverging"].sum())}
     if not len(held):
         return row, []
     x, y = held["D"].to_numpy(float), held["loss"].to_numpy(float)
@@ -203,7 +233,7 @@ def figure(points: pd.DataFrame, path: Path) -> None:
     for ax, study in zip(axes[0], studies):
         pts = points[points["study"] == study]
         edges = np.quantile(pts["decades"], np.linspace(0, 1, 7))
-        for lik, style in (("student_t", "--"), ("learning_curve", "-")):
+        for lik, style in (("student_t", "--"), ("learning_curve", "-")):  # the one-at-a-time fits
             g = pts[pts["likelihood"] == lik]
             if not len(g):
                 continue
@@ -248,6 +278,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--num-chains", type=int, default=4)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    p.add_argument("--batch", action="store_true",
+                   help="fit the curves with bayeslaw.fit_many in this process (results under LIKELIHOOD_fit_many)")
     p.add_argument("--out", type=Path, default=HERE / "results")
     args = p.parse_args(argv)
     studies = STUDIES if args.study == "all" else (args.study,)
@@ -264,12 +296,13 @@ def main(argv: list[str] | None = None) -> int:
                           num_warmup=args.num_warmup, num_chains=args.num_chains) for c in curves]
             rows, pts = [], []
             t0 = time.perf_counter()
-            for i, (row, points) in enumerate(_execute(tasks, args.workers)):
+            runner = run_batched(tasks) if args.batch else _execute(tasks, args.workers)
+            for i, (row, points) in enumerate(runner):
                 rows.append(row)
                 pts += points
                 print(f"{study} {lik} {i + 1}/{len(tasks)} {row['curve_id']}: {row['wall_s']:.1f} s, "
                       f"{row['warnings']} warnings", file=sys.stderr, flush=True)
-            folder = args.out / study / lik
+            folder = args.out / study / (f"{lik}_fit_many" if args.batch else lik)
             folder.mkdir(parents=True, exist_ok=True)
             pd.DataFrame(rows).sort_values("curve_id").to_csv(folder / "curves.csv", index=False)
             pd.DataFrame(pts).sort_values(["curve_id", "x"]).to_csv(folder / "points.csv.gz", index=False,

@@ -43,7 +43,7 @@ _EXPORTS = {
     **dict.fromkeys(("FitSpec", "SamplerSettings"), "core.spec"),
     **dict.fromkeys(("FitPlan", "plan_fit"), "inference.plan"),
     **dict.fromkeys(("fit", "refit", "refit_batch"), "inference.fit"),
-    "fit_many": "inference.many",
+    **dict.fromkeys(("fit_many", "Fits"), "inference.many"),
     **dict.fromkeys(("Fit", "load"), "inference.result"),
     **dict.fromkeys(("Prediction", "predict"), "posterior.predict"),
     **dict.fromkeys(("Decision", "optimal_allocation", "compute_for_loss"), "posterior.decide"),
@@ -67,7 +67,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs; at run time names load on first
     from .core.priors import Prior  # noqa: F401
     from .core.runs import Runs, load_runs  # noqa: F401
     from .inference.fit import fit, refit, refit_batch  # noqa: F401
-    from .inference.many import fit_many  # noqa: F401
+    from .inference.many import Fits, fit_many  # noqa: F401
     from .inference.result import Fit, load  # noqa: F401
     from .posterior.predict import Prediction, predict  # noqa: F401
 

@@ -16,6 +16,7 @@ more:
   bayeslaw fit runs.csv --law chinchilla --x N=params --x D=tokens --y val_loss
   bayeslaw fit runs.csv --law chinchilla --prior alpha="Uniform(0, 1)" --prior nu="Gamma(2, 0.1)"
   bayeslaw fit runs.csv --law compute --format json > fit.json
+  bayeslaw fit curves.csv --law power_law --x step --by curve_id --out curve_fits   # one fit per curve
 
 Columns are found by name (case-insensitive: N/params/n_params, D/tokens, C/flops/compute,
 loss/val_loss; a law's other inputs by their own names). If only N and C are given, D = C/(k N)
@@ -41,6 +42,9 @@ def add(sub, common) -> None:
     c.add_data_args(p)
     c.add_sampler_args(p)
     c.add_ci_prob(p, "parameter intervals (HDI)")
+    p.add_argument("--by", action="append", metavar="COLUMN",
+                   help="fit every group of rows with the same COLUMN value on its own, in one compiled program "
+                        "(bayeslaw.fit_many; repeatable); with --out, one folder per group plus summary.csv")
     p.add_argument("--out", metavar="DIR", help="save the fit to this folder (fit.nc + spec.json)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing --out folder")
     c.add_format(p, ("table", "json"))
@@ -54,6 +58,10 @@ def run(args: argparse.Namespace) -> int:
     from ..inference.plan import plan_fit
     from ..inference.store import check_output_dir
 
+    if args.by:
+        from .fit_by import run as run_by
+
+        return run_by(args)
     # Every check on the input runs here, before JAX is set up and before any sampling.
     if args.out:   # refused before sampling if it cannot be written (a symbolic link: its target is replaced)
         check_output_dir(args.out, overwrite=args.overwrite, flag="--out")

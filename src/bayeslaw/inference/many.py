@@ -24,23 +24,31 @@ from typing import Any, Mapping, Sequence
 
 import jax
 import numpy as np
+import pandas as pd
+import xarray as xr
 
-from ..errors import BayeslawError
+from ..core.records import table_records
+from ..core.runs import Runs
+from ..core.tables import read_table, source_name
+from ..errors import BayeslawError, DataError
 from .fit import Prepared, assemble, prepare
 from .plan import FitPlan, plan_fit
 from .result import Fit
 from .sampler import run_nuts_batch
 
 
-def fit_many(data: Sequence[Any] | Mapping[str, Any], law: Any = "chinchilla", *, chunk: int = 16,
-             progress_bar: bool | None = None, check: bool = True, **kwargs: Any) -> list[Fit] | dict[str, Fit]:
+def fit_many(data: Any, law: Any = "chinchilla", *, by: str | Sequence[str] | None = None, chunk: int = 16,
+             progress_bar: bool | None = None, check: bool = True, **kwargs: Any) -> "Fits":
     """Fit many run tables (or plans) with one compiled NUTS program per shape.
 
     Parameters
     ----------
-    data : list or dict of run tables or FitPlans
-        Each item is what :func:`bayeslaw.fit` takes (a path, DataFrame, :class:`~bayeslaw.Runs` or a plan
-        from :func:`bayeslaw.plan_fit`); a dict keeps its keys in the result.
+    data : table, list or dict of run tables or FitPlans
+        With ``by``: one table (path, DataFrame or :class:`~bayeslaw.Runs`) whose rows are split by the
+        ``by`` column(s), one data set per value. Without: a list or dict of what :func:`bayeslaw.fit`
+        takes (a path, DataFrame, Runs or a plan from :func:`bayeslaw.plan_fit`); a dict keeps its keys.
+    by : str or list of str, optional
+        The column(s) that name each data set (a curve, a task, a model family).
     law, **kwargs
         :func:`bayeslaw.fit`'s arguments for every table that is not a plan (``x``, ``likelihood``, ``run``,
         ``priors``, ``num_samples``, ``seed``, ...).
@@ -54,15 +62,22 @@ def fit_many(data: Sequence[Any] | Mapping[str, Any], law: Any = "chinchilla", *
 
     Returns
     -------
-    list or dict of Fit
-        In the order (or with the keys) of ``data``. ``spec.sampler.wall_seconds`` is each fit's share of its
+    Fits
+        A mapping of each data set's key (its ``by`` value, dict key or position) to its :class:`~bayeslaw.Fit`,
+        with ``.table`` (every curve's parameters and checks), ``.to_records()`` and ``.idata`` (the
+        posteriors along a ``curve`` dimension). ``spec.sampler.wall_seconds`` is each fit's share of its
         group's sampling time; ``spec.sampler.chain_method`` is ``"vectorized"``.
 
     Examples
     --------
-    >>> fits = bayeslaw.fit_many({name: table for name, table in curves}, "power_law", x="step",
-    ...                          run="run_id", num_chains=2)  # doctest: +SKIP
+    >>> fits = bayeslaw.fit_many("curves.csv", "power_law", by="curve_id", x="step")  # doctest: +SKIP
+    >>> fits.table.loc["run_7"]  # doctest: +SKIP
     """
+    if by is not None:
+        data = split_by(data, by)
+    elif not isinstance(data, (Mapping, Sequence)) or isinstance(data, str):
+        raise ValueError("fit_many takes a list or dict of run tables, or one table with by='COLUMN' naming the "
+                         "column that tells the data sets apart.")
     keys = list(data) if isinstance(data, Mapping) else list(range(len(data)))
     items = list(data.values()) if isinstance(data, Mapping) else list(data)
     if chunk < 1:
@@ -94,7 +109,85 @@ def fit_many(data: Sequence[Any] | Mapping[str, Any], law: Any = "chinchilla", *
             for w in caught:
                 warnings.warn(f"{keys[i]}: {w.message}", w.category, stacklevel=2)
         done += len(members)
-    return dict(zip(keys, fits)) if isinstance(data, Mapping) else list(fits)
+    return Fits(dict(zip(keys, fits)), by=by)
+
+
+def split_by(data: Any, by: str | Sequence[str]) -> dict[Any, Any]:
+    """One table's rows split by the ``by`` column(s): {value (a tuple for several columns): sub-table}."""
+    cols = [by] if isinstance(by, str) else list(by)
+    if isinstance(data, Runs):
+        frame = data.frame
+    else:
+        frame = data if isinstance(data, pd.DataFrame) else read_table(data)
+    missing = [c for c in cols if c not in frame.columns]
+    if missing:
+        where = data.source if isinstance(data, Runs) else source_name(data) if not isinstance(data, pd.DataFrame) \
+            else "the DataFrame"
+        raise DataError(f"{where} has no column {missing[0]!r} to split by; its columns are: "
+                        f"{', '.join(map(str, frame.columns))}.")
+    groups = frame.groupby(cols[0] if len(cols) == 1 else cols, sort=True, dropna=False)
+    if isinstance(data, Runs):
+        return {key: data.subset(frame.index.isin(rows.index)) for key, rows in groups}
+    return {key: rows.drop(columns=cols) for key, rows in groups}
+
+
+class Fits(Mapping):
+    """The fits of many data sets: a mapping of each data set's key to its :class:`~bayeslaw.Fit`, with the
+    result contract (``.table``, ``.to_records()``, ``.idata``) over all of them."""
+
+    def __init__(self, fits: dict[Any, Fit], by: str | Sequence[str] | None = None):
+        self._fits, self.by = dict(fits), by
+
+    def __getitem__(self, key: Any) -> Fit:
+        return self._fits[key]
+
+    def __iter__(self):
+        return iter(self._fits)
+
+    def __len__(self) -> int:
+        return len(self._fits)
+
+    def __repr__(self) -> str:
+        bad = sum(not f.converged for f in self._fits.values())
+        law = {f.law.name for f in self._fits.values()}
+        return f"<Fits {len(self)} data sets, law {', '.join(sorted(law))} ({bad} with diagnostic warnings)>"
+
+    def summary(self, ci_prob: float | None = None) -> pd.DataFrame:
+        """Every data set's parameter table (:meth:`Fit.summary`) stacked, indexed by (``curve``, ``param``), with
+        its row count, whether every check passed and which failed."""
+        parts = []
+        for key, f in self._fits.items():
+            t = f.summary(ci_prob)
+            parts.append(t.assign(n_runs=f.spec.data.n_runs, converged=f.converged,
+                                  failed_checks=", ".join(d["check"] for d in f.diagnostics)))
+        table = pd.concat(parts, keys=[str(k) for k in self._fits], names=["curve", "param"])
+        table.attrs.update(parts[0].attrs if parts else {})
+        return table
+
+    @property
+    def table(self) -> pd.DataFrame:
+        return self.summary()
+
+    def to_records(self, ci_prob: float | None = None) -> list[dict[str, Any]]:
+        """The stacked table as JSON-safe rows (``curve``, ``param``, then the columns)."""
+        table = self.summary(ci_prob)
+        return table_records(table.reset_index("curve"), ci_prob=table.attrs.get("ci_prob"))
+
+    @property
+    def idata(self) -> xr.DataTree:
+        """The posteriors and sample statistics of all data sets along a ``curve`` dimension (ArviZ reads it
+        like one fit's; each data set's own DataTree is ``fits[key].idata``)."""
+        fits = list(self._fits.values())
+        names = {tuple(f.param_names) for f in fits}
+        shapes = {(f.spec.sampler.num_chains, f.spec.sampler.num_samples) for f in fits}
+        if len(names) > 1 or len(shapes) > 1:
+            raise BayeslawError("The data sets were fitted with different laws or sampler settings, so their "
+                                "posteriors do not line up along one curve dimension; use fits[key].idata.")
+        curve = pd.Index([str(k) for k in self._fits], name="curve")
+        groups = {g: xr.concat([f.idata[g].to_dataset() for f in fits], dim=curve, coords="minimal",
+                               compat="override", join="override")
+                  for g in ("posterior", "sample_stats")}
+        return xr.DataTree.from_dict(groups)
 
 
 def _progress(before: int, total: int):
@@ -127,4 +220,4 @@ def _groups(preps: list[Prepared]) -> dict[tuple, list[int]]:
     return out
 
 
-__all__ = ["fit_many"]
+__all__ = ["fit_many", "Fits", "split_by"]
