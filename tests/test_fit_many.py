@@ -44,7 +44,7 @@ def test_each_data_set_starts_where_fit_alone_starts():
     tables = [ladder(3), ladder(4)]
     kw = dict(x="D", num_chains=2, num_warmup=1, num_samples=2, check=False)
     many = bayeslaw.fit_many(tables, "power_law", seed=11, **kw)
-    for table, f in zip(tables, many):
+    for table, f in zip(tables, many.values()):
         one = bayeslaw.fit(table, "power_law", seed=11, **kw)
         np.testing.assert_allclose(f.draws("alpha"), one.draws("alpha"), rtol=1e-9)
 

@@ -301,6 +301,7 @@ def refit_batch(fit, log_y: np.ndarray, *, num_warmup: int = 500, num_samples: i
                                         cache_key=(law.name, law.hash, obs.name, support_key),
                                         num_warmup=num_warmup, num_samples=num_samples, num_chains=num_chains,
                                         dense_mass=fit.spec.sampler.dense_mass,
-                                        target_accept_prob=fit.spec.sampler.target_accept_prob, seed=seed)
+                                        target_accept_prob=fit.spec.sampler.target_accept_prob, seed=seed,
+                                        chunk=min(16, batch))
     samples.pop(COORDINATES_SITE, None)
     return samples, extra

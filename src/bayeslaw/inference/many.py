@@ -11,8 +11,8 @@ adaptation, so each result is a full :class:`~bayeslaw.Fit` (DataTree, spec, dia
 with the keys and initial points ``fit`` would give it alone (its plan's seed), so its draws are
 those of ``fit``, up to floating-point reassociation in the vectorised program.
 
-One machine, one device: for more, run groups of data sets on a Dask cluster (``client.map`` over
-lists of tables; each worker calls ``fit_many``).
+Past one machine, ``client=`` sends the same chunks to a Dask cluster as tasks (retried on another
+worker if theirs dies) and gathers them into the same collection, with the same draws.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ import xarray as xr
 from ..core.records import table_records
 from ..core.runs import Runs
 from ..core.tables import read_table, source_name
-from ..errors import BayeslawError, DataError
+from ..errors import BayeslawError, DataError, DiagnosticWarning
 from .fit import Prepared, assemble, prepare
 from .plan import FitPlan, plan_fit
 from .result import Fit
@@ -38,7 +38,7 @@ from .sampler import run_nuts_batch
 
 
 def fit_many(data: Any, law: Any = "chinchilla", *, by: str | Sequence[str] | None = None, chunk: int = 16,
-             progress_bar: bool | None = None, check: bool = True, **kwargs: Any) -> "Fits":
+             client: Any = None, progress_bar: bool | None = None, check: bool = True, **kwargs: Any) -> "Fits":
     """Fit many run tables (or plans) with one compiled NUTS program per shape.
 
     Parameters
@@ -55,6 +55,9 @@ def fit_many(data: Any, law: Any = "chinchilla", *, by: str | Sequence[str] | No
     chunk : int, default 16
         Data sets sampled at once: a vectorised NUTS step lasts as long as its longest trajectory, so very
         wide batches waste work on a CPU; on a GPU raise it.
+    client : dask.distributed.Client, optional
+        Run the chunks as tasks on this Dask cluster (each worker needs bayeslaw installed; a chunk whose
+        worker dies is run again elsewhere, up to twice); the draws are those of the local run.
     progress_bar : bool, optional
         One line per finished chunk on stderr (default: when stderr is a terminal).
     check : bool, default True
@@ -83,33 +86,19 @@ def fit_many(data: Any, law: Any = "chinchilla", *, by: str | Sequence[str] | No
     if chunk < 1:
         raise ValueError(f"chunk must be a positive number of data sets; got {chunk!r}.")
     plans = [_plan(k, d, law, kwargs) for k, d in zip(keys, items)]
-    preps = [prepare(p) for p in plans]
     if progress_bar is None:
         progress_bar = sys.stderr.isatty()
-    fits: list[Fit | None] = [None] * len(preps)
-    groups = _groups(preps)
-    done = 0
-    for members in groups.values():
-        first = preps[members[0]].plan.sampler
-        args = jax.tree.map(lambda *v: np.stack([np.asarray(a) for a in v]), *(preps[i].args for i in members))
-        with jax.enable_x64(True):
-            t0 = time.perf_counter()
-            samples, extra = run_nuts_batch(preps[members[0]].model, args, cache_key=preps[members[0]].cache_key,
-                                            num_warmup=first.num_warmup, num_samples=first.num_samples,
-                                            num_chains=first.num_chains, dense_mass=first.dense_mass,
-                                            target_accept_prob=first.target_accept_prob,
-                                            seed=[preps[i].plan.sampler.seed for i in members], chunk=chunk,
-                                            on_chunk=_progress(done, len(preps)) if progress_bar else None)
-            wall = (time.perf_counter() - t0) / len(members)
-        for j, i in enumerate(members):
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always")
-                fits[i] = assemble(preps[i], {k: v[j] for k, v in samples.items()},
-                                   {k: v[j] for k, v in extra.items()}, wall, check=check, chain_method="vectorized")
-            for w in caught:
-                warnings.warn(f"{keys[i]}: {w.message}", w.category, stacklevel=2)
-        done += len(members)
-    return Fits(dict(zip(keys, fits)), by=by)
+    tasks = _tasks([prepare(p) for p in plans], chunk)   # the same chunks on this machine and on a cluster
+    results: list[Fit | None] = [None] * len(plans)
+    for members, fits in _run(tasks, plans, client):
+        for i, f in zip(members, fits):
+            results[i] = f
+            for d in f.diagnostics if check else ():
+                warnings.warn(f"{keys[i]}: {d['message']}", DiagnosticWarning, stacklevel=2)
+        if progress_bar:
+            done = sum(r is not None for r in results)
+            print(f"fit_many: {done}/{len(plans)} data sets fitted", file=sys.stderr, flush=True)
+    return Fits(dict(zip(keys, results)), by=by)
 
 
 def split_by(data: Any, by: str | Sequence[str]) -> dict[Any, Any]:
@@ -190,11 +179,45 @@ class Fits(Mapping):
         return xr.DataTree.from_dict(groups)
 
 
-def _progress(before: int, total: int):
-    """One line on stderr per finished chunk: data sets sampled so far, of all."""
-    def tick(done: int, _group: int) -> None:
-        print(f"fit_many: {before + done}/{total} data sets sampled", file=sys.stderr, flush=True)
-    return tick
+def _tasks(preps: list[Prepared], chunk: int) -> list[tuple[list[int], int]]:
+    """(positions, width) of each compiled program's runs: a group of plans that share a program, cut into
+    slices of ``width = min(chunk, group size)`` data sets (a short last slice is padded to it)."""
+    out = []
+    for members in _groups(preps).values():
+        width = min(chunk, len(members))
+        out += [(members[k:k + width], width) for k in range(0, len(members), width)]
+    return out
+
+
+def fit_chunk(plans: list[FitPlan], width: int) -> list[Fit]:
+    """Fits of plans that share one compiled program, sampled together (padded to ``width`` data sets); what
+    each local step or cluster task of :func:`fit_many` runs. Diagnostics are recorded, not warned."""
+    preps = [prepare(p) for p in plans]
+    s, first = plans[0].sampler, preps[0]
+    args = jax.tree.map(lambda *v: np.stack([np.asarray(a) for a in v]), *(p.args for p in preps))
+    with jax.enable_x64(True):
+        t0 = time.perf_counter()
+        samples, extra = run_nuts_batch(first.model, args, cache_key=first.cache_key, num_warmup=s.num_warmup,
+                                        num_samples=s.num_samples, num_chains=s.num_chains, dense_mass=s.dense_mass,
+                                        target_accept_prob=s.target_accept_prob, seed=[p.sampler.seed for p in plans],
+                                        chunk=width)
+        wall = (time.perf_counter() - t0) / len(plans)
+    return [assemble(p, {k: v[j] for k, v in samples.items()}, {k: v[j] for k, v in extra.items()}, wall,
+                     check=False, chain_method="vectorized") for j, p in enumerate(preps)]
+
+
+def _run(tasks: list[tuple[list[int], int]], plans: list[FitPlan], client: Any):
+    """(positions, fits) of each task as it finishes: here, one after another, or on a Dask cluster."""
+    if client is None:
+        for members, width in tasks:
+            yield members, fit_chunk([plans[i] for i in members], width)
+        return
+    from dask.distributed import as_completed
+
+    futures = {client.submit(fit_chunk, [plans[i] for i in members], width, pure=False, retries=2): members
+               for members, width in tasks}
+    for future in as_completed(futures):
+        yield futures[future], future.result()
 
 
 def _plan(key: Any, item: Any, law: Any, kwargs: dict) -> FitPlan:
