@@ -110,3 +110,22 @@ def test_cli_fit_by_writes_one_folder_per_group_and_a_summary(tmp_path, capsys):
     assert list(summary.columns[:3]) == ["curve", "param", "folder"] and len(summary) == 2 * 5
     assert main(argv) == 2 and "exists" in capsys.readouterr().err  # no --overwrite: refused, nothing touched
     assert main([*argv, "--overwrite"]) == 0
+
+
+def test_questions_asked_of_every_fit_at_once():
+    """predict / optimal_allocation / compute_for_loss of a Fits: one result per data set, stacked by curve."""
+    from bayeslaw.core.collection import Each
+
+    runs = bayeslaw.load_runs(bayeslaw.example_data_path()).frame
+    halves = {"small": runs[runs["N"] < runs["N"].median()], "large": runs[runs["N"] >= runs["N"].median()]}
+    fits = bayeslaw.fit_many(halves, "chinchilla", num_chains=2, num_warmup=150, num_samples=150, check=False)
+    pred = bayeslaw.predict(fits, N=70e9, D=1.4e12, ci_prob=0.9)
+    assert isinstance(pred, Each) and list(pred) == ["small", "large"]
+    assert pred.table.index.names == ["curve", "target"] and len(pred.table) == 2
+    assert pred.table.loc[("large", 0), "mean_median"] == pytest.approx(
+        pred["large"].table.loc[0, "mean_median"])
+    assert [r["curve"] for r in pred.to_records()] == ["small", "large"]
+    assert pred.idata["predictions"]["loss"].dims[0] == "curve"
+    opt = bayeslaw.optimal_allocation(fits, 5.76e23)
+    assert opt.table.index.names[0] == "curve" and len(opt.table) == 2
+    assert len(fits.compute_for_loss(2.0).table) == 2

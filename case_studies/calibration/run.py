@@ -55,7 +55,7 @@ PEER_LADDERS = 200  # the peer runs on ladders (seeds) 0-199
 #: The study behind the README's table: ladders per (law, noise) cell.
 PLAN = {("power_law", "normal"): 1000, ("power_law", "student_t3"): 1000,
         ("compute", "normal"): 1000, ("compute", "student_t3"): 1000,
-        ("chinchilla", "normal"): 200, ("chinchilla", "student_t3"): 200,
+        ("chinchilla", "normal"): 500, ("chinchilla", "student_t3"): 500,
         ("kaplan", "normal"): 1000, ("kaplan", "student_t3"): 500,
         ("broken_power_law", "normal"): 100, ("broken_power_law", "student_t3"): 100}
 REVISITING_LAWS = ("power_law", "m4")

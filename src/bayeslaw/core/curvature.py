@@ -13,7 +13,8 @@ data its variance grows with the fourth power of the distance, so bands carry wh
 about how far the law bends away from them.
 
 The prior's scale is the widest of 0.01, 0.005, 0.0025 and 0.0012 that keeps extrapolated bands
-within 1.25x of the plain law's on ladders where the law is exact (1.22x, coverage 0.933); with it the
+within 1.25x of the plain law's on 20 ladders where the law is exact (1.22x, coverage 0.933; on 500 ladders per
+cell, case_studies/calibration/results/curved, it is 1.20-1.50x, coverage 0.93-0.975); with it the
 90% new-run band covers 0.918 of the 49 largest Chinchilla runs held out, where the plain law covers 0.65-0.69
 (case_studies/real_data_calibration, curvature_scale.py): use it (``fit(..., curvature=True)``) when a backtest says
 the law bends. The coefficients trade off against the floor and the exponents, which then describe the runs' range

@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from ..core.collection import Each
 from ..core.records import table_records
 from ..core.runs import Runs
 from ..core.tables import read_table, source_name
@@ -120,38 +121,27 @@ def split_by(data: Any, by: str | Sequence[str]) -> dict[Any, Any]:
     return {key: rows.drop(columns=cols) for key, rows in groups}
 
 
-class Fits(Mapping):
+class Fits(Each):
     """The fits of many data sets: a mapping of each data set's key to its :class:`~bayeslaw.Fit`, with the
-    result contract (``.table``, ``.to_records()``, ``.idata``) over all of them."""
+    result contract over all of them (``.table``, ``.to_records()``, ``.idata`` along a ``curve`` dimension)
+    and the posterior questions asked of every fit at once (``predict``, ``optimal_allocation``,
+    ``compute_for_loss``: each returns an :class:`~bayeslaw.core.collection.Each` of results)."""
 
     def __init__(self, fits: dict[Any, Fit], by: str | Sequence[str] | None = None):
-        self._fits, self.by = dict(fits), by
-
-    def __getitem__(self, key: Any) -> Fit:
-        return self._fits[key]
-
-    def __iter__(self):
-        return iter(self._fits)
-
-    def __len__(self) -> int:
-        return len(self._fits)
+        super().__init__(fits, name="curve")
+        self.by = by
 
     def __repr__(self) -> str:
-        bad = sum(not f.converged for f in self._fits.values())
-        law = {f.law.name for f in self._fits.values()}
+        bad = sum(not f.converged for f in self.values())
+        law = {f.law.name for f in self.values()}
         return f"<Fits {len(self)} data sets, law {', '.join(sorted(law))} ({bad} with diagnostic warnings)>"
 
     def summary(self, ci_prob: float | None = None) -> pd.DataFrame:
         """Every data set's parameter table (:meth:`Fit.summary`) stacked, indexed by (``curve``, ``param``), with
         its row count, whether every check passed and which failed."""
-        parts = []
-        for key, f in self._fits.items():
-            t = f.summary(ci_prob)
-            parts.append(t.assign(n_runs=f.spec.data.n_runs, converged=f.converged,
-                                  failed_checks=", ".join(d["check"] for d in f.diagnostics)))
-        table = pd.concat(parts, keys=[str(k) for k in self._fits], names=["curve", "param"])
-        table.attrs.update(parts[0].attrs if parts else {})
-        return table
+        return self.stack([f.summary(ci_prob).assign(
+            n_runs=f.spec.data.n_runs, converged=f.converged,
+            failed_checks=", ".join(d["check"] for d in f.diagnostics)) for f in self.values()])
 
     @property
     def table(self) -> pd.DataFrame:
@@ -166,17 +156,29 @@ class Fits(Mapping):
     def idata(self) -> xr.DataTree:
         """The posteriors and sample statistics of all data sets along a ``curve`` dimension (ArviZ reads it
         like one fit's; each data set's own DataTree is ``fits[key].idata``)."""
-        fits = list(self._fits.values())
+        fits = list(self.values())
         names = {tuple(f.param_names) for f in fits}
         shapes = {(f.spec.sampler.num_chains, f.spec.sampler.num_samples) for f in fits}
         if len(names) > 1 or len(shapes) > 1:
             raise BayeslawError("The data sets were fitted with different laws or sampler settings, so their "
                                 "posteriors do not line up along one curve dimension; use fits[key].idata.")
-        curve = pd.Index([str(k) for k in self._fits], name="curve")
+        curve = pd.Index([str(k) for k in self], name="curve")
         groups = {g: xr.concat([f.idata[g].to_dataset() for f in fits], dim=curve, coords="minimal",
                                compat="override", join="override")
                   for g in ("posterior", "sample_stats")}
         return xr.DataTree.from_dict(groups)
+
+    def predict(self, *args: Any, **kwargs: Any) -> Each:
+        """:func:`bayeslaw.predict` of every fit at the same targets (``run=`` applies to each)."""
+        return Each({k: f.predict(*args, **kwargs) for k, f in self.items()})
+
+    def optimal_allocation(self, *args: Any, **kwargs: Any) -> Each:
+        """:func:`bayeslaw.optimal_allocation` of every fit."""
+        return Each({k: f.optimal_allocation(*args, **kwargs) for k, f in self.items()})
+
+    def compute_for_loss(self, *args: Any, **kwargs: Any) -> Each:
+        """:func:`bayeslaw.compute_for_loss` of every fit."""
+        return Each({k: f.compute_for_loss(*args, **kwargs) for k, f in self.items()})
 
 
 def _tasks(preps: list[Prepared], chunk: int) -> list[tuple[list[int], int]]:

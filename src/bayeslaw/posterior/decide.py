@@ -28,6 +28,7 @@ import xarray as xr
 
 from ..core.records import json_value, resolve_ci_prob
 from ..errors import LawError
+from ..inference.many import Fits
 from ..inference.result import Fit
 from ..inference.sampler import remember
 from .predict import decades_beyond, posterior_params
@@ -191,6 +192,8 @@ def optimal_allocation(fit: Fit, C: Any, *, flops_per_param_token: float | None 
     Decision
         Quantities ``N_opt``, ``D_opt``, ``tokens_per_param`` and ``loss_opt`` per budget.
     """
+    if isinstance(fit, Fits):  # fit_many's collection: every fit at the same budgets
+        return fit.optimal_allocation(C, flops_per_param_token=flops_per_param_token, ci_prob=ci_prob)
     ci_prob = resolve_ci_prob(ci_prob)
     _require_nd(fit, "optimal_allocation")
     k = _k(fit, flops_per_param_token)
@@ -220,6 +223,8 @@ def compute_for_loss(fit: Fit, loss: Any, *, flops_per_param_token: float | None
     the target (floor at or above it) give ``inf``; ``reachable`` is the fraction that can.
     ``ci_prob`` as for :func:`optimal_allocation`.
     """
+    if isinstance(fit, Fits):  # fit_many's collection: every fit at the same losses
+        return fit.compute_for_loss(loss, flops_per_param_token=flops_per_param_token, ci_prob=ci_prob)
     ci_prob = resolve_ci_prob(ci_prob)
     design = fit.spec.design
     loss = np.atleast_1d(np.asarray(loss, dtype=float))

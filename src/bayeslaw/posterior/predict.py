@@ -26,6 +26,7 @@ from ..core.records import json_value, resolve_ci_prob
 from ..core.runs import Runs
 from ..core.spec import check_seed
 from ..errors import DataError
+from ..inference.many import Fits
 from ..inference.result import Fit
 from . import correlated, sequential
 from .summaries import summarise
@@ -235,6 +236,8 @@ def predict(fit: Fit, targets: pd.DataFrame | Mapping | None = None, *, ci_prob:
     -------
     Prediction
     """
+    if isinstance(fit, Fits):  # fit_many's collection: each fit at the same targets
+        return fit.predict(targets, ci_prob=ci_prob, seed=seed, run=run, **inputs)
     ci_prob = resolve_ci_prob(ci_prob)
     seed = check_seed(seed)
     frame = as_targets(fit, targets, **inputs)
