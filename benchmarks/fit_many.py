@@ -2,13 +2,16 @@
 
 The training parts of the first ``--curves`` learning curves of the "Revisiting" benchmark
 (``../shared/data/revisiting``; synthetic power-law curves with drift when it is absent) are fitted with
-``power_law`` and the ``learning_curve`` observation model (x = seen examples, one run per curve), NUTS
-``--num-chains`` x (1000 + 1000), as in ``case_studies/real_data_calibration``. Each way runs twice in one
-process: the first pass includes compiling, the second reuses the compiled programs. Prints a Markdown table
-(seconds per curve, ratio to one at a time), the share of curves with sampler warnings, and how far the two
-ways' posterior medians of alpha are apart in posterior standard deviations. Usage::
+``power_law`` and ``--likelihood`` (``learning_curve``: one run per curve; ``student_t``: the default for
+rows without a run column), x = seen examples, NUTS ``--num-chains`` x (1000 + 1000), as in
+``case_studies/real_data_calibration``. Each way runs ``--passes`` times in one process: the first pass includes
+compiling (run with ``BAYESLAW_NO_CACHE=1`` so no earlier process's programs are reused), the second reuses the
+compiled programs. Prints a Markdown table (total and per-curve seconds, ratio to one at a time, the share of
+curves with sampler warnings and with R-hat <= 1.01) and how far the two ways' posterior medians of alpha are
+apart in posterior standard deviations. Usage::
 
-    python benchmarks/fit_many.py --curves 32 --chunk 16
+    BAYESLAW_NO_CACHE=1 python benchmarks/fit_many.py --curves 92 --likelihood student_t
+    BAYESLAW_NO_CACHE=1 python benchmarks/fit_many.py --curves 92 --likelihood learning_curve --passes 1
 """
 
 from __future__ import annotations
@@ -44,36 +47,51 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--curves", type=int, default=32)
     ap.add_argument("--chunk", type=int, default=16)
     ap.add_argument("--num-chains", type=int, default=4)
+    ap.add_argument("--likelihood", default="learning_curve", help="learning_curve (one run per curve) or student_t")
+    ap.add_argument("--passes", type=int, default=2, help="1: compiling included only; 2: and again, compiled")
+    ap.add_argument("--ways", default="fit,threads,vectorized",
+                    help="fit (one at a time), threads / vectorized (fit_many's methods), comma-separated")
     args = ap.parse_args(argv)
     import bayeslaw
 
     what, tables = curves(args.curves)
-    kw = dict(x="D", run="run", likelihood="learning_curve", num_chains=args.num_chains, progress_bar=False)
+    kw = dict(x="D", likelihood=args.likelihood, num_chains=args.num_chains, progress_bar=False)
+    if args.likelihood == "learning_curve":
+        kw["run"] = "run"
+    ways = {"fit": lambda: {k: bayeslaw.fit(t, "power_law", **kw) for k, t in tables.items()},
+            "threads": lambda: bayeslaw.fit_many(tables, "power_law", method="threads", **kw),
+            "vectorized": lambda: bayeslaw.fit_many(tables, "power_law", method="vectorized", chunk=args.chunk, **kw)}
+    chosen = args.ways.split(",")
+    labels = ["first pass (compiling included)", "second pass (compiled)"][:args.passes]
     times, fits = {}, {}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        for label in ("first pass", "second pass"):
-            t0 = time.perf_counter()
-            one = {k: bayeslaw.fit(t, "power_law", **kw) for k, t in tables.items()}
-            times[("one at a time", label)] = time.perf_counter() - t0
-            t0 = time.perf_counter()
-            many = bayeslaw.fit_many(tables, "power_law", chunk=args.chunk, **kw)
-            times[("fit_many", label)] = time.perf_counter() - t0
-            fits = {"one at a time": one, "fit_many": many}
+        for label in labels:
+            for way in chosen:
+                t0 = time.perf_counter()
+                fits[way] = ways[way]()
+                times[(way, label)] = time.perf_counter() - t0
     n = len(tables)
-    print(f"{n} {what}; power_law + learning_curve, {args.num_chains} chains x (1000 + 1000), chunk {args.chunk}\n")
-    print("| way | pass | s per curve | ratio to one at a time | curves with warnings |")
-    print("|---|---|---|---|---|")
-    for label in ("first pass", "second pass"):
-        base = times[("one at a time", label)]
-        for way in ("one at a time", "fit_many"):
-            warned = np.mean([bool(f.diagnostics) for f in fits[way].values()])
-            print(f"| {way} | {label} | {times[(way, label)] / n:.2f} | {times[(way, label)] / base:.2f} | "
-                  f"{warned:.2f} |")
+    print(f"{n} {what}; power_law + {args.likelihood}, {args.num_chains} chains x (1000 + 1000), chunk {args.chunk}\n")
+    print("| way | pass | total s | s per curve | ratio to fit one at a time | curves with warnings | "
+          "curves with R-hat <= 1.01 |")
+    print("|---|---|---|---|---|---|---|")
+    for label in labels:
+        for way in chosen:
+            f = fits[way].values()
+            warned = np.mean([bool(x.diagnostics) for x in f])
+            rhat = np.mean([float(x.summary()["r_hat"].max()) <= 1.01 for x in f])
+            base = times.get(("fit", label))
+            ratio = f"{times[(way, label)] / base:.2f}" if base else "-"
+            print(f"| {way} | {label} | {times[(way, label)]:.0f} | {times[(way, label)] / n:.2f} | {ratio} | "
+                  f"{warned:.2f} | {rhat:.2f} |")
+    if "fit" not in chosen or len(chosen) < 2:
+        return 0
+    other = next(w for w in chosen if w != "fit")
     alpha = {way: {k: f.draws("alpha") for k, f in fs.items()} for way, fs in fits.items()}
-    gap = [abs(float(np.median(alpha["one at a time"][k])) - float(np.median(alpha["fit_many"][k])))
-           / float(np.std(alpha["one at a time"][k])) for k in tables]
-    print(f"\nalpha's posterior medians, the two ways apart: median {np.median(gap):.3f}, max {np.max(gap):.3f} "
+    gap = [abs(float(np.median(alpha["fit"][k])) - float(np.median(alpha[other][k])))
+           / float(np.std(alpha["fit"][k])) for k in tables]
+    print(f"\nalpha's posterior medians, fit and {other} apart: median {np.median(gap):.3f}, max {np.max(gap):.3f} "
           "posterior sd (Monte Carlo error of two independent runs)")
     return 0
 

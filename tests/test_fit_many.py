@@ -19,18 +19,21 @@ def ladder(seed: int, n: int = 12) -> pd.DataFrame:
 
 def test_fit_many_matches_fit_and_keeps_keys(tmp_path):
     tables = {"a": ladder(0), "b": ladder(1), "c": ladder(2, n=20)}  # two shapes: two groups
-    many = bayeslaw.fit_many(tables, "power_law", x="D", seed=0, check=False, **SMALL)
+    many = bayeslaw.fit_many(tables, "power_law", x="D", seed=0, check=False, method="threads", workers=2, **SMALL)
+    vec = bayeslaw.fit_many(tables, "power_law", x="D", seed=0, check=False, method="vectorized", **SMALL)
     assert list(many) == ["a", "b", "c"] and all(isinstance(f, bayeslaw.Fit) for f in many.values())
     for key, table in tables.items():
         one = bayeslaw.fit(table, "power_law", x="D", seed=0, check=False, **SMALL)
         f = many[key]
-        assert f.spec.data.n_runs == len(table) and f.spec.sampler.chain_method == "vectorized"
+        assert f.spec.data.n_runs == len(table) and vec[key].spec.sampler.chain_method == "vectorized"
         assert f.idata["posterior"].sizes["chain"] == 2 and f.idata["posterior"].sizes["draw"] == 200
-        for name in ("E", "alpha"):  # the same posterior, other draws: medians within half a posterior sd
-            a, b = one.draws(name), f.draws(name)
+        assert np.array_equal(f.draws("alpha"), one.draws("alpha"))   # threads: fit() alone, exactly
+        for name in ("E", "alpha"):  # vectorized: the same posterior, other draws (medians within half an sd)
+            a, b = one.draws(name), vec[key].draws(name)
             assert abs(np.median(a) - np.median(b)) < 0.5 * np.std(a), (key, name)
-    again = bayeslaw.fit_many(list(tables.values()), "power_law", x="D", seed=0, check=False, **SMALL)
-    assert list(again) == [0, 1, 2] and np.array_equal(again[1].draws("alpha"), many["b"].draws("alpha"))
+    again = bayeslaw.fit_many(list(tables.values()), "power_law", x="D", seed=0, check=False, method="vectorized",
+                              **SMALL)
+    assert list(again) == [0, 1, 2] and np.array_equal(again[1].draws("alpha"), vec["b"].draws("alpha"))
     many["c"].save(tmp_path / "c")
     loaded = bayeslaw.load(tmp_path / "c")
     assert np.array_equal(loaded.draws("alpha"), many["c"].draws("alpha"))
@@ -43,7 +46,7 @@ def test_each_data_set_starts_where_fit_alone_starts():
     trajectories drift apart, so longer runs agree in distribution, as the test above checks)."""
     tables = [ladder(3), ladder(4)]
     kw = dict(x="D", num_chains=2, num_warmup=1, num_samples=2, check=False)
-    many = bayeslaw.fit_many(tables, "power_law", seed=11, **kw)
+    many = bayeslaw.fit_many(tables, "power_law", seed=11, method="vectorized", **kw)
     for table, f in zip(tables, many.values()):
         one = bayeslaw.fit(table, "power_law", seed=11, **kw)
         np.testing.assert_allclose(f.draws("alpha"), one.draws("alpha"), rtol=1e-9)
@@ -55,6 +58,8 @@ def test_fit_many_names_the_bad_data_set_before_sampling():
         bayeslaw.fit_many({"fine": ladder(1), "broken": bad}, "power_law", x="D", **SMALL)
     with pytest.raises(ValueError, match="chunk must be a positive"):
         bayeslaw.fit_many([ladder(1)], "power_law", x="D", chunk=0, **SMALL)
+    with pytest.raises(ValueError, match="method must be one of auto, threads"):
+        bayeslaw.fit_many([ladder(1)], "power_law", x="D", method="gpu", **SMALL)
 
 
 def test_fit_many_learning_curves_and_warnings_name_the_curve():
@@ -129,3 +134,17 @@ def test_questions_asked_of_every_fit_at_once():
     opt = bayeslaw.optimal_allocation(fits, 5.76e23)
     assert opt.table.index.names[0] == "curve" and len(opt.table) == 2
     assert len(fits.compute_for_loss(2.0).table) == 2
+
+
+def test_plans_and_fits_pickle_with_their_laws_by_name():
+    """Catalogue laws (closures inside) and observation models are pickled by name, so plans and fits reach
+    worker processes and Dask workers; unpickled, they are the very catalogue objects."""
+    import pickle
+
+    from bayeslaw.inference.plan import plan_fit
+
+    for law, kw in [("chinchilla", {"curvature": True}), ("power_law", {"x": "N", "likelihood": "learning_curve"})]:
+        plan = plan_fit(bayeslaw.example_data_path(), law, **kw)
+        back = pickle.loads(pickle.dumps(plan))
+        assert back.law is plan.law and back.observation is plan.observation
+        assert back.runs.frame.equals(plan.runs.frame)

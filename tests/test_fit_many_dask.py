@@ -14,7 +14,7 @@ distributed = pytest.importorskip("distributed", reason="dask[distributed] is no
 
 from test_fit_many import ladder  # noqa: E402
 
-KW = dict(x="D", num_chains=2, num_warmup=150, num_samples=150, seed=3, check=False, chunk=2)
+KW = dict(x="D", num_chains=2, num_warmup=150, num_samples=150, seed=3, check=False, chunk=2, method="vectorized")
 
 
 @pytest.mark.slow

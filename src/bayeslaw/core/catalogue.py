@@ -25,6 +25,7 @@ reads it again, e.g. after installing a package).
 
 from __future__ import annotations
 
+import copyreg
 import types
 from importlib.metadata import entry_points
 from typing import Any
@@ -106,6 +107,17 @@ def register(law: Law) -> Law:
     return law
 
 
+def _reduce_law(law: Law):
+    """How pickle writes a law: a catalogue law (not one registered in this process) by its name, so fits and plans
+    cross to worker processes although its functions are closures; any other law as a plain dataclass."""
+    try:
+        if origin(law.name) not in ("registered", "?") and get_law(law.name) is law:
+            return get_law, (law.name,)
+    except LawError:
+        pass
+    return law.__reduce_ex__(4)
+
+
 def get_law(law: str | Law) -> Law:
     """Look a law up by name (or pass a Law through)."""
     if isinstance(law, Law):
@@ -117,3 +129,6 @@ def get_law(law: str | Law) -> Law:
         raise LawError(f"Unknown law {law!r}; available laws: {', '.join(sorted(laws))} "
                        "(see `bayeslaw laws`).")
     return laws[law]
+
+
+copyreg.pickle(Law, _reduce_law)

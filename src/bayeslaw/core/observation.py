@@ -80,6 +80,12 @@ class ObservationModel:
     process_fixed: Mapping[str, float] = field(default_factory=dict)
     grouped: bool = False
 
+    def __reduce_ex__(self, protocol: int):
+        """A catalogued observation model is pickled by its name (its functions may be closures)."""
+        if OBSERVATION_MODELS.get(self.name) is self:
+            return get_observation_model, (self.name,)
+        return super().__reduce_ex__(protocol)
+
     @property
     def sequential(self) -> bool:
         """True when checkpoints are scored along each run (one-step-ahead conditionals)."""

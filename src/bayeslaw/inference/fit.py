@@ -31,7 +31,7 @@ from .model import (COORDINATES_SITE, default_chain_method, log_likelihood_fn, m
                     prior_arguments, prior_families, prior_refs, reference_scales)
 from .plan import FitPlan, one_input, plan_fit
 from .result import Fit
-from .sampler import run_nuts, run_nuts_batch
+from .sampler import TRACE_LOCK, run_nuts, run_nuts_batch
 
 
 def fit(
@@ -123,7 +123,8 @@ def run_plan(plan: FitPlan, *, progress_bar: bool | None = None, check: bool = T
     """Run a checked plan: NUTS on the centred, padded runs, then the DataTree, spec and diagnostics."""
     if progress_bar is None:
         progress_bar = sys.stderr.isatty()
-    prep = prepare(plan)
+    with TRACE_LOCK:   # tracing goes one thread at a time; sampling does not (sampler.TRACE_LOCK)
+        prep = prepare(plan)
     s = plan.sampler
     with jax.enable_x64(True):
         t0 = time.perf_counter()
@@ -133,7 +134,8 @@ def run_plan(plan: FitPlan, *, progress_bar: bool | None = None, check: bool = T
                                   target_accept_prob=s.target_accept_prob, seed=s.seed,
                                   progress_bar=bool(progress_bar))
         wall = time.perf_counter() - t0
-    return assemble(prep, samples, extra, wall, check=check, stacklevel=4)
+    with TRACE_LOCK:
+        return assemble(prep, samples, extra, wall, check=check, stacklevel=4)
 
 
 @dataclass(frozen=True)

@@ -1,25 +1,29 @@
-"""Many fits in one compiled program: :func:`fit_many`.
+"""Many fits at once: :func:`fit_many`, and :class:`Fits`, the collection it returns.
 
-Fitting many curves or ladders one :func:`~bayeslaw.fit` at a time spends most of the time in
-small, sequential NUTS runs. :func:`fit_many` plans every data set first (each refused at once
-with its own sentence), groups the plans that share a compiled program (the same law,
-observation model, prior families and supports, padded size and sampler settings), and runs
-each group through :func:`~bayeslaw.inference.sampler.run_nuts_batch`: data sets on an outer
-vectorised axis, in chunks, chains vectorised inside. Every data set keeps its own reference
-scales, priors resolved at its own loss scale, Laplace start and step-size and mass-matrix
-adaptation, so each result is a full :class:`~bayeslaw.Fit` (DataTree, spec, diagnostics),
-with the keys and initial points ``fit`` would give it alone (its plan's seed), so its draws are
-those of ``fit``, up to floating-point reassociation in the vectorised program.
+:func:`fit_many` plans every data set first (each refused at once with its own sentence), then fits
+them in one of three ways (``method``). On CPUs, ``"threads"``: each data set is :func:`~bayeslaw.fit`
+alone, a few at a time; compiled programs are reused and run in parallel while tracing takes turns
+(:data:`~bayeslaw.inference.sampler.TRACE_LOCK`), so the draws are ``fit``'s exactly. On a GPU,
+``"vectorized"``: the plans that share a compiled program (the same law, observation model, prior
+families and supports, padded size and sampler settings) are sampled together through
+:func:`~bayeslaw.inference.sampler.run_nuts_batch`, data sets on an outer vectorised axis in chunks;
+each keeps its own reference scales, priors, Laplace start, adaptation, and the keys and initial
+points ``fit`` would give it, so its draws agree with ``fit``'s in distribution (the first iterations
+exactly; floating-point reassociation then lets the trajectories drift apart). On 2 CPU cores the
+vectorised program took twice a loop's time (its step lasts as long as the longest trajectory).
 
-Past one machine, ``client=`` sends the same chunks to a Dask cluster as tasks (retried on another
-worker if theirs dies) and gathers them into the same collection, with the same draws.
+Past one machine, ``client=`` sends the same tasks to a Dask cluster (retried on another worker if
+theirs dies) and gathers them into the same collection, with the same draws.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 import warnings
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import as_completed as as_completed_threads
 from typing import Any, Mapping, Sequence
 
 import jax
@@ -32,15 +36,16 @@ from ..core.records import table_records
 from ..core.runs import Runs
 from ..core.tables import read_table, source_name
 from ..errors import BayeslawError, DataError, DiagnosticWarning
-from .fit import Prepared, assemble, prepare
+from .fit import Prepared, assemble, prepare, run_plan
 from .plan import FitPlan, plan_fit
 from .result import Fit
 from .sampler import run_nuts_batch
 
 
-def fit_many(data: Any, law: Any = "chinchilla", *, by: str | Sequence[str] | None = None, chunk: int = 16,
-             client: Any = None, progress_bar: bool | None = None, check: bool = True, **kwargs: Any) -> "Fits":
-    """Fit many run tables (or plans) with one compiled NUTS program per shape.
+def fit_many(data: Any, law: Any = "chinchilla", *, by: str | Sequence[str] | None = None, method: str = "auto",
+             workers: int | None = None, chunk: int = 16, client: Any = None, progress_bar: bool | None = None,
+             check: bool = True, **kwargs: Any) -> "Fits":
+    """Fit many run tables (or plans): every data set on the local cores, a GPU or a Dask cluster.
 
     Parameters
     ----------
@@ -53,9 +58,18 @@ def fit_many(data: Any, law: Any = "chinchilla", *, by: str | Sequence[str] | No
     law, **kwargs
         :func:`bayeslaw.fit`'s arguments for every table that is not a plan (``x``, ``likelihood``, ``run``,
         ``priors``, ``num_samples``, ``seed``, ...).
+    method : {"auto", "threads", "vectorized", "loop"}
+        ``"threads"``: each data set is :func:`bayeslaw.fit` alone (the same draws), ``workers`` at a time
+        (compiled programs run in parallel; tracing takes turns). ``"vectorized"``: the data sets that share a
+        program are sampled together, ``chunk`` at a time, in one vectorised program (each with the keys and
+        starts ``fit`` would give it; a vectorised step lasts as long as the longest trajectory, and the draws
+        agree with ``fit``'s in distribution). ``"loop"``: one after another. ``"auto"``: vectorized when JAX
+        runs on a GPU or TPU, else threads (on 2 CPU cores, 92 Revisiting curves: threads 0.6 times a loop's
+        time, vectorized 2.0 times; benchmarks/RESULTS.md).
+    workers : int, optional
+        Threads for ``"threads"`` (default: the CPU count).
     chunk : int, default 16
-        Data sets sampled at once: a vectorised NUTS step lasts as long as its longest trajectory, so very
-        wide batches waste work on a CPU; on a GPU raise it.
+        Data sets per vectorised program (``"vectorized"``); raise it on a GPU.
     client : dask.distributed.Client, optional
         Run the chunks as tasks on this Dask cluster (each worker needs bayeslaw installed; a chunk whose
         worker dies is run again elsewhere, up to twice); the draws are those of the local run.
@@ -70,7 +84,7 @@ def fit_many(data: Any, law: Any = "chinchilla", *, by: str | Sequence[str] | No
         A mapping of each data set's key (its ``by`` value, dict key or position) to its :class:`~bayeslaw.Fit`,
         with ``.table`` (every curve's parameters and checks), ``.to_records()`` and ``.idata`` (the
         posteriors along a ``curve`` dimension). ``spec.sampler.wall_seconds`` is each fit's share of its
-        group's sampling time; ``spec.sampler.chain_method`` is ``"vectorized"``.
+        group's sampling time; ``spec.sampler.chain_method`` is ``"vectorized"`` for vectorised fits.
 
     Examples
     --------
@@ -89,9 +103,14 @@ def fit_many(data: Any, law: Any = "chinchilla", *, by: str | Sequence[str] | No
     plans = [_plan(k, d, law, kwargs) for k, d in zip(keys, items)]
     if progress_bar is None:
         progress_bar = sys.stderr.isatty()
-    tasks = _tasks([prepare(p) for p in plans], chunk)   # the same chunks on this machine and on a cluster
+    method = resolve_method(method)
+    if method == "vectorized":   # the same chunks on this machine and on a cluster
+        tasks = _tasks([prepare(p) for p in plans], chunk)
+    else:
+        tasks = [([i], 0) for i in range(len(plans))]
+    workers = max(1, int(workers or os.cpu_count() or 1)) if method == "threads" else 1
     results: list[Fit | None] = [None] * len(plans)
-    for members, fits in _run(tasks, plans, client):
+    for members, fits in _run(tasks, plans, client, workers):
         for i, f in zip(members, fits):
             results[i] = f
             for d in f.diagnostics if check else ():
@@ -191,9 +210,21 @@ def _tasks(preps: list[Prepared], chunk: int) -> list[tuple[list[int], int]]:
     return out
 
 
+def resolve_method(method: str) -> str:
+    """``"auto"`` as the devices say: vectorized on a GPU or TPU, threads on CPUs."""
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {', '.join(METHODS)}; got {method!r}.")
+    if method != "auto":
+        return method
+    return "vectorized" if jax.default_backend() != "cpu" else "threads"
+
+
 def fit_chunk(plans: list[FitPlan], width: int) -> list[Fit]:
-    """Fits of plans that share one compiled program, sampled together (padded to ``width`` data sets); what
-    each local step or cluster task of :func:`fit_many` runs. Diagnostics are recorded, not warned."""
+    """What each step or cluster task of :func:`fit_many` runs: with ``width`` 0, each plan's :func:`fit`; else
+    plans that share one compiled program, sampled together (padded to ``width`` data sets). Diagnostics are
+    recorded, not warned."""
+    if width == 0:
+        return [run_plan(p, progress_bar=False, check=False) for p in plans]
     preps = [prepare(p) for p in plans]
     s, first = plans[0].sampler, preps[0]
     args = jax.tree.map(lambda *v: np.stack([np.asarray(a) for a in v]), *(p.args for p in preps))
@@ -208,18 +239,28 @@ def fit_chunk(plans: list[FitPlan], width: int) -> list[Fit]:
                      check=False, chain_method="vectorized") for j, p in enumerate(preps)]
 
 
-def _run(tasks: list[tuple[list[int], int]], plans: list[FitPlan], client: Any):
-    """(positions, fits) of each task as it finishes: here, one after another, or on a Dask cluster."""
-    if client is None:
+def _run(tasks: list[tuple[list[int], int]], plans: list[FitPlan], client: Any, workers: int):
+    """(positions, fits) of each task as it finishes: one after another, in ``workers`` threads, or on a Dask
+    cluster (each task retried on another worker if its worker dies)."""
+    if client is not None:
+        from dask.distributed import as_completed
+
+        futures = {client.submit(fit_chunk, [plans[i] for i in members], width, pure=False, retries=2): members
+                   for members, width in tasks}
+        for future in as_completed(futures):
+            yield futures[future], future.result()
+        return
+    if workers <= 1 or len(tasks) <= 1:
         for members, width in tasks:
             yield members, fit_chunk([plans[i] for i in members], width)
         return
-    from dask.distributed import as_completed
+    with ThreadPoolExecutor(workers) as pool:
+        futures = {pool.submit(fit_chunk, [plans[i] for i in members], width): members for members, width in tasks}
+        for future in as_completed_threads(futures):
+            yield futures[future], future.result()
 
-    futures = {client.submit(fit_chunk, [plans[i] for i in members], width, pure=False, retries=2): members
-               for members, width in tasks}
-    for future in as_completed(futures):
-        yield futures[future], future.result()
+
+METHODS = ("auto", "threads", "vectorized", "loop")
 
 
 def _plan(key: Any, item: Any, law: Any, kwargs: dict) -> FitPlan:

@@ -28,6 +28,9 @@ from numpyro.infer.util import initialize_model
 EXTRA_FIELDS = ("diverging", "num_steps", "energy", "potential_energy", "accept_prob", "step_size")
 
 _PROGRAMS: dict[tuple, Callable] = {}
+#: NumPyro's effect handlers keep one global stack, so tracing a model (finding starts, compiling a program,
+#: the pointwise log likelihood) is one thread at a time; running a compiled program is not (see _Once).
+TRACE_LOCK = threading.RLock()
 _CACHE_SIZE = 16
 _PROGRESS_EVERY = 50
 
@@ -39,6 +42,22 @@ def remember(cache: dict, key: tuple, make: Callable[[], Callable]) -> Callable:
             cache.pop(next(iter(cache)))
         cache[key] = make()
     return cache[key]
+
+
+class _Once:
+    """A compiled program whose first call (the one that traces the model) holds :data:`TRACE_LOCK`; later
+    calls run without it, so fits in several threads sample at the same time."""
+
+    def __init__(self, fn: Callable):
+        self.fn, self.ready = fn, False
+
+    def __call__(self, *args):
+        if self.ready:
+            return self.fn(*args)
+        with TRACE_LOCK:
+            out = self.fn(*args)
+            self.ready = True
+            return out
 
 
 class _Progress:
@@ -168,7 +187,7 @@ def _initialize(model, model_args: tuple, rng_key, num_chains: int, init_strateg
     10 MB per fit (11 GB after 700 fits). With one key it evaluates the first candidate eagerly
     and returns it when valid (the same start the mapped search finds), compiling nothing.
     """
-    with warnings.catch_warnings():
+    with TRACE_LOCK, warnings.catch_warnings():
         # NumPyro validates the first, eager evaluation of the model; a law sampled in other coordinates
         # evaluates each prior's log density at the mapped point and masks it where it is out of the
         # support (a narrower prior, e.g. Uniform(0.2, 0.4)), so the warning about it says nothing
@@ -183,7 +202,7 @@ def _program(init, cache_key: tuple, model_args: tuple, settings: dict) -> Calla
     """The compiled sampler for these settings and argument shapes, built once and remembered."""
     shapes = tuple((tuple(np.shape(leaf)), str(jnp.result_type(leaf))) for leaf in jax.tree.leaves(model_args))
     key = (cache_key, shapes, jax.tree.structure(model_args), tuple(sorted(settings.items())))
-    return remember(_PROGRAMS, key, lambda: _make_program(init.potential_fn, init.postprocess_fn, **settings))
+    return remember(_PROGRAMS, key, lambda: _Once(_make_program(init.potential_fn, init.postprocess_fn, **settings)))
 
 
 def use_persistent_cache() -> str | None:
@@ -218,11 +237,12 @@ def run_nuts(model, model_args: tuple, *, cache_key: tuple, num_warmup: int, num
     use_persistent_cache()
     rng = jax.random.PRNGKey(seed)
     k_init, k_run = jax.random.split(rng)
-    init, z0 = _initialize(model, model_args, k_init, num_chains, init_strategy)
-    program = _program(init, cache_key, model_args,
-                       dict(num_warmup=num_warmup, num_samples=num_samples, num_chains=num_chains,
-                            chain_method=chain_method, dense_mass=dense_mass,
-                            target_accept_prob=target_accept_prob, progress=progress_bar))
+    with TRACE_LOCK:
+        init, z0 = _initialize(model, model_args, k_init, num_chains, init_strategy)
+        program = _program(init, cache_key, model_args,
+                           dict(num_warmup=num_warmup, num_samples=num_samples, num_chains=num_chains,
+                                chain_method=chain_method, dense_mass=dense_mass,
+                                target_accept_prob=target_accept_prob, progress=progress_bar))
     keys = jax.random.split(k_run, num_chains)
     if progress_bar:
         _PROGRESS.start(num_chains * (num_warmup + num_samples), f"NUTS {num_chains} chains")
