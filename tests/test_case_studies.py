@@ -431,6 +431,18 @@ def test_real_data_calibration_smoke(run_main, tmp_path):
     assert "| synthetic | learning_curve |" in (tmp_path / "summary.md").read_text()
 
 
+def test_real_data_calibration_batch_smoke(run_main, tmp_path):
+    """--batch: the same two curves through bayeslaw.fit_many, scored the same way, labelled as such."""
+    code = run_main("real_data_calibration", "--study", "synthetic", "--curves", "2", "--batch",
+                    "--likelihoods", "learning_curve", *SMALL, "--out", tmp_path)
+    assert code == 0
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert set(summary) == {"synthetic/learning_curve (fit_many)"}
+    assert summary["synthetic/learning_curve (fit_many)"]["points"] == 32
+    curves = pd.read_csv(tmp_path / "synthetic" / "learning_curve_fit_many" / "curves.csv")
+    assert len(curves) == 2 and (curves["wall_s"] > 0).all()
+
+
 def test_real_data_calibration_committed_results_match_expected():
     """The committed summary (README's table) is expected.json's, and the verdicts it states hold there."""
     summary = json.loads((CASES / "real_data_calibration" / "results" / "summary.json").read_text())

@@ -122,7 +122,7 @@ def run_batched(tasks: list[dict], chunk: int = 16):
         fits = bayeslaw.fit_many([t["train"].assign(run="curve") for t in tasks], "power_law", chunk=chunk,
                                  **fit_kwargs(tasks[0]))
     share = (time.perf_counter() - t0) / len(tasks)
-    for task, fit in zip(tasks, fits):
+    for task, fit in zip(tasks, fits.values()):
         yield score_curve(dict(task, likelihood=task["likelihood"] + " (fit_many)"), fit, share)
 
 
@@ -233,7 +233,8 @@ def figure(points: pd.DataFrame, path: Path) -> None:
     for ax, study in zip(axes[0], studies):
         pts = points[points["study"] == study]
         edges = np.quantile(pts["decades"], np.linspace(0, 1, 7))
-        for lik, style in (("student_t", "--"), ("learning_curve", "-")):  # the one-at-a-time fits
+        for lik in sorted(pts["likelihood"].unique()):
+            style = "--" if lik.startswith("student_t") else "-"
             g = pts[pts["likelihood"] == lik]
             if not len(g):
                 continue
