@@ -47,6 +47,7 @@ def test_vectorized_agrees_with_fit_in_distribution_and_repeats_itself():
     assert list(again) == [0, 1, 2] and np.array_equal(again[1].draws("alpha"), vec["b"].draws("alpha"))
 
 
+@pytest.mark.slow
 def test_each_data_set_starts_where_fit_alone_starts():
     """Per data set, the keys and initial points of fit(seed=...) alone: after one warmup iteration the draws
     agree to rounding (later the vectorised program's other floating-point reassociation lets NUTS's
@@ -69,6 +70,7 @@ def test_fit_many_names_the_bad_data_set_before_sampling():
         bayeslaw.fit_many([ladder(1)], "power_law", x="D", method="gpu", **SMALL)
 
 
+@pytest.mark.slow
 def test_fit_many_learning_curves_and_warnings_name_the_curve():
     curves = {f"run{i}": ladder(i, n=14).assign(run="r") for i in range(3)}
     with warnings.catch_warnings(record=True) as caught:
