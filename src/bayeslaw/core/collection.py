@@ -55,8 +55,13 @@ class Each(Mapping):
     @property
     def idata(self) -> xr.DataTree:
         """The groups every result's DataTree has, concatenated along a ``curve`` dimension."""
+        return self.concat()
+
+    def concat(self, groups: tuple[str, ...] | None = None) -> xr.DataTree:
+        """These DataTree groups of every result (default: all they share) along the ``curve`` dimension."""
         trees = [r.idata for r in self._results.values()]
-        groups = [g for g in trees[0].children if all(g in t.children for t in trees)]
+        if groups is None:
+            groups = tuple(g for g in trees[0].children if all(g in t.children for t in trees))
         index = pd.Index([str(k) for k in self._results], name=self.name)
         try:
             return xr.DataTree.from_dict({g: xr.concat([t[g].to_dataset() for t in trees], dim=index,

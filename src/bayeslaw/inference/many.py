@@ -104,13 +104,15 @@ def fit_many(data: Any, law: Any = "chinchilla", *, by: str | Sequence[str] | No
     if progress_bar is None:
         progress_bar = sys.stderr.isatty()
     method = resolve_method(method)
+    preps = None
     if method == "vectorized":   # the same chunks on this machine and on a cluster
-        tasks = _tasks([prepare(p) for p in plans], chunk)
+        preps = [prepare(p) for p in plans]
+        tasks = _tasks(preps, chunk)
     else:
         tasks = [([i], 0) for i in range(len(plans))]
     workers = max(1, int(workers or os.cpu_count() or 1)) if method == "threads" else 1
     results: list[Fit | None] = [None] * len(plans)
-    for members, fits in _run(tasks, plans, client, workers):
+    for members, fits in _run(tasks, plans, client, workers, preps):
         for i, f in zip(members, fits):
             results[i] = f
             for d in f.diagnostics if check else ():
@@ -181,11 +183,7 @@ class Fits(Each):
         if len(names) > 1 or len(shapes) > 1:
             raise BayeslawError("The data sets were fitted with different laws or sampler settings, so their "
                                 "posteriors do not line up along one curve dimension; use fits[key].idata.")
-        curve = pd.Index([str(k) for k in self], name="curve")
-        groups = {g: xr.concat([f.idata[g].to_dataset() for f in fits], dim=curve, coords="minimal",
-                               compat="override", join="override")
-                  for g in ("posterior", "sample_stats")}
-        return xr.DataTree.from_dict(groups)
+        return self.concat(("posterior", "sample_stats"))
 
     def predict(self, *args: Any, **kwargs: Any) -> Each:
         """:func:`bayeslaw.predict` of every fit at the same targets (``run=`` applies to each)."""
@@ -225,7 +223,12 @@ def fit_chunk(plans: list[FitPlan], width: int) -> list[Fit]:
     recorded, not warned."""
     if width == 0:
         return [run_plan(p, progress_bar=False, check=False) for p in plans]
-    preps = [prepare(p) for p in plans]
+    return _fit_prepared([prepare(p) for p in plans], width)
+
+
+def _fit_prepared(preps: list[Prepared], width: int) -> list[Fit]:
+    """:func:`fit_chunk`'s vectorised case, for plans already prepared."""
+    plans = [p.plan for p in preps]
     s, first = plans[0].sampler, preps[0]
     args = jax.tree.map(lambda *v: np.stack([np.asarray(a) for a in v]), *(p.args for p in preps))
     with jax.enable_x64(True):
@@ -239,7 +242,8 @@ def fit_chunk(plans: list[FitPlan], width: int) -> list[Fit]:
                      check=False, chain_method="vectorized") for j, p in enumerate(preps)]
 
 
-def _run(tasks: list[tuple[list[int], int]], plans: list[FitPlan], client: Any, workers: int):
+def _run(tasks: list[tuple[list[int], int]], plans: list[FitPlan], client: Any, workers: int,
+         preps: list[Prepared] | None = None):
     """(positions, fits) of each task as it finishes: one after another, in ``workers`` threads, or on a Dask
     cluster (each task retried on another worker if its worker dies)."""
     if client is not None:
@@ -251,8 +255,9 @@ def _run(tasks: list[tuple[list[int], int]], plans: list[FitPlan], client: Any, 
             yield futures[future], future.result()
         return
     if workers <= 1 or len(tasks) <= 1:
-        for members, width in tasks:
-            yield members, fit_chunk([plans[i] for i in members], width)
+        for members, width in tasks:   # the vectorised plans were prepared to group them: not again
+            yield members, (_fit_prepared([preps[i] for i in members], width) if width and preps
+                            else fit_chunk([plans[i] for i in members], width))
         return
     with ThreadPoolExecutor(workers) as pool:
         futures = {pool.submit(fit_chunk, [plans[i] for i in members], width): members for members, width in tasks}
