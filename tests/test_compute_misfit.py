@@ -119,12 +119,17 @@ def _families(seed=0, families=8, sizes=6, offset=0.05, noise=0.01):
     return pd.DataFrame(rows)
 
 
-def test_grouped_fit_pools_offsets_and_predicts_per_group():
+@pytest.fixture(scope="module")
+def grouped_fit():
+    return bayeslaw.fit(_families(), "power_law", x="N", likelihood="grouped", run="family", num_chains=2,
+                        num_warmup=300, num_samples=300, seed=1, check=False)
+
+
+def test_grouped_fit_pools_offsets_and_predicts_per_group(grouped_fit):
     runs = _families()
     with pytest.raises(bayeslaw.DataError, match="group column"):
         bayeslaw.plan_fit(runs, "power_law", x="N", likelihood="grouped")
-    f = bayeslaw.fit(runs, "power_law", x="N", likelihood="grouped", run="family", num_chains=2, num_warmup=300,
-                     num_samples=300, seed=1, check=False)
+    f = grouped_fit
     assert 0.02 < float(np.median(f.draws("group_sd"))) < 0.12 and float(np.median(f.draws("sigma"))) < 0.02
     seen = bayeslaw.predict(f, N=1e9, run="f3").table
     new = bayeslaw.predict(f, N=1e9).table
@@ -134,7 +139,12 @@ def test_grouped_fit_pools_offsets_and_predicts_per_group():
     truth = runs[(runs.family == "f3")]["loss"].iloc[-1]
     assert seen["new_run_lower"].iloc[0] < truth < seen["new_run_upper"].iloc[0]
     assert np.isfinite(bayeslaw.loo(f, refit=False).elpd_loo)
-    cv = bayeslaw.leave_one_group_out(f, "family")
+
+
+@pytest.mark.slow
+def test_grouped_fit_leaves_one_family_out(grouped_fit):
+    """Leave-one-group-out refits the grouped model once per family (most of this file's time: slow-marked)."""
+    cv = bayeslaw.leave_one_group_out(grouped_fit, "family")
     assert len(cv.table) > 0
 
 
