@@ -89,8 +89,18 @@ def curved(law: Law, coefficient: Param = CURVATURE) -> Law:
                    coordinates=coords, example=example)
 
 
+def is_curved(law: Law | str) -> bool:
+    """Whether a law (or a law's name) is a ``<law>_curved`` (the one place that reads the suffix)."""
+    return (law if isinstance(law, str) else law.name).endswith(SUFFIX)
+
+
+def curved_name(law: Law | str) -> str:
+    """The name of a law's curved twin: ``chinchilla`` -> ``chinchilla_curved``."""
+    return (law if isinstance(law, str) else law.name) + SUFFIX
+
+
 def resolve(name: str, laws: dict[str, Law]) -> Law | None:
     """The curved law for a name ``<law>_curved`` whose base is in ``laws`` (else None)."""
-    if isinstance(name, str) and name.endswith(SUFFIX) and name[: -len(SUFFIX)] in laws:
+    if isinstance(name, str) and is_curved(name) and name[: -len(SUFFIX)] in laws:
         return curved(laws[name[: -len(SUFFIX)]])
     return None

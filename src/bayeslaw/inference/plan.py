@@ -261,7 +261,7 @@ def choose_curvature(law: Law, curvature: bool) -> tuple[Law, str]:
     """
     if not isinstance(curvature, bool):
         raise LawError(f"curvature must be True or False; got {curvature!r}.")
-    if law.name.endswith(curvature_term.SUFFIX):
+    if curvature_term.is_curved(law):
         return law, f"{law.name} (the law with its curvature term, named by the caller)"
     if not curvature:
         return law, ""
@@ -276,7 +276,7 @@ def _curved(law: Law) -> Law:
     else a curved copy of the caller's law."""
     try:
         if get_law(law.name) is law:
-            return get_law(law.name + curvature_term.SUFFIX)
+            return get_law(curvature_term.curved_name(law))
     except LawError:
         pass
     return curvature_term.curved(law)
@@ -326,7 +326,7 @@ def plan_fit(data: Any, law: str | Law = "chinchilla", *, x: str | Mapping[str, 
         resolve_priors(law, get_observation_model(likelihood), priors)
     runs, fit_x = read_runs(data, [law], x=x, y=y, groups=groups, flops_per_param_token=flops_per_param_token)
     observation, reason = choose_likelihood(runs, run, likelihood)
-    if num_warmup is None and law.name.endswith(curvature_term.SUFFIX):
+    if num_warmup is None and curvature_term.is_curved(law):
         sampler = replace(sampler, num_warmup=CURVED_WARMUP)
     resolved = resolve_priors(law, observation, priors)
     try:

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from ..core.catalogue import get_law
+from ..core.curvature import curved_name, is_curved
 from ..core.law import Law
 from ..core.priors import Prior
 from ..core.records import resolve_ci_prob, table_records
@@ -88,10 +89,9 @@ class Backtest:
         first = self.fits[bad[0]]
         if first.spec.data.run is not None and first.spec.likelihood != "learning_curve":
             fix = f"fit the checkpoints as learning curves (--likelihood learning_curve with --run {first.spec.data.run})"
-        elif first.spec.data.run is None and not first.law.name.endswith("_curved") and \
-                _has_law(f"{first.law.name}_curved"):
+        elif first.spec.data.run is None and not is_curved(first.law) and _has_law(curved_name(first.law)):
             fix = (f"for a ladder of runs fit the law with its curvature term (--curvature on, or --law "
-                   f"{first.law.name}_curved) or stack it with the plain law")
+                   f"{curved_name(first.law)}) or stack it with the plain law")
         else:
             fix = "try another observation model or law"
         return (f"Held-out coverage is far below the nominal {self.ci_prob:g} ({what} of {units} held-out runs; "
