@@ -158,7 +158,9 @@ transitions, E-BFMI ≥ 0.3); `check` is one of `r_hat`, `ess`, `divergences`, `
 derived columns (e.g. `{"D": "D = C / (6 N)"}`), `columns` which source column each size came from, `sampler` the
 settings and what the run did, `out` the folder written (`null` without `--out`). `likelihood_reason` says why
 that observation model was used; `law_reason` says why the law has its curvature term (`--curvature on`, or a
-`_curved` name) and is empty for the plain law.
+`_curved` name) and is empty for the plain law. `ignored_columns` lists the columns of the table the fit did not
+read (not a size, the loss, a group or the run column, e.g. a `budget` column); they are also named in one note on
+stderr, and recorded in the fit as `spec.data.ignored`.
 
 ### `laws --format json`
 

@@ -325,5 +325,16 @@ def extrapolation_note(table, what: str = "target") -> str | None:
             "assume the law holds that far out.")
 
 
+def ignored_note(source: str, columns) -> str | None:
+    """One note naming the columns of a run table that a fit does not read (``FitPlan.ignored_columns``);
+    None when it reads them all."""
+    if not columns:
+        return None
+    names = ", ".join(repr(str(col)) for col in columns)
+    what = f"column {names} is" if len(columns) == 1 else f"columns {names} are"
+    return (f"note: {what} not used by the fit ({source}: not read as a size, the loss, a group or the run "
+            "column); if one is a size, map it with --x NAME=COLUMN.")
+
+
 def pct(p: float) -> str:
     return f"{100 * p:g}%"

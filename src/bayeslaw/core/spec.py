@@ -78,6 +78,7 @@ class DataRecord:
     hash: str = ""
     run: str | None = None    # the run-id column of learning curves (rows of one run are its checkpoints)
     axis: str | None = None   # the law input along which a run's checkpoints are ordered
+    ignored: tuple[str, ...] = ()   # columns of the table the fit did not read (e.g. a 'budget' column)
 
 
 @dataclass(frozen=True)
@@ -140,6 +141,9 @@ class FitSpec:
         for key in ("run", "axis"):  # only learning-curve fits have them (spec.json of ladders is unchanged)
             if data[key] is None:
                 del data[key]
+        data["ignored"] = list(self.data.ignored)
+        if not data["ignored"]:   # only tables with unread columns have it
+            del data["ignored"]
         sampler = asdict(self.sampler)
         sampler["laplace_ok"] = list(self.sampler.laplace_ok)
         sampler["warmup_leapfrog_steps"] = list(self.sampler.warmup_leapfrog_steps)
@@ -162,6 +166,7 @@ class FitSpec:
             refs = d["reference_scales"]
             data = {k: v for k, v in dict(d["data"]).items() if k in _names(DataRecord)}
             data["groups"] = tuple(data.get("groups", ()))
+            data["ignored"] = tuple(str(c) for c in data.get("ignored", ()))
             sampler = {k: v for k, v in dict(d["sampler"]).items() if k in _names(SamplerRecord)}
             sampler["laplace_ok"] = tuple(sampler.get("laplace_ok", ()))
             sampler["warmup_leapfrog_steps"] = tuple(sampler.get("warmup_leapfrog_steps", ()))

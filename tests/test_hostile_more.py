@@ -1,0 +1,106 @@
+"""Hostile inputs, continued (issue 15, items 7, 8, 6, 13 and 14 follow-ups).
+
+Columns a fit does not read are named in one note; big tables say that they are loading and load
+with bounded memory; the API's figure and report writers refuse existing files as the CLI does;
+``--at-file`` wherever ``--at`` is taken; Ctrl-C at the very start of the console script; the
+backtest's coverage verdict on the Marin IsoFLOP runs; the loss unit in the CLI's tables and JSON.
+
+CLI commands run in-process (``cli.main``) with NUTS replaced by the session's small fit where a
+command would sample, so that each test takes well under a second (one subprocess test sends a
+real signal; the Marin backtest runs NUTS and is slow-marked).
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import bayeslaw
+import bayeslaw.inference.fit
+from bayeslaw.cli import common, main
+from bayeslaw.core.spec import FitSpec
+
+from strictjson import loads as strict  # noqa: E402
+
+
+def run(capsys, argv):
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def one_sentence_error(code: int, err: str, *needles: str) -> None:
+    assert code == 2, err
+    assert "Traceback" not in err
+    lines = [ln for ln in err.strip().splitlines() if ln.startswith("error:")]
+    assert len(lines) == 1, err
+    for needle in needles:
+        assert needle in lines[0], lines[0]
+
+
+def good_frame(n: int = 10) -> pd.DataFrame:
+    N = np.geomspace(1e7, 1e10, n)
+    D = np.geomspace(2e8, 2e11, n)[::-1].copy()
+    return pd.DataFrame({"N": N, "D": D, "C": 6 * N * D, "loss": 1.7 + 400 * N ** -0.34 + 410 * D ** -0.28})
+
+
+@pytest.fixture
+def fake_nuts(monkeypatch, power_law_fit):
+    """NUTS replaced by (a copy of) the session's small power-law fit; JAX set-up skipped."""
+    calls = []
+
+    def fake(plan, **kwargs):
+        calls.append(plan)
+        return copy.copy(power_law_fit)
+
+    monkeypatch.setattr(bayeslaw.inference.fit, "fit", fake)
+    monkeypatch.setattr(common, "setup_jax", lambda n: None)
+    return calls
+
+
+# -- item 7: columns the fit does not read ---------------------------------------------------------
+
+
+def test_columns_the_fit_does_not_read_are_named_in_the_plan():
+    frame = good_frame().assign(budget=1e20, lr=3e-4, family="a")
+    plan = bayeslaw.plan_fit(frame, "chinchilla")
+    assert plan.ignored_columns == ("budget", "lr")   # family is a group column: carried, not ignored
+    assert bayeslaw.plan_fit(good_frame(), "chinchilla").ignored_columns == ()
+    curves = good_frame().assign(run_id=["a"] * 5 + ["b"] * 5, budget=1.0)
+    assert bayeslaw.plan_fit(curves, "chinchilla", run="run_id").ignored_columns == ("budget",)
+    # an unmapped column named like a variable is not read either
+    assert bayeslaw.plan_fit(good_frame().rename(columns={"N": "params"}).assign(x=1.0), "chinchilla"
+                             ).ignored_columns == ("x",)
+
+
+def test_the_fit_records_the_columns_it_did_not_read(power_law_fit):
+    spec = power_law_fit.spec
+    assert spec.data.ignored == ("epoch_excluded",)   # the bundled runs' flag column
+    none = spec.replace(data=replace(spec.data, ignored=()))
+    assert "ignored" not in none.to_dict()["data"]    # spec.json of tables read whole is unchanged
+    marked = spec.replace(data=replace(spec.data, ignored=("budget", "lr")))
+    assert marked.to_dict()["data"]["ignored"] == ["budget", "lr"]
+    assert FitSpec.from_dict(marked.to_dict()).data.ignored == ("budget", "lr")
+
+
+def test_fit_names_the_columns_it_ignored_in_one_note(tmp_path, capsys, fake_nuts):
+    path = tmp_path / "runs.csv"
+    good_frame().assign(budget=1e20, source="marin").to_csv(path, index=False)
+    code, out, err = run(capsys, ["fit", path, "--law", "chinchilla"])
+    assert code == 0, err
+    notes = [ln for ln in err.splitlines() if "not used by the fit" in ln]
+    assert len(notes) == 1 and notes[0].startswith("note: columns 'budget', 'source' are"), err
+    assert str(path) in notes[0] and "--x NAME=COLUMN" in notes[0]
+    assert "not used by the fit" not in out
+    code, out, err = run(capsys, ["fit", path, "--law", "chinchilla", "--format", "json"])
+    assert code == 0 and "not used by the fit" in err
+    code, out, err = run(capsys, ["--quiet", "fit", path, "--law", "chinchilla"])
+    assert code == 0 and "not used by the fit" not in err
+    plain = tmp_path / "plain.csv"
+    good_frame().to_csv(plain, index=False)
+    code, out, err = run(capsys, ["fit", plain, "--law", "chinchilla"])
+    assert code == 0 and "not used by the fit" not in err
