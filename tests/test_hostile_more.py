@@ -104,3 +104,91 @@ def test_fit_names_the_columns_it_ignored_in_one_note(tmp_path, capsys, fake_nut
     good_frame().to_csv(plain, index=False)
     code, out, err = run(capsys, ["fit", plain, "--law", "chinchilla"])
     assert code == 0 and "not used by the fit" not in err
+
+
+# -- item 4 (API): save_figure and write_report refuse existing files unless overwrite=True ----------
+
+
+def test_api_writers_refuse_an_existing_file_unless_overwrite(power_law_fit, tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from bayeslaw import plots
+    from bayeslaw.report import write_report
+
+    fig, _ = plt.subplots()
+    png = tmp_path / "fig.png"
+    png.write_bytes(b"old")
+    with pytest.raises(bayeslaw.BayeslawError, match=r"'.*fig\.png' already exists.*overwrite=True") as exc:
+        plots.save_figure(fig, png)
+    assert "\n" not in str(exc.value) and png.read_bytes() == b"old"
+    assert plots.save_figure(fig, png, overwrite=True) == png and png.read_bytes().startswith(b"\x89PNG")
+    target = tmp_path / "target.png"
+    target.write_bytes(b"old")
+    link = tmp_path / "link.png"
+    link.symlink_to(target)
+    plots.save_figure(fig, link, overwrite=True)   # written through the link, which stays a link
+    assert link.is_symlink() and target.read_bytes().startswith(b"\x89PNG")
+    plt.close(fig)
+
+    html = tmp_path / "r.html"
+    html.write_text("old")
+    with pytest.raises(bayeslaw.BayeslawError, match=r"'.*r\.html' already exists.*overwrite=True"):
+        write_report(power_law_fit, html)
+    assert html.read_text() == "old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fig.png", "link.png", "r.html", "target.png"]
+
+
+# -- item 6: --at-file wherever --at is taken -------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def n_dir(power_law_fit, tmp_path_factory):
+    """The shared one-variable fit (power_law of N), saved."""
+    return power_law_fit.save(tmp_path_factory.mktemp("n") / "fit")
+
+
+def _commands_with_at():
+    from bayeslaw.cli import build_parser
+
+    sub = next(a for a in build_parser()._actions if a.dest == "command")
+    return sorted(name for name, p in sub.choices.items() if any("--at" in a.option_strings for a in p._actions))
+
+
+def test_every_command_that_takes_at_takes_at_file():
+    from bayeslaw.cli import build_parser
+
+    sub = next(a for a in build_parser()._actions if a.dest == "command")
+    with_at = _commands_with_at()
+    assert {"predict", "plot", "report", "compare"} <= set(with_at)
+    for name in with_at:
+        assert any("--at-file" in a.option_strings for a in sub.choices[name]._actions), name
+
+
+def test_at_file_in_plot_and_report(capsys, n_dir, tmp_path):
+    good = tmp_path / "targets.csv"
+    good.write_text("N\n1e9\n7e10\n")
+    out = tmp_path / "curve.png"
+    code, _, err = run(capsys, ["plot", n_dir, "--kind", "curve", "--at-file", good, "-o", out])
+    assert code == 0 and out.read_bytes().startswith(b"\x89PNG"), err
+    html = tmp_path / "r.html"
+    code, _, err = run(capsys, ["report", n_dir, "--at-file", good, "-o", html])
+    assert code == 0, err
+    assert "10<sup>10</sup></td>" in html.read_text()   # the second target's row (7e10)
+
+
+@pytest.mark.parametrize("command", ["plot", "report", "compare"])
+def test_bad_at_file_is_one_sentence_and_writes_nothing(command, capsys, n_dir, tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("N\n1e9\nlots\n")
+    out = tmp_path / ("out.html" if command == "report" else "out.png")
+    data = tmp_path / "runs.csv"
+    good_frame().to_csv(data, index=False)
+    head = {"plot": ["plot", n_dir, "-o", out], "report": ["report", n_dir, "-o", out],
+            "compare": ["compare", data, "--law", "power_law", "--x", "N", "--plot", out]}[command]
+    one_sentence_error(*run(capsys, [*head, "--at-file", bad])[::2], "row 2", "column 'N'", "'lots'")
+    one_sentence_error(*run(capsys, [*head, "--at-file", bad, "--at", "N=1e9"])[::2], "not both")
+    one_sentence_error(*run(capsys, [*head, "--at-file", tmp_path / "none.csv"])[::2], "does not exist")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.csv", "runs.csv"]

@@ -25,8 +25,6 @@ def add(sub, common) -> None:
                                      "distance beyond the fitted range in decades.", epilog=EPILOG)
     c.add_fit_dir(p)
     c.add_at(p)
-    p.add_argument("--at-file", metavar="FILE", help="targets from a CSV/TSV or Parquet file: one target per row, "
-                                                     "columns named like the law's inputs (e.g. N,D)")
     c.add_ci_prob(p)
     c.add_seed(p, "seed of the new-run noise draws (default 0)")
     p.add_argument("--run", metavar="RUN_ID", help="learning-curve fits: predict this run's later checkpoints "
@@ -40,11 +38,7 @@ def run(args: argparse.Namespace) -> int:
     from ..posterior.predict import predict
 
     ci_prob = resolve_ci_prob(args.ci_prob)
-    from ..posterior.targets import read_targets
-
-    if args.at and args.at_file:
-        raise c.UsageError("Give targets with --at or with --at-file, not both.")
-    targets = read_targets(args.at_file) if args.at_file else c.parse_at(args.at)
+    targets = c.targets(args, required=True)
     fit = c.load_fit(args.fit_dir, verify=not args.no_verify)
     pred = predict(fit, targets, ci_prob=ci_prob, seed=args.seed, run=args.run)
     table = pred.table
