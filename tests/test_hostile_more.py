@@ -192,3 +192,38 @@ def test_bad_at_file_is_one_sentence_and_writes_nothing(command, capsys, n_dir, 
     one_sentence_error(*run(capsys, [*head, "--at-file", bad, "--at", "N=1e9"])[::2], "not both")
     one_sentence_error(*run(capsys, [*head, "--at-file", tmp_path / "none.csv"])[::2], "does not exist")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.csv", "runs.csv"]
+
+
+# -- item 16: the loss unit, stated the same way in figures, tables and JSON -------------------------
+
+
+@pytest.fixture(scope="module")
+def nd_dir(chinchilla_fit, tmp_path_factory):
+    """The shared Chinchilla fit (a law of N and D), saved."""
+    return chinchilla_fit.save(tmp_path_factory.mktemp("nd") / "fit")
+
+
+def test_loss_unit_in_predict_optimum_and_fit_outputs(capsys, nd_dir, n_dir, chinchilla_fit, power_law_fit,
+                                                      fake_nuts, tmp_path):
+    from bayeslaw.plots.style import loss_label
+
+    assert chinchilla_fit.spec.loss_unit == "nats per token"
+    assert loss_label(chinchilla_fit) == f"loss ({chinchilla_fit.spec.loss_unit})"   # the figures' rule
+    for fit_dir, fit in ((nd_dir, chinchilla_fit), (n_dir, power_law_fit)):
+        unit = fit.spec.loss_unit
+        at = "N=7e10,D=1.4e12" if fit is chinchilla_fit else "N=7e10"
+        code, out, err = run(capsys, ["predict", fit_dir, "--at", at, "--format", "json"])
+        assert code == 0 and strict(out)["loss_unit"] == unit, err
+        code, out, err = run(capsys, ["predict", fit_dir, "--at", at])
+        assert code == 0 and f"loss in {unit}\n" in out, err
+    code, out, err = run(capsys, ["optimum", nd_dir, "--compute", "5.76e23", "--format", "json"])
+    assert code == 0 and strict(out)["loss_unit"] == "nats per token", err
+    code, out, err = run(capsys, ["optimum", nd_dir, "--compute", "5.76e23", "--loss", "2.0"])
+    assert code == 0 and "loss in nats per token\n" in out, err
+    data = tmp_path / "runs.csv"
+    good_frame().to_csv(data, index=False)
+    code, out, err = run(capsys, ["fit", data, "--law", "chinchilla", "--format", "json"])
+    doc = strict(out)
+    assert code == 0 and doc["loss_unit"] == power_law_fit.spec.loss_unit, err   # the fake fit's spec
+    code, out, err = run(capsys, ["fit", data, "--law", "chinchilla"])
+    assert code == 0 and f"loss in {power_law_fit.spec.loss_unit}\n" in out

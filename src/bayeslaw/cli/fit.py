@@ -97,6 +97,7 @@ def render(fit, fmt: str, out: Path | None, ci_prob: float) -> str:
         doc = {"law": fit.law.name, "likelihood": spec.likelihood, "likelihood_reason": spec.likelihood_reason,
                "law_reason": spec.law_reason,
                "run": spec.data.run, "n_runs": spec.data.n_runs, "ignored_columns": list(spec.data.ignored),
+               "loss_unit": spec.loss_unit,
                "ci_prob": ci_prob,
                "interval": "hdi", "params": fit.to_records(ci_prob), "diagnostics": fit.diagnostics,
                "converged": fit.converged, "checks_not_computed": unchecked, "conventions": spec.data.derived, "columns": spec.data.columns,
@@ -125,6 +126,7 @@ def render(fit, fmt: str, out: Path | None, ci_prob: float) -> str:
     ]
     if spec.data.derived:
         lines.append("derived: " + "; ".join(spec.data.derived.values()))
+    lines.append(f"loss in {spec.loss_unit}")
     lines += [
         f"NUTS: {chains} x ({s.num_warmup} warmup + {s.num_samples} draws), "
         f"{method}seed {s.seed}, {s.wall_seconds:.1f} s",

@@ -43,12 +43,14 @@ def run(args: argparse.Namespace) -> int:
     pred = predict(fit, targets, ci_prob=ci_prob, seed=args.seed, run=args.run)
     table = pred.table
     if args.format != "table":
-        c.emit(table, args.format, pred.to_records(), {"law": fit.law.name, "ci_prob": ci_prob})
+        c.emit(table, args.format, pred.to_records(), {"law": fit.law.name, "ci_prob": ci_prob,
+                                                       "loss_unit": fit.spec.loss_unit})
         return 0
     new = ("the run's next checkpoint, given its checkpoints so far" if fit.spec.data.run is not None
            or fit.spec.data.axis is not None else "the law plus run-to-run noise")
     print(f"law: {fit.law.name}   predictions with {c.pct(ci_prob)} equal-tailed intervals "
           f"(mean law = the fitted law; new run = {new}; observation model {fit.spec.likelihood})")
+    print(f"loss in {fit.spec.loss_unit}")
     print(c.format_table(c.compact(table).rename(columns={"mean": "mean law", "new_run": "new run"})))
     note = c.extrapolation_note(table)
     if note:

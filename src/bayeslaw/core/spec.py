@@ -126,6 +126,16 @@ class FitSpec:
         return dict(self.data.design)
 
     @property
+    def loss_unit(self) -> str:
+        """The loss's unit, as figures and the CLI's tables and JSON state it: nats per token for language-model
+        runs (sizes in tokens or FLOPs, or both N and D), else the run table's own (named by its loss column)."""
+        design = set(self.data.design.values())
+        if {"D", "C"} & design or {"N", "D"} <= design:
+            return "nats per token"
+        source = str(self.data.columns.get("loss", "loss"))
+        return f"column {source!r}, in its own unit" if source != "loss" else "the run table's unit"
+
+    @property
     def law_name(self) -> str:
         """The fitted law's name."""
         return str(self.law.get("name", "?"))

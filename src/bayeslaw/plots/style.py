@@ -112,15 +112,11 @@ def nice_log_ticks(axis) -> None:
 
 
 def loss_label(fit: Any) -> str:
-    """The loss axis's label with its unit: nats per token for language-model runs (sizes in tokens or FLOPs),
-    else the run table's own loss column (its unit is the table's)."""
+    """The loss axis's label with its unit (:attr:`bayeslaw.FitSpec.loss_unit`, the unit the CLI's tables and
+    JSON state): nats per token for language-model runs, else the run table's own."""
     if fit is None:
         return "loss"
-    data = fit.spec.data
-    if {"D", "C"} & set(data.design.values()) or {"N", "D"} <= set(data.design.values()):
-        return "loss (nats per token)"
-    source = str(data.columns.get("loss", "loss"))
-    return f"loss (column {source!r}, in its own unit)" if source != "loss" else "loss (the run table's unit)"
+    return f"loss ({fit.spec.loss_unit})"
 
 
 def tidy_log_ticks(ax) -> None:
