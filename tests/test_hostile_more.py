@@ -227,3 +227,40 @@ def test_loss_unit_in_predict_optimum_and_fit_outputs(capsys, nd_dir, n_dir, chi
     assert code == 0 and doc["loss_unit"] == power_law_fit.spec.loss_unit, err   # the fake fit's spec
     code, out, err = run(capsys, ["fit", data, "--law", "chinchilla"])
     assert code == 0 and f"loss in {power_law_fit.spec.loss_unit}\n" in out
+
+
+# -- item 10: Ctrl-C in the first tenth of a second of the console script ------------------------------
+
+
+def test_sigint_while_the_console_script_imports_exits_130_quietly(tmp_path):
+    """The handler of bayeslaw.__main__ is in place before the CLI's modules import. Earlier than that is the
+    interpreter's own start-up (its site import, e.g. an editable install's finder): Python dies there with
+    "Fatal Python error: init_import_site" or, before its handler exists, by the signal; no package code runs."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    data = tmp_path / "runs.csv"
+    good_frame().to_csv(data, index=False)
+    script = Path(sys.executable).with_name("bayeslaw")
+    env = {**os.environ, "JAX_PLATFORMS": "cpu"}
+    outcomes = []
+    for i, delay in enumerate([0.03, 0.05, 0.07, 0.1, 0.15, 0.25]):
+        out = tmp_path / f"f{i}"
+        proc = subprocess.Popen([str(script), "fit", str(data), "--law", "chinchilla", "--out", str(out)], cwd=tmp_path,
+                                env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        time.sleep(delay)
+        proc.send_signal(signal.SIGINT)
+        stdout, err = proc.communicate(timeout=120)
+        assert not out.exists()
+        if "init_import_site" in err or (proc.returncode == -signal.SIGINT and not err):
+            outcomes.append("interpreter start-up")   # before any bayeslaw code
+            continue
+        assert proc.returncode == 130 and "Traceback" not in err, (delay, proc.returncode, err)
+        assert err.strip().splitlines()[-1] == "interrupted: nothing was written" and stdout == ""
+        outcomes.append(130)
+    assert 130 in outcomes, outcomes
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["runs.csv"]
