@@ -264,3 +264,62 @@ def test_sigint_while_the_console_script_imports_exits_130_quietly(tmp_path):
         outcomes.append(130)
     assert 130 in outcomes, outcomes
     assert sorted(p.name for p in tmp_path.iterdir()) == ["runs.csv"]
+
+
+# -- item 8: large tables say that they load, and load in seconds with bounded memory --------------------
+
+
+def test_a_large_table_says_it_is_loading(tmp_path, capsys, monkeypatch, fake_nuts):
+    from bayeslaw.core import tables
+
+    path = tmp_path / "runs.csv"
+    good_frame().to_csv(path, index=False)
+    size = path.stat().st_size
+    bayeslaw.load_runs(path)
+    assert capsys.readouterr().err == ""             # below the threshold (50 MB): silent
+    monkeypatch.setattr(tables, "PROGRESS_BYTES", size)
+    bayeslaw.load_runs(path)
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 2 and lines[0] == f"reading {path} ({size / 1e6:,.0f} MB) ..."
+    assert lines[1].startswith(f"read {path}: 10 rows, 4 columns in ") and lines[1].endswith(" s")
+    code, out, err = run(capsys, ["fit", path, "--law", "chinchilla"])
+    assert code == 0 and err.startswith(f"reading {path}") and "reading" not in out
+    code, out, err = run(capsys, ["--quiet", "fit", path, "--law", "chinchilla"])
+    assert code == 0 and "reading" not in err and tables.PROGRESS_BYTES == size   # restored after the command
+    monkeypatch.setattr(tables, "PROGRESS_BYTES", None)
+    bayeslaw.load_runs(path)
+    assert capsys.readouterr().err == ""
+
+
+def test_the_fast_reader_still_names_rows_with_extra_values(tmp_path):
+    """Past the first 64k characters (where the header is read) pandas parses alone; rows with more values than
+    the header still get the sentence that names them, also where pandas would only warn (one column)."""
+    frame = good_frame(3000).assign(seed=range(3000))
+    lines = frame.to_csv(index=False).splitlines()
+    lines[2500] += ",7"
+    path = tmp_path / "long.csv"
+    path.write_text("\n".join(lines) + "\n")
+    assert path.stat().st_size > 1 << 16
+    with pytest.raises(bayeslaw.DataError, match=r"row 2500 has more values than the header has columns \(5:"):
+        bayeslaw.load_runs(path)
+    one = tmp_path / "one.csv"
+    one.write_text("loss\n1.0\n2.0,3\n")
+    with pytest.raises(bayeslaw.DataError, match=r"row 2 has more values than the header"):
+        bayeslaw.load_runs(one)
+    quoted = tmp_path / "quoted.csv"   # a quoted header cell with a comma and a newline
+    quoted.write_text('"N","D","loss","note, with\nnewline"\n1e8,1e9,3.0,a\n2e8,2e9,2.9,b\n')
+    from bayeslaw.core.tables import read_table
+
+    assert list(read_table(quoted).columns) == ["N", "D", "loss", "note, with\nnewline"]
+
+
+def test_duplicated_rows_by_hashing_agree_with_pandas():
+    from bayeslaw.core.values import duplicated_rows
+
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"N": rng.integers(0, 5, 2000).astype(float), "D": rng.integers(0, 5, 2000).astype(float),
+                          "family": rng.choice(["a", "b", None], 2000)})
+    frame.index = pd.RangeIndex(1, 2001, name="row")
+    for cols in (["N"], ["N", "D"], ["N", "D", "family"]):
+        assert duplicated_rows(frame, cols).equals(frame.duplicated(subset=cols, keep=False))
+    assert not duplicated_rows(good_frame(), ["N", "D", "C", "loss"]).any()

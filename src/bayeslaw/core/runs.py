@@ -23,7 +23,7 @@ import pandas as pd
 
 from ..errors import DataError, shown
 from .tables import ROW_NOTE, read_table, source_name
-from .values import check_flops_convention, numeric, unique_within_tokens
+from .values import check_flops_convention, duplicated_rows, numeric, unique_within_tokens
 
 #: Sizes with well-known aliases: parameters, tokens, FLOPs, unique tokens.
 SIZE_COLUMNS = ("N", "D", "C", "U")
@@ -228,7 +228,7 @@ def load_runs(
             out[col] = df[col]
 
     dup_cols = order + list(group_cols)
-    dups = out.duplicated(subset=dup_cols, keep=False)
+    dups = duplicated_rows(out, dup_cols)
     if dups.any():
         rows = list(out.index[dups])
         first = out.loc[dups].groupby(dup_cols, sort=False, dropna=False).groups
