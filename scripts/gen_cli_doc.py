@@ -336,6 +336,9 @@ root mean squared error, in log loss, of the posterior median of a new run at ea
 `ci_prob` and 0.5 when the predictions are calibrated; with few test runs they are coarse). `crps` is the mean
 continuous ranked probability score of the new-run predictive of log loss (lower is better). `converged` is false
 when the fit on the training runs failed a diagnostic check (the warnings, prefixed with the law, say which).
+`undercovers` is true when the model's held-out coverage is far below `ci_prob` (a one-sided binomial test with
+the held-out runs as units, p < 0.01), and `verdict` is then the sentence the table prints after it (else `null`);
+see the guide's [Backtest](guide/validate.md) section for the Marin IsoFLOP runs, where it fires.
 `--format csv` prints the `models` table.
 
 With `--lfo` and/or `--group COLUMN`, each law is also fitted to all runs and scored side by side by PSIS-LOO, by

@@ -323,3 +323,34 @@ def test_duplicated_rows_by_hashing_agree_with_pandas():
     for cols in (["N"], ["N", "D"], ["N", "D", "family"]):
         assert duplicated_rows(frame, cols).equals(frame.duplicated(subset=cols, keep=False))
     assert not duplicated_rows(good_frame(), ["N", "D", "C", "loss"]).any()
+
+
+# -- item 13 on real data: the backtest's coverage verdict on the Marin IsoFLOP runs ---------------------
+
+
+def _marin(shared_data, tmp_path, dataset: str = "dclm"):
+    """One of the three Marin data sets (comma, dclm, nemotron) of ../shared/data/isoflop, as its own table."""
+    path = shared_data / "isoflop" / "marin_202603.csv"
+    if not path.exists():
+        pytest.skip(f"{path} not found (the Marin IsoFLOP runs of ../shared/data/isoflop)")
+    frame = pd.read_csv(path)
+    out = tmp_path / f"marin_{dataset}.csv"
+    frame[frame["dataset"] == dataset].to_csv(out, index=False)
+    return out
+
+
+def test_marin_budget_column_is_named_as_ignored(shared_data, tmp_path):
+    plan = bayeslaw.plan_fit(_marin(shared_data, tmp_path), "chinchilla")
+    assert plan.runs.columns == {"N": "params", "D": "tokens", "loss": "loss"} and "budget" in plan.ignored_columns
+    assert plan.runs.groups == ("dataset",)
+
+
+@pytest.mark.slow
+def test_marin_backtest_says_coverage_is_far_below_nominal(shared_data, tmp_path, capsys):
+    """docs/guide/validate.md records this run (with the default sampler settings); 2 chains here."""
+    path = _marin(shared_data, tmp_path)
+    code, out, err = run(capsys, ["backtest", path, "--law", "chinchilla", "--num-chains", "2", "--quiet"])
+    assert code == 0, err
+    (line,) = [ln for ln in out.splitlines() if "far below" in ln]
+    assert line.startswith("warning: Held-out coverage is far below the nominal 0.89 (chinchilla 0.")
+    assert "of 17 held-out runs; one-sided binomial p < 0.01, runs as units" in line and "--curvature on" in line
