@@ -354,3 +354,19 @@ def test_marin_backtest_says_coverage_is_far_below_nominal(shared_data, tmp_path
     (line,) = [ln for ln in out.splitlines() if "far below" in ln]
     assert line.startswith("warning: Held-out coverage is far below the nominal 0.89 (chinchilla 0.")
     assert "of 17 held-out runs; one-sided binomial p < 0.01, runs as units" in line and "--curvature on" in line
+
+
+def test_fit_by_names_the_columns_it_ignored(tmp_path, capsys, monkeypatch, power_law_fit):
+    import bayeslaw.inference.many as many
+
+    marked = copy.copy(power_law_fit)
+    marked.spec = power_law_fit.spec.replace(data=replace(power_law_fit.spec.data, ignored=("budget",)))
+    monkeypatch.setattr(many, "fit_many", lambda *a, **k: many.Fits({"a": marked, "b": marked}, by="curve"))
+    monkeypatch.setattr(common, "setup_jax", lambda n: None)
+    path = tmp_path / "runs.csv"
+    good_frame().assign(curve=["a", "b"] * 5, budget=1.0).to_csv(path, index=False)
+    code, out, err = run(capsys, ["fit", path, "--law", "power_law", "--x", "N", "--by", "curve"])
+    assert code == 0, err
+    assert [ln for ln in err.splitlines() if "not used by the fit" in ln] == [
+        f"note: column 'budget' is not used by the fit ({path}: not read as a size, the loss, a group or the run "
+        "column); if one is a size, map it with --x NAME=COLUMN."]
