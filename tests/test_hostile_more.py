@@ -177,6 +177,8 @@ def test_at_file_in_plot_and_report(capsys, n_dir, tmp_path):
     code, _, err = run(capsys, ["report", n_dir, "--at-file", good, "-o", html])
     assert code == 0, err
     assert "10<sup>10</sup></td>" in html.read_text()   # the second target's row (7e10)
+    assert "Loss in the run table&#x27;s unit." in html.read_text() or "Loss in the run table's unit." in \
+        html.read_text()   # the loss unit of FitSpec.loss_unit, as in the figures and the CLI
 
 
 @pytest.mark.parametrize("command", ["plot", "report", "compare"])
