@@ -1,4 +1,4 @@
-"""Hostile inputs, continued (issue 15, items 7, 8, 6, 13 and 14 follow-ups).
+"""Hostile inputs, continued (issue 15: the rest of items 4, 6, 7, 8, 10, 13 and 16).
 
 Columns a fit does not read are named in one note; big tables say that they are loading and load
 with bounded memory; the API's figure and report writers refuse existing files as the CLI does;
