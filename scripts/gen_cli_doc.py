@@ -133,7 +133,8 @@ settings; yours will differ.
 
 ```json
 {
-  "law": "chinchilla", "likelihood": "student_t", "n_runs": 245, "ci_prob": 0.89, "interval": "hdi",
+  "law": "chinchilla", "likelihood": "student_t", "n_runs": 245, "ignored_columns": [],
+  "loss_unit": "nats per token", "ci_prob": 0.89, "interval": "hdi",
   "params": [
     {"param": "E", "mean": 1.805, "sd": 0.016, "lower": 1.776, "upper": 1.829,
      "r_hat": 1.004, "ess_bulk": 438.0, "ess_tail": 301.1, "ci_prob": 0.89}
@@ -158,7 +159,12 @@ transitions, E-BFMI ≥ 0.3); `check` is one of `r_hat`, `ess`, `divergences`, `
 derived columns (e.g. `{"D": "D = C / (6 N)"}`), `columns` which source column each size came from, `sampler` the
 settings and what the run did, `out` the folder written (`null` without `--out`). `likelihood_reason` says why
 that observation model was used; `law_reason` says why the law has its curvature term (`--curvature on`, or a
-`_curved` name) and is empty for the plain law.
+`_curved` name) and is empty for the plain law. `ignored_columns` lists the columns of the table the fit did not
+read (not a size, the loss, a group or the run column, e.g. a `budget` column); they are also named in one note on
+stderr, and recorded in the fit as `spec.data.ignored`. `loss_unit` is the unit of the loss (and of `E`), the
+one the figures' loss axes state (`FitSpec.loss_unit`): `nats per token` for language-model runs (sizes in tokens
+or FLOPs, or N and D), else the run table's own, named by its loss column; `predict` and `optimum` print it too, in
+their tables and JSON.
 
 ### `laws --format json`
 
@@ -173,6 +179,7 @@ centre an input elsewhere.
 {
   "law": "chinchilla",
   "ci_prob": 0.9,
+  "loss_unit": "nats per token",
   "results": [
     {"target": 0, "N": 7e10, "D": 1.4e12, "C": 5.88e23,
      "mean_law": {"median": 1.968, "lower": 1.955, "upper": 1.981},
@@ -196,6 +203,7 @@ beyond_D`).
 {
   "law": "chinchilla",
   "ci_prob": 0.89,
+  "loss_unit": "nats per token",
   "optimal_allocation": [
     {"target": 0, "C": 5.76e23,
      "N_opt": {"median": 7.45e10, "lower": 6.17e10, "upper": 8.85e10},
@@ -328,6 +336,9 @@ root mean squared error, in log loss, of the posterior median of a new run at ea
 `ci_prob` and 0.5 when the predictions are calibrated; with few test runs they are coarse). `crps` is the mean
 continuous ranked probability score of the new-run predictive of log loss (lower is better). `converged` is false
 when the fit on the training runs failed a diagnostic check (the warnings, prefixed with the law, say which).
+`undercovers` is true when the model's held-out coverage is far below `ci_prob` (a one-sided binomial test with
+the held-out runs as units, p < 0.01), and `verdict` is then the sentence the table prints after it (else `null`);
+see the guide's [Backtest](guide/validate.md) section for the Marin IsoFLOP runs, where it fires.
 `--format csv` prints the `models` table.
 
 With `--lfo` and/or `--group COLUMN`, each law is also fitted to all runs and scored side by side by PSIS-LOO, by

@@ -128,8 +128,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"loss of Chinchilla (70B, 1.4T): {ml['median']:.3f} [{ml['lower']:.3f}, {ml['upper']:.3f}]")
             # the figures `bayeslaw plot OUT/fit_245 --kind curve|optimum --ci-prob 0.9` draws
             save_figure(plot_curve(fit, {k: [v] for k, v in CHINCHILLA.items()}, ci_prob=CI_PROB),
-                        args.out / "curve.png")
-            save_figure(plot_optimum(fit, budget=CHINCHILLA_COMPUTE, ci_prob=CI_PROB), args.out / "optimum.png")
+                        args.out / "curve.png", overwrite=True)
+            save_figure(plot_optimum(fit, budget=CHINCHILLA_COMPUTE, ci_prob=CI_PROB), args.out / "optimum.png",
+                        overwrite=True)
         print(f"== {len(runs)} runs ==")
         print(summary.to_string(float_format=lambda v: f"{v:.4g}"))
         print(f"beta 99% interval [{lo99:.4f}, {hi99:.4f}]  (Hoffmann: {expected['hoffmann_published']['beta']})  "

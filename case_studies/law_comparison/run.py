@@ -268,9 +268,9 @@ def main(argv: list[str] | None = None) -> int:
             args.out / "weighting_heldout.csv", index=False)
 
     # figures: what `bayeslaw compare ... --at N=70e9,D=1.4e12 --ci-prob 0.9 --plot --overlay` draws
-    save_figure(plot_compare(cmp), args.out / "compare.png")
+    save_figure(plot_compare(cmp), args.out / "compare.png", overwrite=True)
     save_figure(plot_overlay(stack, {k: [v] for k, v in CHINCHILLA.items()}, ci_prob=CI_PROB),
-                args.out / "overlay.png")
+                args.out / "overlay.png", overwrite=True)
 
     results["verdicts"] = verdicts(results, expected)
     results["timings_s"] = timings

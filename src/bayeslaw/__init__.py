@@ -24,11 +24,9 @@ For parallel chains on CPU, call ``numpyro.set_host_device_count(4)`` before JAX
 ``bayeslaw`` command does this for you).
 """
 
+# Only the lightest imports here (importlib.metadata and importlib.resources load on first use): the console
+# script imports this face before bayeslaw.__main__ can take over Ctrl-C, so it must be quick to import.
 from importlib import import_module as _import_module
-from importlib import resources as _resources
-from importlib.metadata import PackageNotFoundError as _PNF
-from importlib.metadata import version as _version
-from pathlib import Path as _Path
 from typing import TYPE_CHECKING
 
 #: Public name -> the module that defines it.
@@ -61,6 +59,7 @@ _EXPORTS = {
 }
 
 if TYPE_CHECKING:  # for type checkers and IDEs; at run time names load on first use (__getattr__)
+    from pathlib import Path
     from .averaging.stack import Stack, stack  # noqa: F401
     from .core.catalogue import available_laws, get_law, register  # noqa: F401
     from .core.law import Coordinates, Example, Law, Param, logsumexp  # noqa: F401
@@ -73,6 +72,15 @@ if TYPE_CHECKING:  # for type checkers and IDEs; at run time names load on first
 
 
 def __getattr__(name: str):
+    if name == "__version__":
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            value = version("bayeslaw")
+        except PackageNotFoundError:  # running from a source tree without installation
+            value = "0+unknown"
+        globals()[name] = value
+        return value
     if name in _EXPORTS:
         value = getattr(_import_module(f"{__name__}.{_EXPORTS[name]}"), name)
         globals()[name] = value
@@ -84,15 +92,12 @@ def __dir__() -> list[str]:
     return sorted(set(globals()) | set(_EXPORTS))
 
 
-try:
-    __version__ = _version("bayeslaw")
-except _PNF:  # running from a source tree without installation
-    __version__ = "0+unknown"
-
-
-def example_data_path() -> _Path:
+def example_data_path() -> "Path":
     """Path of the bundled example: Chinchilla runs digitised by Epoch AI (245 rows)."""
-    return _Path(str(_resources.files("bayeslaw") / "data" / "chinchilla.csv"))
+    from importlib import resources
+    from pathlib import Path
+
+    return Path(str(resources.files("bayeslaw") / "data" / "chinchilla.csv"))
 
 
 __all__ = sorted([*_EXPORTS, "example_data_path", "__version__"])

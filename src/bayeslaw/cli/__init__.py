@@ -67,6 +67,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     args.quiet = bool(getattr(args, "quiet", False))
+    if args.quiet:   # no "reading FILE (N MB) ..." lines for large tables either
+        from ..core import tables
+
+        progress, tables.PROGRESS_BYTES = tables.PROGRESS_BYTES, None
+        try:
+            return _run(args, argv)
+        finally:
+            tables.PROGRESS_BYTES = progress
+    return _run(args, argv)
+
+
+def _run(args: argparse.Namespace, argv: Sequence[str] | None) -> int:
+    """One command under the command line's Ctrl-C handling, its errors as one line (exit 2)."""
     from ..core import interrupts
     from ..errors import BayeslawError
 

@@ -114,8 +114,11 @@ def add_ci_prob(p, what: str = "intervals") -> None:
 
 
 def add_at(p, what: str = "predict at this target") -> None:
+    """--at NAME=VALUE,... (repeatable) and --at-file FILE, the same targets from a table (read by :func:`targets`)."""
     p.add_argument("--at", action="append", metavar="NAME=VALUE,...",
                    help=f"{what}, e.g. N=70e9,D=1.4e12 (repeatable; names are the law's inputs)")
+    p.add_argument("--at-file", metavar="FILE", help="targets from a CSV/TSV or Parquet file: one target per row, "
+                                                     "columns named like the law's inputs (e.g. N,D); instead of --at")
 
 
 def add_fit_dir(p) -> None:
@@ -209,6 +212,19 @@ def parse_at(values: list[str] | None):
     if any(set(r) != keys for r in rows):
         raise UsageError("Every --at must name the same variables (e.g. all N=...,D=...).")
     return pd.DataFrame(rows)
+
+
+def targets(args: argparse.Namespace, *, required: bool = False):
+    """The targets of --at or --at-file as a DataFrame (None when neither is given and none is required); the
+    table is read by :func:`bayeslaw.posterior.targets.read_targets`, and the fit's rules apply later."""
+    at, at_file = getattr(args, "at", None), getattr(args, "at_file", None)
+    if at and at_file:
+        raise UsageError("Give targets with --at or with --at-file, not both.")
+    if at_file:
+        from ..posterior.targets import read_targets
+
+        return read_targets(at_file)
+    return parse_at(at) if at or required else None
 
 
 # -- JAX, fits, warnings --------------------------------------------------------------------------
@@ -323,6 +339,17 @@ def extrapolation_note(table, what: str = "target") -> str | None:
     which = f"{what} {rows[0]} lies" if len(rows) == 1 else f"{what}s {', '.join(rows)} lie"
     return (f"note: {which} up to {worst.max():.2f} decades beyond the fitted range ({along}); the intervals "
             "assume the law holds that far out.")
+
+
+def ignored_note(source: str, columns) -> str | None:
+    """One note naming the columns of a run table that a fit does not read (``FitPlan.ignored_columns``);
+    None when it reads them all."""
+    if not columns:
+        return None
+    names = ", ".join(repr(str(col)) for col in columns)
+    what = f"column {names} is" if len(columns) == 1 else f"columns {names} are"
+    return (f"note: {what} not used by the fit ({source}: not read as a size, the loss, a group or the run "
+            "column); if one is a size, map it with --x NAME=COLUMN.")
 
 
 def pct(p: float) -> str:

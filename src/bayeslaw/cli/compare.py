@@ -85,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
     if args.weights != "backtest" and (args.by is not None or args.holdout_top is not None or args.cutoff is not None):
         raise c.UsageError("--by, --holdout-top and --cutoff choose the split of --weights backtest; "
                            "add --weights backtest or leave them out.")
-    targets = c.parse_at(args.at) if args.at else None
+    targets = c.targets(args)
     figs = (".png", ".svg", ".pdf")
     plot_out = check_output_file(args.plot, figs, flag="--plot", overwrite=args.overwrite) if args.plot else None
     overlay_out = (check_output_file(args.overlay, figs, flag="--overlay", overwrite=args.overwrite)

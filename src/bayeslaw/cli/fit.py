@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 import warnings
 from pathlib import Path
 
@@ -71,6 +72,9 @@ def run(args: argparse.Namespace) -> int:
                     flops_per_param_token=args.flops_per_token, run=args.run, **c.likelihood_kw(args.likelihood),
                     **c.curvature_kw(args),
                     **c.sampler_kwargs(args))
+    note = c.ignored_note(plan.runs.source, plan.ignored_columns)
+    if note and not args.quiet:
+        print(note, file=sys.stderr)
     c.setup_jax(args.num_chains)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -92,7 +96,9 @@ def render(fit, fmt: str, out: Path | None, ci_prob: float) -> str:
     if fmt == "json":
         doc = {"law": fit.law.name, "likelihood": spec.likelihood, "likelihood_reason": spec.likelihood_reason,
                "law_reason": spec.law_reason,
-               "run": spec.data.run, "n_runs": spec.data.n_runs, "ci_prob": ci_prob,
+               "run": spec.data.run, "n_runs": spec.data.n_runs, "ignored_columns": list(spec.data.ignored),
+               "loss_unit": spec.loss_unit,
+               "ci_prob": ci_prob,
                "interval": "hdi", "params": fit.to_records(ci_prob), "diagnostics": fit.diagnostics,
                "converged": fit.converged, "checks_not_computed": unchecked, "conventions": spec.data.derived, "columns": spec.data.columns,
                "sampler": spec.to_dict()["sampler"], "out": str(out) if out else None}
@@ -120,6 +126,7 @@ def render(fit, fmt: str, out: Path | None, ci_prob: float) -> str:
     ]
     if spec.data.derived:
         lines.append("derived: " + "; ".join(spec.data.derived.values()))
+    lines.append(f"loss in {spec.loss_unit}")
     lines += [
         f"NUTS: {chains} x ({s.num_warmup} warmup + {s.num_samples} draws), "
         f"{method}seed {s.seed}, {s.wall_seconds:.1f} s",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import sys
 import warnings
 
 from . import common as c
@@ -47,6 +48,10 @@ def run(args: argparse.Namespace) -> int:
                         **c.likelihood_kw(args.likelihood), **c.curvature_kw(args), **c.sampler_kwargs(args))
     interrupts.check()
     c.emit_warnings(caught, args.quiet)
+    ignored = list(dict.fromkeys(col for f in fits.values() for col in f.spec.data.ignored))
+    note = c.ignored_note(str(args.data), ignored)
+    if note and not args.quiet:
+        print(note, file=sys.stderr)
     names = folder_names(list(fits))
     table = fits.summary(ci_prob)
     table.insert(0, "folder", [names[k] for k in fits for _ in range(len(fits[k].param_names))])

@@ -39,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
                            "--loss.")
     ci_prob = resolve_ci_prob(args.ci_prob)
     fit = c.load_fit(args.fit_dir, verify=not args.no_verify)
-    out: dict = {"law": fit.law.name, "ci_prob": ci_prob}
+    out: dict = {"law": fit.law.name, "ci_prob": ci_prob, "loss_unit": fit.spec.loss_unit}
     tables = []
     if args.compute:
         dec = optimal_allocation(fit, args.compute, flops_per_param_token=args.flops_per_token, ci_prob=ci_prob)
@@ -56,6 +56,7 @@ def run(args: argparse.Namespace) -> int:
             print(t.to_csv(), end="")
     else:
         print(f"law: {fit.law.name}   posterior medians with {c.pct(ci_prob)} equal-tailed intervals")
+        print(f"loss in {fit.spec.loss_unit}")
         for title, t in tables:
             print(f"\n{title}:")
             print(c.format_table(c.compact(t.drop(columns=[col for col in t.columns if col.startswith("beyond_")]))))

@@ -14,6 +14,7 @@ more:
   bayeslaw plot my_fit --kind curve --slice N -o slices.pdf
   bayeslaw plot my_fit --kind params -o params.svg
   bayeslaw plot my_fit --kind optimum --at C=5.76e23 -o optimum.png   # marks the budget
+  bayeslaw plot my_fit --kind curve --at-file targets.csv -o curve.png  # one target per row (columns N,D)
 """
 
 
@@ -46,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
     from ..plots import plot_curve, plot_diagnostics, plot_optimum, plot_params, save_figure
 
     out = check_output_file(args.output, (".png", ".svg", ".pdf"), flag="-o", overwrite=args.overwrite)
-    targets = c.parse_at(args.at) if args.at else None
+    targets = c.targets(args)
     held = read_table(args.held_out) if args.held_out else None
     fit = c.load_fit(args.fit_dir, verify=not args.no_verify)
     if args.kind == "curve":
@@ -57,7 +58,8 @@ def run(args: argparse.Namespace) -> int:
         fig = plot_diagnostics(fit)
     else:
         if targets is not None and list(targets.columns) != ["C"]:
-            raise c.UsageError("--kind optimum marks compute budgets: give them as --at C=FLOPS, e.g. --at C=5.76e23.")
+            raise c.UsageError("--kind optimum marks compute budgets: give them as --at C=FLOPS, e.g. --at C=5.76e23 "
+                               "(or an --at-file with one column, C).")
         fig = plot_optimum(fit, budget=None if targets is None else targets["C"].to_numpy(), ci_prob=args.ci_prob)
     with staging() as st:
         save_figure(fig, st.file(out))

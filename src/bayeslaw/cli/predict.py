@@ -25,8 +25,6 @@ def add(sub, common) -> None:
                                      "distance beyond the fitted range in decades.", epilog=EPILOG)
     c.add_fit_dir(p)
     c.add_at(p)
-    p.add_argument("--at-file", metavar="FILE", help="targets from a CSV/TSV or Parquet file: one target per row, "
-                                                     "columns named like the law's inputs (e.g. N,D)")
     c.add_ci_prob(p)
     c.add_seed(p, "seed of the new-run noise draws (default 0)")
     p.add_argument("--run", metavar="RUN_ID", help="learning-curve fits: predict this run's later checkpoints "
@@ -40,21 +38,19 @@ def run(args: argparse.Namespace) -> int:
     from ..posterior.predict import predict
 
     ci_prob = resolve_ci_prob(args.ci_prob)
-    from ..posterior.targets import read_targets
-
-    if args.at and args.at_file:
-        raise c.UsageError("Give targets with --at or with --at-file, not both.")
-    targets = read_targets(args.at_file) if args.at_file else c.parse_at(args.at)
+    targets = c.targets(args, required=True)
     fit = c.load_fit(args.fit_dir, verify=not args.no_verify)
     pred = predict(fit, targets, ci_prob=ci_prob, seed=args.seed, run=args.run)
     table = pred.table
     if args.format != "table":
-        c.emit(table, args.format, pred.to_records(), {"law": fit.law.name, "ci_prob": ci_prob})
+        c.emit(table, args.format, pred.to_records(), {"law": fit.law.name, "ci_prob": ci_prob,
+                                                       "loss_unit": fit.spec.loss_unit})
         return 0
     new = ("the run's next checkpoint, given its checkpoints so far" if fit.spec.data.run is not None
            or fit.spec.data.axis is not None else "the law plus run-to-run noise")
     print(f"law: {fit.law.name}   predictions with {c.pct(ci_prob)} equal-tailed intervals "
           f"(mean law = the fitted law; new run = {new}; observation model {fit.spec.likelihood})")
+    print(f"loss in {fit.spec.loss_unit}")
     print(c.format_table(c.compact(table).rename(columns={"mean": "mean law", "new_run": "new run"})))
     note = c.extrapolation_note(table)
     if note:

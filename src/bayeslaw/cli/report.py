@@ -37,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
     from ..report import write_report
 
     out = check_output_file(args.output, (".html", ".htm"), flag="-o", overwrite=args.overwrite)
-    targets = c.parse_at(args.at) if args.at else None
+    targets = c.targets(args)
     held = read_table(args.held_out) if args.held_out else None
     fit = c.load_fit(args.fit_dir, verify=not args.no_verify)
     with staging() as st:

@@ -1,7 +1,7 @@
 """Output files and folders: one rule for every output, checked before any work, and published atomically.
 
-The rule, the same for ``fit --out``, ``demo --out``, ``plot -o``, ``report -o``, ``compare --plot/--overlay``
-and :meth:`bayeslaw.Fit.save`:
+The rule, the same for ``fit --out``, ``demo --out``, ``plot -o``, ``report -o``, ``compare --plot/--overlay``,
+:meth:`bayeslaw.Fit.save`, :func:`bayeslaw.plots.save_figure` and :func:`bayeslaw.write_report`:
 
 - An output that exists is replaced only with ``--overwrite`` (``overwrite=True``); otherwise it is refused.
   A folder is replaced only if it is what the command writes (a saved fit, a demo's folder) or empty; a file

@@ -22,7 +22,8 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataError, shown
-from .tables import ROW_NOTE, read_table, row_list, source_name
+from .tables import ROW_NOTE, read_table, source_name
+from .values import check_flops_convention, duplicated_rows, numeric, unique_within_tokens
 
 #: Sizes with well-known aliases: parameters, tokens, FLOPs, unique tokens.
 SIZE_COLUMNS = ("N", "D", "C", "U")
@@ -69,6 +70,10 @@ class Runs:
     sizes : tuple of str
         The size columns, validated as positive numbers (default: those of ``x``, N, D, C, U
         that ``frame`` has).
+    ignored : tuple of str
+        Columns of the source that were not read as a size, the loss or a group (e.g. ``budget``); a
+        fit's run column is among them until :func:`~bayeslaw.plan_fit` takes it out
+        (``FitPlan.ignored_columns``).
     """
 
     frame: pd.DataFrame
@@ -78,6 +83,7 @@ class Runs:
     source: str = "<DataFrame>"
     flops_per_param_token: float = 6.0
     sizes: tuple[str, ...] = ()
+    ignored: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.sizes:
@@ -114,7 +120,7 @@ class Runs:
         """The same table restricted to some rows (a boolean mask or index labels)."""
         frame = self.frame.loc[mask] if not isinstance(mask, np.ndarray) else self.frame[mask]
         return Runs(frame, self.columns, self.derived, self.groups, self.source, self.flops_per_param_token,
-                    self.sizes)
+                    self.sizes, self.ignored)
 
 
 def load_runs(
@@ -196,7 +202,7 @@ def load_runs(
     problems: list[str] = []
     out = pd.DataFrame(index=df.index)
     for canon, col in mapping.items():
-        values, errs = _numeric(df[col], col, canon)
+        values, errs = numeric(df[col], col, canon)
         problems += errs
         out[canon] = values
     if problems:
@@ -204,9 +210,9 @@ def load_runs(
 
     derived = complete_sizes(out, k)
     if {"N", "D", "C"} <= set(out.columns):
-        _check_flops_convention(out, mapping, k, name)
+        check_flops_convention(out, mapping, k, name)
     if {"U", "D"} <= set(out.columns):
-        problems += _unique_within_tokens(out, mapping, derived)
+        problems += unique_within_tokens(out, mapping, derived)
         if problems:
             raise DataError(_bullets(name, problems))
 
@@ -222,7 +228,7 @@ def load_runs(
             out[col] = df[col]
 
     dup_cols = order + list(group_cols)
-    dups = out.duplicated(subset=dup_cols, keep=False)
+    dups = duplicated_rows(out, dup_cols)
     if dups.any():
         rows = list(out.index[dups])
         first = out.loc[dups].groupby(dup_cols, sort=False, dropna=False).groups
@@ -234,22 +240,8 @@ def load_runs(
         )
     if problems:
         raise DataError(_bullets(name, problems))
-    return Runs(out, mapping, derived, tuple(group_cols), name, k, tuple(sizes))
-
-
-def _check_flops_convention(frame: pd.DataFrame, mapping: Mapping[str, str], k: float, name: str) -> None:
-    """Refuse a C column that follows another C = k N D convention than the fit's, in every run alike
-    (e.g. 18 N D, counting the backward pass twice, against k = 6): decisions in compute would be off by that
-    factor. Ratios that vary between runs (different architectures) are left alone."""
-    ratio = (frame["C"] / (frame["N"] * frame["D"])).to_numpy(float)
-    ratio = ratio[np.isfinite(ratio) & (ratio > 0)]
-    if ratio.size == 0:
-        return
-    lo, hi, mid = float(ratio.min()), float(ratio.max()), float(np.median(ratio))
-    if hi / lo < 1.01 and abs(mid / k - 1) > 0.01:
-        raise DataError(f"{name}: column {mapping.get('C', 'C')!r} is {mid:.4g} N D in every run, but the fit assumes "
-                        f"C = {k:g} N D; pass flops_per_param_token={mid:.4g} (--flops-per-token {mid:.4g}) so compute "
-                        "means the same in the data and in the decisions.")
+    ignored = tuple(c for c in df.columns if c not in mapping.values() and c not in group_cols)
+    return Runs(out, mapping, derived, tuple(group_cols), name, k, tuple(sizes), ignored)
 
 
 def complete_sizes(frame: pd.DataFrame, k: float) -> dict[str, str]:
@@ -347,50 +339,6 @@ def _find_groups(df: pd.DataFrame, groups: Any, used: set[str], name: str) -> li
         raise DataError(f"{name} has no group column {missing[0]!r}; its columns are: "
                         f"{', '.join(map(str, df.columns))}.")
     return list(groups)
-
-
-def _numeric(series: pd.Series, col: str, canon: str) -> tuple[pd.Series, list[str]]:
-    label = f"column {col!r}" + (f" ({canon})" if canon != col else "")
-    errs: list[str] = []
-    is_bool = series.map(lambda v: isinstance(v, (bool, np.bool_))).astype(bool)
-    values = pd.to_numeric(series.where(~is_bool), errors="coerce")
-    bad_text = is_bool | (values.isna() & series.notna() & (series.astype(str).str.strip().str.lower() != "nan"))
-    if bad_text.any():
-        rows = list(series.index[bad_text])
-        errs.append(f"{label} has text that is not a number in {row_list(rows)} (e.g. {_plain(series[rows[0]])!r}); "
-                    "fix or remove those rows")
-        values = values.where(~bad_text, 1.0)
-    values = values.astype(float)
-    nonfinite = ~np.isfinite(values)
-    if nonfinite.any():
-        rows = list(series.index[nonfinite])
-        errs.append(f"{label} is missing, NaN or infinite in {row_list(rows)}; remove those rows or fill in the values")
-    nonpos = np.isfinite(values) & (values <= 0)
-    if nonpos.any():
-        rows = list(series.index[nonpos])
-        what = "the loss" if canon == "loss" else f"a size ({canon})"
-        errs.append(f"{label} has zero or negative values in {row_list(rows)} (e.g. {values[rows[0]]:g}); "
-                    f"{what} must be positive because laws are fitted in log space, so remove or correct those rows")
-    return values, errs
-
-
-def _unique_within_tokens(out: pd.DataFrame, mapping: Mapping[str, str], derived: Mapping[str, str]) -> list[str]:
-    """Unique tokens U cannot exceed the tokens D seen in training (a relative 1e-9 allows rounding)."""
-    over = out["U"] > out["D"] * (1 + 1e-9)
-    if not over.any():
-        return []
-    rows = list(out.index[over])
-    r = rows[0]
-    d_col = f"D ({derived['D']})" if "D" in derived else f"column {mapping['D']!r}"
-    u_col = f"column {mapping['U']!r}" + (" (U)" if mapping["U"] != "U" else "")
-    return [f"{u_col} is larger than the tokens {d_col} in {row_list(rows)} (e.g. U = {out.at[r, 'U']:g} > "
-            f"D = {out.at[r, 'D']:g}); unique tokens cannot exceed the tokens seen in training, so correct "
-            "those rows or map the right columns"]
-
-
-def _plain(value: Any) -> Any:
-    """A NumPy scalar as the Python value it holds (so messages show True, not np.True_)."""
-    return value.item() if isinstance(value, np.generic) else value
 
 
 def _bullets(name: str, problems: list[str]) -> str:

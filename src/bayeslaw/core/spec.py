@@ -78,6 +78,7 @@ class DataRecord:
     hash: str = ""
     run: str | None = None    # the run-id column of learning curves (rows of one run are its checkpoints)
     axis: str | None = None   # the law input along which a run's checkpoints are ordered
+    ignored: tuple[str, ...] = ()   # columns of the table the fit did not read (e.g. a 'budget' column)
 
 
 @dataclass(frozen=True)
@@ -125,6 +126,16 @@ class FitSpec:
         return dict(self.data.design)
 
     @property
+    def loss_unit(self) -> str:
+        """The loss's unit, as figures and the CLI's tables and JSON state it: nats per token for language-model
+        runs (sizes in tokens or FLOPs, or both N and D), else the run table's own (named by its loss column)."""
+        design = set(self.data.design.values())
+        if {"D", "C"} & design or {"N", "D"} <= design:
+            return "nats per token"
+        source = str(self.data.columns.get("loss", "loss"))
+        return f"column {source!r}, in its own unit" if source != "loss" else "the run table's unit"
+
+    @property
     def law_name(self) -> str:
         """The fitted law's name."""
         return str(self.law.get("name", "?"))
@@ -140,6 +151,9 @@ class FitSpec:
         for key in ("run", "axis"):  # only learning-curve fits have them (spec.json of ladders is unchanged)
             if data[key] is None:
                 del data[key]
+        data["ignored"] = list(self.data.ignored)
+        if not data["ignored"]:   # only tables with unread columns have it
+            del data["ignored"]
         sampler = asdict(self.sampler)
         sampler["laplace_ok"] = list(self.sampler.laplace_ok)
         sampler["warmup_leapfrog_steps"] = list(self.sampler.warmup_leapfrog_steps)
@@ -162,6 +176,7 @@ class FitSpec:
             refs = d["reference_scales"]
             data = {k: v for k, v in dict(d["data"]).items() if k in _names(DataRecord)}
             data["groups"] = tuple(data.get("groups", ()))
+            data["ignored"] = tuple(str(c) for c in data.get("ignored", ()))
             sampler = {k: v for k, v in dict(d["sampler"]).items() if k in _names(SamplerRecord)}
             sampler["laplace_ok"] = tuple(sampler.get("laplace_ok", ()))
             sampler["warmup_leapfrog_steps"] = tuple(sampler.get("warmup_leapfrog_steps", ()))

@@ -14,6 +14,8 @@ import io
 import os
 import stat
 import sys
+import time
+import warnings
 from pathlib import Path
 
 import pandas as pd
@@ -39,11 +41,36 @@ def source_name(source: str | os.PathLike) -> str:
     return text
 
 
+#: Tables of at least this many bytes say on stderr that they are loading, and how long it took (None: never).
+PROGRESS_BYTES: int | None = 50 * 10**6
+
+
 def read_table(source: str | os.PathLike) -> pd.DataFrame:
-    """The table in a CSV/TSV or Parquet file, a pipe or standard input (``-``), exactly as written."""
-    raw, suffix = read_source(source)
+    """The table in a CSV/TSV or Parquet file, a pipe or standard input (``-``), exactly as written.
+
+    A table of :data:`PROGRESS_BYTES` or more says so on stderr while it loads (one line before, one after)."""
     path = source_name(source)
-    return _parse(raw, suffix, path)
+    big = _big(source)
+    if big:
+        print(f"reading {path} ({big / 1e6:,.0f} MB) ...", file=sys.stderr, flush=True)
+    start = time.monotonic()
+    raw, suffix = read_source(source)
+    table = _parse(raw, suffix, path)
+    if big or (PROGRESS_BYTES is not None and len(raw) >= PROGRESS_BYTES):
+        print(f"read {path}: {len(table):,} rows, {len(table.columns)} columns in {time.monotonic() - start:.1f} s",
+              file=sys.stderr, flush=True)
+    return table
+
+
+def _big(source: str | os.PathLike) -> int:
+    """The size of a regular file of at least :data:`PROGRESS_BYTES` bytes, else 0 (pipes say so once read)."""
+    if PROGRESS_BYTES is None or str(source) == "-":
+        return 0
+    try:
+        st = os.stat(source)
+    except OSError:
+        return 0
+    return st.st_size if stat.S_ISREG(st.st_mode) and st.st_size >= PROGRESS_BYTES else 0
 
 
 def read_source(source: str | os.PathLike) -> tuple[bytes, str]:
@@ -123,29 +150,24 @@ def _parse(raw: bytes, suffix: str, path: str) -> pd.DataFrame:
     if suffix in _OTHER_FORMATS:
         raise DataError(f"'{path}' is a {suffix} ({_OTHER_FORMATS[suffix]}) file, which bayeslaw does not read; "
                         "export the table as CSV (or Parquet) and give that file.")
+    utf16 = raw[:2] in (b"\xff\xfe", b"\xfe\xff")
     try:
-        if raw[:2] in (b"\xff\xfe", b"\xfe\xff"):
-            text = raw.decode("utf-16")
-        else:
-            text = raw.decode("utf-8-sig")
+        text = raw.decode("utf-16" if utf16 else "utf-8-sig")
     except UnicodeDecodeError as exc:
         raise DataError(f"Cannot read '{path}' as CSV: it is not UTF-8 text (byte {raw[exc.start]:#04x} at "
                         f"offset {exc.start}); {_FIX_FILE}, e.g. re-save it as 'CSV UTF-8'.") from None
     if "\x00" in text:
         raise DataError(f"Cannot read '{path}' as CSV: it is a binary file, not text; {_FIX_FILE}.")
-    lines = [ln for ln in text.splitlines() if ln.strip()]
+    # the header from the first lines (the whole text only if they are all blank): no per-row work in Python
+    lines = _nonblank(text[:_HEAD]) or _nonblank(text)
     if not lines:
         raise DataError(f"File '{path}' has no columns; give a table with a header and one row per run.")
     sep = "\t" if suffix == ".tsv" else _sniff(lines[0])
-    if sep == r"\s+":
-        rows = [ln.split() for ln in lines]
-    else:
-        # blank lines are skipped, as pandas does, so that row numbers agree with the loaded table
-        try:
-            rows = [r for r in csv.reader(io.StringIO(text), delimiter=sep)
-                    if r and not (len(r) == 1 and not r[0].strip())]
-        except csv.Error as exc:
-            raise DataError(f"Cannot read '{path}' as CSV ({exc}); {_FIX_FILE}.") from None
+    try:
+        rows = _rows(text[:_HEAD], sep, path, lines) if len(text) > _HEAD else []
+    except DataError:   # the first lines cut inside a quoted value
+        rows = []
+    rows = rows or _rows(text, sep, path, lines)
     if not rows or not any(h.strip() for h in rows[0]):
         raise DataError(f"File '{path}' has no column names in its first line; give a table with a header and one "
                         "row per run.")
@@ -156,18 +178,43 @@ def _parse(raw: bytes, suffix: str, path: str) -> pd.DataFrame:
             raise DataError(f"'{path}': the header names column {h!r} twice (columns {seen[h]} and {i}); "
                             "rename or remove one of them.")
         seen.setdefault(h, i)
-    long = [i for i, r in enumerate(rows[1:], 1) if len(r) > len(header)]
-    if long:
-        raise DataError(f"'{path}': {row_list(long)} {'have' if len(long) > 1 else 'has'} more values than the "
-                        f"header has columns ({len(header)}: {', '.join(header)}); remove the extra values or "
-                        f"name the missing column in the header ({ROW_NOTE}).")
+    # pandas parses the bytes as they are (UTF-16 re-encoded once); rows with more values than the header make it
+    # stop, and only then are all rows read in Python, to name them
+    buffer = io.BytesIO(text.encode("utf-8") if utf16 else raw)
+    del text, lines   # the decoded copy is not kept while pandas parses (peak memory of large tables)
     try:
-        return pd.read_csv(io.StringIO(text), sep=sep, index_col=False)
+        with warnings.catch_warnings():   # pandas drops some extra values with only a warning: they are refused
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            return pd.read_csv(buffer, sep=sep, index_col=False, encoding="utf-8-sig")
     except pd.errors.EmptyDataError:
         raise DataError(f"File '{path}' has no columns; give a table with a header and one row per run.") from None
-    except (pd.errors.ParserError, ValueError) as exc:
+    except (pd.errors.ParserError, pd.errors.ParserWarning, ValueError) as exc:
+        text = raw.decode("utf-16" if utf16 else "utf-8-sig")
+        long = [i for i, r in enumerate(_rows(text, sep, path, None)[1:], 1) if len(r) > len(header)]
+        if long:
+            raise DataError(f"'{path}': {row_list(long)} {'have' if len(long) > 1 else 'has'} more values than the "
+                            f"header has columns ({len(header)}: {', '.join(header)}); remove the extra values or "
+                            f"name the missing column in the header ({ROW_NOTE}).") from None
         msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise DataError(f"Cannot read '{path}' as CSV ({msg}); {_FIX_FILE}.") from None
+
+
+_HEAD = 1 << 16   # characters searched for the header line
+
+
+def _nonblank(text: str) -> list[str]:
+    return [ln for ln in text.splitlines() if ln.strip()]
+
+
+def _rows(text: str, sep: str, path: str, lines: list[str] | None) -> list[list[str]]:
+    """The rows of some CSV text as lists of strings, blank lines skipped as pandas does (so that row numbers
+    agree with the loaded table); ``lines`` are its non-blank lines when already split."""
+    if sep == r"\s+":
+        return [ln.split() for ln in (lines if lines is not None else _nonblank(text))]
+    try:
+        return [r for r in csv.reader(io.StringIO(text), delimiter=sep) if r and not (len(r) == 1 and not r[0].strip())]
+    except csv.Error as exc:
+        raise DataError(f"Cannot read '{path}' as CSV ({exc}); {_FIX_FILE}.") from None
 
 
 def _sniff(header: str) -> str:

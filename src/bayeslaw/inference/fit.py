@@ -215,7 +215,7 @@ def assemble(prep: Prepared, samples: dict, extra: dict, wall: float, *, check: 
         data=DataRecord(source=runs.source, columns=dict(runs.columns), derived=dict(runs.derived),
                         groups=tuple(runs.groups), flops_per_param_token=runs.flops_per_param_token,
                         n_runs=len(runs), design=dict(plan.design), hash=runs.data_hash(), run=plan.run,
-                        axis=plan.axis),
+                        axis=plan.axis, ignored=plan.ignored_columns),
         sampler=SamplerRecord(num_warmup=s.num_warmup, num_samples=s.num_samples, num_chains=s.num_chains,
                               chain_method=chain_method or prep.chain_method, dense_mass=s.dense_mass,
                               target_accept_prob=s.target_accept_prob, seed=s.seed, wall_seconds=round(wall, 3),

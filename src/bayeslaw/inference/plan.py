@@ -50,6 +50,12 @@ class FitPlan:
             return np.zeros(len(self.runs), dtype=int)
         return self.runs.frame[self.run].to_numpy()
 
+    @property
+    def ignored_columns(self) -> tuple[str, ...]:
+        """Columns of the run table the fit does not read (not a size, the loss, a group or the run column),
+        e.g. ``("budget",)``; recorded in the fit as ``spec.data.ignored`` and named in one note by the CLI."""
+        return tuple(c for c in self.runs.ignored if c != self.run)
+
     def axis_inputs(self) -> tuple[str, ...]:
         """The law inputs whose centred logs add up to the process's axis (see :func:`axis_inputs`)."""
         return axis_inputs(self.axis)

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from ..core.paths import check_output
 from ..errors import BayeslawError
 
 AXIS_LABELS = {
@@ -42,8 +43,12 @@ def axis_label(fit: Any, col: str) -> str:
     return f"size {source}" if source != col else AXIS_LABELS.get(col, f"size {col}")
 
 
-def save_figure(fig: Any, path: str | os.PathLike, *, dpi: int = 150) -> Path:
+def save_figure(fig: Any, path: str | os.PathLike, *, dpi: int = 150, overwrite: bool = False) -> Path:
     """Write a figure to PNG, SVG or PDF (by suffix), atomically; returns the path.
+
+    An existing file is replaced only with ``overwrite=True`` (the rule of every bayeslaw output, as
+    :meth:`bayeslaw.Fit.save` and the CLI's ``--overwrite``: :mod:`bayeslaw.core.paths`); a symbolic link
+    is written through to its target.
 
     Parameters
     ----------
@@ -52,16 +57,20 @@ def save_figure(fig: Any, path: str | os.PathLike, *, dpi: int = 150) -> Path:
         Output file; its suffix (``.png``, ``.svg``, ``.pdf``) picks the format.
     dpi : int, default 150
         Resolution of PNG output.
+    overwrite : bool, default False
+        Replace ``path`` if it exists; without it an existing file is refused (:class:`~bayeslaw.BayeslawError`).
     """
     path = Path(path)
     fmt = FORMATS.get(path.suffix.lower())
     if fmt is None:
         raise BayeslawError(f"Cannot tell the image format of '{path}'; end the name in .png, .svg or .pdf.")
+    dest = check_output(path, flag="Figure file", overwrite=overwrite)
     fig = as_figure(fig)
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.tmp")
+    tmp = dest.with_name(f".{dest.name}.{uuid.uuid4().hex[:12]}.tmp")
     try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
         fig.savefig(tmp, format=fmt, dpi=dpi, bbox_inches="tight")
-        os.replace(tmp, path)
+        os.replace(tmp, dest)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
@@ -103,15 +112,11 @@ def nice_log_ticks(axis) -> None:
 
 
 def loss_label(fit: Any) -> str:
-    """The loss axis's label with its unit: nats per token for language-model runs (sizes in tokens or FLOPs),
-    else the run table's own loss column (its unit is the table's)."""
+    """The loss axis's label with its unit (:attr:`bayeslaw.FitSpec.loss_unit`, the unit the CLI's tables and
+    JSON state): nats per token for language-model runs, else the run table's own."""
     if fit is None:
         return "loss"
-    data = fit.spec.data
-    if {"D", "C"} & set(data.design.values()) or {"N", "D"} <= set(data.design.values()):
-        return "loss (nats per token)"
-    source = str(data.columns.get("loss", "loss"))
-    return f"loss (column {source!r}, in its own unit)" if source != "loss" else "loss (the run table's unit)"
+    return f"loss ({fit.spec.loss_unit})"
 
 
 def tidy_log_ticks(ax) -> None:

@@ -13,6 +13,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
+from ..core.paths import check_output
 from ..core.records import resolve_ci_prob
 from ..errors import BayeslawError
 from ..inference.result import Fit
@@ -30,7 +31,7 @@ def _version() -> str:
 
 
 def write_report(fit: Fit, path: str | os.PathLike, *, targets: Any = None, compute: Any = None, held_out: Any = None,
-                 ci_prob: float | None = None) -> Path:
+                 ci_prob: float | None = None, overwrite: bool = False) -> Path:
     """Write a self-contained HTML report of a fit.
 
     Parameters
@@ -48,6 +49,10 @@ def write_report(fit: Fit, path: str | os.PathLike, *, targets: Any = None, comp
         Runs not used in the fit; drawn on the curve and checked against the new-run interval.
     ci_prob : float, optional
         Mass of every interval in the report (default: ArviZ's ``rcParams["stats.ci_prob"]``).
+    overwrite : bool, default False
+        Replace ``path`` if it exists; without it an existing file is refused before any work
+        (:class:`~bayeslaw.BayeslawError`; the rule of :meth:`Fit.save` and the CLI's ``--overwrite``). A
+        symbolic link is written through to its target.
 
     Returns
     -------
@@ -58,6 +63,7 @@ def write_report(fit: Fit, path: str | os.PathLike, *, targets: Any = None, comp
     path = Path(path)
     if path.is_dir():
         raise BayeslawError(f"'{path}' is a directory; give the report's file name, e.g. '{path / 'report.html'}'.")
+    dest = check_output(path, flag="Report file", overwrite=overwrite)
     prediction = None
     if targets is not None:
         prediction = targets if isinstance(targets, Prediction) else predict(fit, targets, ci_prob=ci_prob)
@@ -102,7 +108,7 @@ def write_report(fit: Fit, path: str | os.PathLike, *, targets: Any = None, comp
 </body>
 </html>
 """
-    h.write_atomic(path, doc)
+    h.write_atomic(dest, doc)
     return path
 
 

@@ -212,7 +212,8 @@ def predictions_section(fit: Fit, ci_prob: float, prediction: Prediction):
                      h.interval(r["new_run_median"], r["new_run_lower"], r["new_run_upper"]),
                      ", ".join(f"{c[len('beyond_'):]} {r[c]:+.2f}" for c in beyond)])
     head = [*inputs, f"mean law: median [{q}]", f"new run: median [{q}]", "decades beyond fitted range"]
-    note = ("<p class=\"note\">The mean law is the law's value (uncertainty about the law alone); a new run adds "
+    note = (f"<p class=\"note\">Loss in {h.esc(fit.spec.loss_unit)}. "
+            "The mean law is the law's value (uncertainty about the law alone); a new run adds "
             "the fitted run-to-run noise and is what one more training run at that scale would show. Decades "
             "beyond: how far each input lies above (+) or below (\u2212) the fitted runs, in powers of ten; "
             "0 is inside the fitted range.</p>")
