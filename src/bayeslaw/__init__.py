@@ -25,9 +25,30 @@ For parallel chains on CPU, call ``numpyro.set_host_device_count(4)`` before JAX
 """
 
 # Only the lightest imports here (importlib.metadata and importlib.resources load on first use): the console
-# script imports this face before bayeslaw.__main__ can take over Ctrl-C, so it must be quick to import.
-from importlib import import_module as _import_module
-from typing import TYPE_CHECKING
+# script imports this face first, so Ctrl-C is taken over here, before anything else of bayeslaw runs.
+import os as _os
+import _signal  # the C module (Python's signal.py imports enum: slower, and Ctrl-C may land there)
+import sys as _sys
+
+
+def _interrupted(signum, frame):  # pragma: no cover - exercised in a subprocess
+    """The bayeslaw command's Ctrl-C until :func:`bayeslaw.cli.main` installs its own: nothing has been written."""
+    _os.write(2, b"interrupted: nothing was written\n")
+    _os._exit(130)
+
+
+def _take_ctrl_c() -> None:
+    """In the ``bayeslaw`` console script's process (its ``__main__`` is the script), Ctrl-C exits 130 quietly
+    from here on; an ``import bayeslaw`` anywhere else changes no signal handler."""
+    script = _os.path.basename(getattr(_sys.modules.get("__main__"), "__file__", "") or "").removesuffix(".exe")
+    if script in ("bayeslaw", "bayeslaw-script.py") and _signal.getsignal(_signal.SIGINT) is _signal.default_int_handler:
+        _signal.signal(_signal.SIGINT, _interrupted)
+
+
+_take_ctrl_c()
+
+from importlib import import_module as _import_module  # noqa: E402
+from typing import TYPE_CHECKING  # noqa: E402
 
 #: Public name -> the module that defines it.
 _EXPORTS = {
