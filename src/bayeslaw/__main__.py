@@ -11,10 +11,16 @@ import, finding the package), which no package code can reach. Importing this mo
 the entry point (``run``) or as ``__main__`` changes nothing.
 """
 
+import os
 import signal
 import sys
 
-from . import _interrupted  # the package face took Ctrl-C over already when the console script imported it
+
+def _interrupted(signum, frame):  # pragma: no cover - exercised in a subprocess
+    """The face's handler (bayeslaw/__init__), for ``python -m bayeslaw`` (modules other than the CLI do not
+    import the face)."""
+    os.write(2, b"interrupted: nothing was written\n")
+    os._exit(130)
 
 
 def _entry() -> bool:
