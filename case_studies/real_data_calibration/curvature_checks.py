@@ -1,6 +1,6 @@
 """Checks of one curvature prior on data that did not choose it: Marin IsoFLOP backtests and the full Chinchilla fit.
 
-The curvature prior of ``curvature_scale.py`` (``--family``, ``--df``, ``--scale``, ``--quantile``; the scale is
+The curvature prior of ``curvature_scale.py`` (``--family``, ``--df``, ``--scale``; the scale is
 chosen there on the Chinchilla split and the synthetic ladders) is checked against the plain ``chinchilla`` law
 (both with ``student_t`` noise) on
 
@@ -85,13 +85,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--family", choices=curvature_scale.FAMILIES, default="StudentT")
     ap.add_argument("--df", type=float, default=3.0)
     ap.add_argument("--scale", type=float, default=0.0003)
-    ap.add_argument("--quantile", action="store_true")
     ap.add_argument("--isoflop", type=Path, default=ISOFLOP)
     ap.add_argument("--num-chains", type=int, default=4)
     ap.add_argument("--num-warmup", type=int, default=2000)
+    ap.add_argument("--target-accept", type=float, default=0.95)
     args = ap.parse_args(argv)
-    sampler = {"num_samples": 1000, "num_warmup": args.num_warmup, "num_chains": args.num_chains}
-    name = curvature_scale.with_scale(args.scale, args.family, args.quantile, args.df).name
+    sampler = {"num_samples": 1000, "num_warmup": args.num_warmup, "num_chains": args.num_chains,
+               "target_accept_prob": args.target_accept}
+    name = curvature_scale.with_scale(args.scale, args.family, args.df).name
     laws = ["chinchilla", name]
     backtests = []
     for data, runs in marin(args.isoflop).items():
@@ -100,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
             backtests.append(row)
             print(f"{data} {law}: 90% {row['coverage_90']:.3f} 50% {row['coverage_50']:.3f}", flush=True)
     fits = [full_fit(law, sampler) for law in laws]
-    variant = args.family.lower() + (f"{args.df:g}" if args.family == "StudentT" else "") + ("_q" if args.quantile else "")
+    variant = args.family.lower() + (f"{args.df:g}" if args.family == "StudentT" else "")
     out = args.out / f"curvature_scale_{variant}"
     out.mkdir(parents=True, exist_ok=True)
     (out / "checks.json").write_text(json.dumps({"sampler": sampler, "law": name, "scale": args.scale,

@@ -24,14 +24,9 @@ rather than the law's asymptotes (see :func:`bayeslaw.inference.plan.choose_curv
 from __future__ import annotations
 
 import inspect
-import math
 from dataclasses import replace
 from itertools import combinations
 
-import jax.numpy as jnp
-from jax.scipy.special import ndtr
-
-from ..errors import LawError
 from .law import Coordinates, Example, Law, Param
 from .priors import Prior
 
@@ -50,34 +45,9 @@ def curvature_names(law: Law) -> tuple[tuple[str, tuple[str, ...]], ...]:
     return sq + cross
 
 
-def _quantile_coordinate(prior: Prior):
-    """(u -> c, u -> log |dc/du|): the coefficient c = F^-1(Phi(u)) of a Normal or Cauchy prior F as a function
-    of a standard-normal coordinate u, so that the prior carried over to u is exactly Normal(0, 1)."""
-    loc, scale = float(prior.params["loc"]), float(prior.params["scale"])
-    if prior.dist == "Normal":
-        return (lambda u: loc + scale * u), (lambda u: jnp.full_like(u, math.log(scale)))
-    if prior.dist != "Cauchy":
-        raise LawError(f"quantile coordinates need a Normal or Cauchy curvature prior; got {prior}.")
-
-    def tail(u):  # the upper-tail probability of |u|, accurate far out in the tails
-        return ndtr(-jnp.abs(u))
-
-    def to_c(u):  # F^-1(Phi(u)) = loc + scale tan(pi (Phi(u) - 1/2)) = loc + sign(u) scale / tan(pi Phi(-|u|))
-        return loc + jnp.sign(u) * scale / jnp.tan(jnp.pi * tail(u))
-
-    def log_det(u):  # log (scale pi phi(u) / sin^2(pi Phi(-|u|)))
-        return math.log(scale * math.pi) - 0.5 * u ** 2 - 0.5 * math.log(2 * math.pi) \
-            - 2 * jnp.log(jnp.sin(jnp.pi * tail(u)))
-    return to_c, log_det
-
-
-def curved(law: Law, coefficient: Param = CURVATURE, quantile: bool = False) -> Law:
+def curved(law: Law, coefficient: Param = CURVATURE) -> Law:
     """The law with a quadratic misfit in its centred log inputs (see the module's docstring); each
-    coefficient gets ``coefficient``'s prior (default :data:`CURVATURE`).
-
-    ``quantile=True`` (a law with :class:`Coordinates` and a Normal or Cauchy coefficient prior) samples each
-    coefficient through a standard-normal coordinate u, c = F^-1(Phi(u)): the same model, but a heavy-tailed
-    prior's narrow peak at 0 becomes the bulk of a unit Normal (the sampler's geometry only)."""
+    coefficient gets ``coefficient``'s prior (default :data:`CURVATURE`)."""
     terms = curvature_names(law)
     base_names = tuple(law.params)
     base_mean = law.log_mean
@@ -96,23 +66,16 @@ def curved(law: Law, coefficient: Param = CURVATURE, quantile: bool = False) -> 
     if law.coordinates is not None:
         size, to_params = law.coordinates.size, law.coordinates.to_params
 
-        to_c, c_det = _quantile_coordinate(coefficient.prior) if quantile else (lambda u: u, None)
-
         def from_z(z, x):
             out = dict(to_params(z[:size], x))
-            out.update({name: to_c(z[size + j]) for j, (name, _) in enumerate(terms)})
+            out.update({name: z[size + j] for j, (name, _) in enumerate(terms)})
             return out
 
         base_det = law.coordinates.log_det
-        # each coefficient is a function of its own coordinate: the Jacobian is block diagonal
-        log_det = None
-        if base_det is not None:
-            log_det = (lambda z, x: base_det(z[:size], x) + (jnp.sum(c_det(z[size:])) if c_det else 0.0))
-        coords = Coordinates(size + len(terms), from_z, law.coordinates.why + (
-            "; each curvature coefficient as its prior's quantile of a standard-normal coordinate" if quantile
-            else "; the curvature coefficients as they are"), log_det=log_det)
-    elif quantile:
-        raise LawError(f"quantile coordinates need a law with Coordinates; {law.name} has none.")
+        # the coefficients are their own coordinates: the Jacobian is block diagonal with an identity block
+        log_det = (lambda z, x: base_det(z[:size], x)) if base_det is not None else None
+        coords = Coordinates(size + len(terms), from_z, law.coordinates.why + "; the curvature coefficients as they are",
+                             log_det=log_det)
     example = None
     if law.example is not None:
         example = Example(inputs=law.example.inputs, sigma=law.example.sigma,
