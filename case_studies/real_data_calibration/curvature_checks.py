@@ -9,9 +9,11 @@ chosen there on the Chinchilla split and the synthetic ladders) is checked again
 - all 245 bundled Chinchilla runs: the posterior medians and 90% intervals of E, alpha and beta, the sampler's
   diagnostics, and whether ``optimal_allocation(fit, 1e24)`` answers (N*, D*, tokens per parameter).
 
-Writes ``OUT/curvature_scale_<variant>/checks.json`` and ``checks.md``. Usage::
+Both laws run with the same sampler (default NUTS 4 x (2000 + 1000), target acceptance 0.95, as the
+``curvature_scale.py`` run it is read beside). Writes ``OUT/curvature_scale_<variant>/checks.json`` and
+``checks.md`` (``checks_draws<n>.*`` with ``--num-samples n`` other than 1000). Usage::
 
-    python case_studies/real_data_calibration/curvature_checks.py --family StudentT --df 3 --scale 0.0003
+    python case_studies/real_data_calibration/curvature_checks.py --family Cauchy --scale 0.0003
 """
 
 from __future__ import annotations
@@ -82,15 +84,16 @@ def markdown(backtests: list[dict], fits: list[dict]) -> str:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", type=Path, default=HERE / "results")
-    ap.add_argument("--family", choices=curvature_scale.FAMILIES, default="StudentT")
+    ap.add_argument("--family", choices=curvature_scale.FAMILIES, default="Cauchy")
     ap.add_argument("--df", type=float, default=3.0)
     ap.add_argument("--scale", type=float, default=0.0003)
     ap.add_argument("--isoflop", type=Path, default=ISOFLOP)
     ap.add_argument("--num-chains", type=int, default=4)
     ap.add_argument("--num-warmup", type=int, default=2000)
+    ap.add_argument("--num-samples", type=int, default=1000, help="per chain; other than 1000: checks_draws<n>.*")
     ap.add_argument("--target-accept", type=float, default=0.95)
     args = ap.parse_args(argv)
-    sampler = {"num_samples": 1000, "num_warmup": args.num_warmup, "num_chains": args.num_chains,
+    sampler = {"num_samples": args.num_samples, "num_warmup": args.num_warmup, "num_chains": args.num_chains,
                "target_accept_prob": args.target_accept}
     name = curvature_scale.with_scale(args.scale, args.family, args.df).name
     laws = ["chinchilla", name]
@@ -104,9 +107,10 @@ def main(argv: list[str] | None = None) -> int:
     variant = args.family.lower() + (f"{args.df:g}" if args.family == "StudentT" else "")
     out = args.out / f"curvature_scale_{variant}"
     out.mkdir(parents=True, exist_ok=True)
-    (out / "checks.json").write_text(json.dumps({"sampler": sampler, "law": name, "scale": args.scale,
+    stem = "checks" if args.num_samples == 1000 else f"checks_draws{args.num_samples}"
+    (out / f"{stem}.json").write_text(json.dumps({"sampler": sampler, "law": name, "scale": args.scale,
                                                  "backtests": backtests, "full_chinchilla": fits}, indent=1) + "\n")
-    (out / "checks.md").write_text(markdown(backtests, fits))
+    (out / f"{stem}.md").write_text(markdown(backtests, fits))
     print(markdown(backtests, fits))
     return 0
 
