@@ -205,6 +205,8 @@ def main(argv=None) -> int:
     ap.add_argument("--points", type=int, default=30, help="synthetic: points per curve")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--no-write", action="store_true", help="print the table; leave RESULTS.md alone")
+    ap.add_argument("--render", type=Path, metavar="JSON",
+                    help="write the table of an earlier run's baselines.json (its header says what was run)")
     ap.add_argument("--worker", nargs=2, metavar=("SCENARIO", "METHOD"), help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.worker:
@@ -216,6 +218,13 @@ def main(argv=None) -> int:
 
         jax.config.update("jax_enable_x64", True)
         print(json.dumps(run_one(*args.worker, args)))
+        return 0
+    if args.render:
+        saved = json.loads(args.render.read_text())
+        text = saved["header"] + "\n" + table(saved["rows"])
+        print(text)
+        if not args.no_write:
+            write_results(text)
         return 0
     rows = []
     passthrough = [f"--boot={args.boot}", f"--slow-curves={args.slow_curves}", f"--curves={args.curves}",
@@ -245,7 +254,7 @@ def main(argv=None) -> int:
     text = head + "\n" + table(rows)
     print(text)
     with open(HERE / "baselines.json", "w") as fh:
-        json.dump(rows, fh, indent=1)
+        json.dump({"header": head, "rows": rows}, fh, indent=1)
     if not args.no_write:
         write_results(text)
     return 0
