@@ -89,7 +89,7 @@ def add_posterior_predictive(tree: xr.DataTree, law: Law, observation: Observati
     const = tree["constant_data"]
     with jax.enable_x64(True):
         raw = {v: np.asarray(const[col].values, float)[None, :] for v, col in spec.design.items()}
-        mu = np.asarray(law.evaluate_log(raw, {k: flat[k][:, None] for k in law.params}, spec.log_ref), float)
+        mu = np.asarray(_evaluate_log(law, raw, {k: flat[k][:, None] for k in law.params}, spec.log_ref), float)
     rng = np.random.default_rng([int(spec.sampler.seed), 7])
     noise = {n: flat[n][:, None] for n in observation.params if n in flat}
     if observation.process is not None:  # learning-curve and correlated models: the stationary spread
@@ -103,6 +103,24 @@ def add_posterior_predictive(tree: xr.DataTree, law: Law, observation: Observati
                               "run": const["run"].values})
     tree[PREDICTIVE] = xr.DataTree(data)
     return tree
+
+
+_EVALUATE: dict[tuple, Any] = {}
+
+
+def _evaluate_log(law: Law, raw, params, log_ref):
+    """``law.evaluate_log`` in one jitted program per law (op by op it compiled a dozen small programs in a new
+    process); eagerly when the law's mean needs concrete reference scales."""
+    key = (law.name, law.hash)
+    if key not in _EVALUATE:
+        if len(_EVALUATE) >= 16:
+            _EVALUATE.pop(next(iter(_EVALUATE)))
+        _EVALUATE[key] = jax.jit(law.evaluate_log)
+    fn = _EVALUATE[key]
+    try:
+        return fn(raw, params, {k: np.float64(v) for k, v in log_ref.items()})
+    except jax.errors.ConcretizationTypeError:
+        return law.evaluate_log(raw, params, log_ref)
 
 
 def constant_name(column: str) -> str:

@@ -27,7 +27,7 @@ from ..core.spec import DataRecord, FitSpec, SamplerRecord
 from ..errors import BayeslawError
 from .datatree import build_datatree
 from .diagnostics import check_diagnostics
-from .model import (COORDINATES_SITE, default_chain_method, log_likelihood_fn, make_model, pad, padded_size,
+from .model import (COORDINATES_SITE, default_chain_method, fit_draws, make_model, pad, padded_size,
                     prior_arguments, prior_families, prior_refs, reference_scales)
 from .plan import FitPlan, one_input, plan_fit
 from .result import Fit
@@ -199,14 +199,10 @@ def assemble(prep: Prepared, samples: dict, extra: dict, wall: float, *, check: 
     law, obs, runs, s, log_ref = plan.law, plan.observation, plan.runs, plan.sampler, prep.log_ref
     samples, extra = dict(samples), dict(extra)
     with jax.enable_x64(True):
-        flat = {k: v.reshape((-1,) + v.shape[2:]) for k, v in samples.items()}
-        loglik_fn = log_likelihood_fn(law, obs, prep.families)
-        loglik = loglik_fn(flat, prep.prior_args, prep.xs, prep.log_y, prep.ctx_exact) if obs.process is not None \
-            else loglik_fn(flat, prep.prior_args, prep.xs, prep.log_y)
-        loglik = np.asarray(loglik).reshape(s.num_chains, s.num_samples, -1)
+        loglik, conventional, prior = fit_draws(law, obs, prep.families, samples, prep.prior_args, prep.xs,
+                                                prep.log_y, prep.ctx_exact, s.seed, log_ref)
+        loglik = loglik.reshape(s.num_chains, s.num_samples, -1)
         samples.pop(COORDINATES_SITE, None)
-        conventional = {k: np.asarray(v) for k, v in law.conventional(samples, log_ref).items()}
-        prior = _prior_draws(law, prep.dists, log_ref, s.seed, num_draws=s.num_samples)
 
     spec = FitSpec(
         law=law.to_dict(), likelihood=obs.name, priors={k: p.to_dict() for k, p in plan.priors.items()},
@@ -260,13 +256,6 @@ def refit(fit: Fit, runs: Runs, *, seed: int | None = None, check: bool = False,
 
 
 fit_ = fit  # the module-level name, for functions with a parameter called ``fit``
-
-
-def _prior_draws(law: Law, dists, log_ref, seed: int, num_draws: int) -> dict[str, np.ndarray]:
-    """Independent prior draws (1 chain) of every parameter and conventional constant."""
-    keys = jax.random.split(jax.random.fold_in(jax.random.PRNGKey(seed), 1), len(dists))
-    draws = {k: d.sample(key, (1, num_draws)) for (k, d), key in zip(dists.items(), keys)}
-    return {k: np.asarray(v) for k, v in law.conventional(draws, log_ref).items()}
 
 
 def refit_batch(fit, log_y: np.ndarray, *, num_warmup: int = 500, num_samples: int = 500, num_chains: int = 2,
