@@ -23,7 +23,8 @@ import numpy as np
 from jax.flatten_util import ravel_pytree
 from numpyro.infer.hmc import hmc
 from numpyro.infer.initialization import init_to_uniform
-from numpyro.infer.util import initialize_model
+
+from .start import Starter, laplace_start
 
 EXTRA_FIELDS = ("diverging", "num_steps", "energy", "potential_energy", "accept_prob", "step_size")
 
@@ -86,89 +87,53 @@ class _Progress:
 _PROGRESS = _Progress()
 
 
-def laplace_start(potential_fn, z0, rng_key, *, iters: int = 100):
-    """Mode and Laplace covariance of the posterior in unconstrained space, from start ``z0``.
-
-    Returns (start, inverse mass matrix, ok): the chain's start is a draw from the Laplace
-    approximation N(mode, H^-1) (so chains started from different points stay dispersed), and
-    H^-1 is the initial inverse mass matrix that warmup then adapts. Without it, warmup begins
-    with an identity metric on parameters whose scales differ by 10^3 and spends most of its
-    leapfrog steps there (about 70 per iteration against 26 after adaptation on the Chinchilla
-    data). The mode is found by damped Newton steps (Levenberg-Marquardt on the Hessian: the
-    dimension is small; JAX's BFGS gave up after a few line searches on these posteriors).
-    ``ok`` is False, and the inputs are returned unchanged, when the result is not finite or
-    the Hessian there is not positive definite (e.g. at a boundary of a weakly identified law).
-    """
-    flat0, unravel = ravel_pytree(z0)
-    f = lambda q: potential_fn(unravel(q))  # noqa: E731
-    grad, hess_fn = jax.grad(f), jax.hessian(f)
-    eye = jnp.eye(flat0.shape[0], dtype=flat0.dtype)
-
-    def newton(i, carry):
-        # the Hessian at q is computed once per pass; the last pass (i == iters) only computes it at the
-        # mode (one copy of the Hessian's code in the program: it dominates the compile time of the start)
-        q, fq, lam, _ = carry
-        g, h = grad(q), hess_fn(q)
-        step = jnp.linalg.solve(0.5 * (h + h.T) + lam * eye, g)
-        q_new = q - step
-        f_new = f(q_new)
-        better = (i < iters) & jnp.isfinite(f_new) & (f_new < fq) & jnp.all(jnp.isfinite(q_new))
-        lam_new = jnp.where(better, jnp.maximum(lam / 3.0, 1e-8), jnp.minimum(lam * 10.0, 1e8))
-        return jnp.where(better, q_new, q), jnp.where(better, f_new, fq), lam_new, h
-
-    q, fq, _, hess = jax.lax.fori_loop(0, iters + 1, newton,
-                                       (flat0, f(flat0), jnp.asarray(1.0, flat0.dtype), eye))
-    chol = jnp.linalg.cholesky(0.5 * (hess + hess.T))
-    ok = jnp.isfinite(fq) & jnp.all(jnp.isfinite(q)) & jnp.all(jnp.isfinite(chol))
-    safe_chol = jnp.where(ok, chol, eye)
-    cov = jax.scipy.linalg.cho_solve((safe_chol, True), eye)
-    # a draw from N(mode, H^-1): solve L^T u = eps with H = L L^T
-    eps = jax.random.normal(rng_key, flat0.shape, dtype=flat0.dtype)
-    start = jnp.where(ok, q + jax.scipy.linalg.solve_triangular(safe_chol.T, eps, lower=False), flat0)
-    return unravel(start), jnp.where(ok, cov, eye), ok
-
-
 def _make_program(potential_fn_gen, postprocess_fn_gen, *, num_warmup: int, num_samples: int, num_chains: int,
                   chain_method: str, dense_mass: bool, target_accept_prob: float, progress: bool,
                   laplace_init: bool = True, batched: bool = False) -> Callable:
     """The NUTS program ``program(keys, start, args)``, chains on the leading axis of ``keys`` and ``start``.
 
-    ``start`` is ``(z0, inverse mass matrix, ok)`` from :class:`_Starter` (the Laplace start made
-    outside, in a program of its own); with ``batched`` it is the chains' initial points and the
+    ``start`` is ``(z0, Laplace covariance, ok)`` from :class:`~bayeslaw.inference.start.Starter` (the
+    Laplace start made in a program of its own); with ``batched`` it is the chains' initial points and the
     Laplace start runs inside (per data set, on the vectorised axis).
-    """
-    init_kernel, sample_kernel = hmc(potential_fn_gen=potential_fn_gen, algo="NUTS")
 
-    def step(state, args):
-        state = sample_kernel(state, model_args=args)
-        if progress:
-            jax.lax.cond(state.i % _PROGRESS_EVERY == 0,
-                         lambda: jax.debug.callback(_PROGRESS.tick, _PROGRESS_EVERY), lambda: None)
-        return state
+    NUTS moves in whitened coordinates u, z = z0 + L u with L L^T the Laplace covariance (the identity
+    where the Laplace start failed), starting at u = 0 with an identity metric that warmup adapts. The
+    target is the same (an affine map: the log-Jacobian is a constant). NumPyro's (Stan's) metric
+    estimate adds 1e-3 * 5 / (n + 5) to the variances; in the law's own coordinates, where the posterior
+    narrows as rows are added, that term outgrew the posterior's variances (steps per draw rose from 6 at
+    30 rows to 123 at 30,000); in u the posterior's variances are about 1 at any size.
+    """
 
     def one_chain(rng_key, start, args):
         if batched:
-            z0, inv_mass, ok = start, None, jnp.asarray(False)
+            z0, cov, ok = start, None, jnp.asarray(False)
             if laplace_init:
                 rng_key, k_start = jax.random.split(rng_key)
-                z0, inv_mass, ok = laplace_start(potential_fn_gen(*args), z0, k_start)
+                z0, cov, ok = laplace_start(potential_fn_gen(*args), z0, k_start)
         else:
-            z0, inv_mass, ok = start
-        if inv_mass is not None and not dense_mass:
-            inv_mass = jnp.diag(inv_mass)
-        state = init_kernel(z0, num_warmup, dense_mass=dense_mass, target_accept_prob=target_accept_prob,
-                            inverse_mass_matrix=inv_mass, model_args=args, rng_key=rng_key)
+            z0, cov, ok = start
+        flat0, unravel = ravel_pytree(z0)
+        chol = jnp.eye(flat0.shape[0], dtype=flat0.dtype) if cov is None else jnp.linalg.cholesky(cov)
+        init_kernel, sample_kernel = hmc(
+            potential_fn_gen=lambda a, m, L: (lambda u: potential_fn_gen(*a)(unravel(m + L @ u))), algo="NUTS")
+        margs = (args, flat0, chol)
 
-        # warmup and draws in one scan: one copy of the NUTS kernel in the program (two loops compiled it twice)
         def iteration(s, _):
-            s = step(s, args)
+            s = sample_kernel(s, model_args=margs)
+            if progress:
+                jax.lax.cond(s.i % _PROGRESS_EVERY == 0,
+                             lambda: jax.debug.callback(_PROGRESS.tick, _PROGRESS_EVERY), lambda: None)
             return s, (s.z, s.diverging, s.num_steps, s.energy, s.potential_energy, s.accept_prob,
                        s.adapt_state.step_size)
 
-        _, (z, *extra) = jax.lax.scan(iteration, state, None, length=num_warmup + num_samples)
+        state = init_kernel(jnp.zeros_like(flat0), num_warmup, dense_mass=dense_mass,
+                            target_accept_prob=target_accept_prob, model_args=margs, rng_key=rng_key)
+        # warmup and draws in one scan: one copy of the NUTS kernel in the program (two loops compiled it twice)
+        _, (u, *extra) = jax.lax.scan(iteration, state, None, length=num_warmup + num_samples)
         warm_steps = jnp.sum(extra[1][:num_warmup], dtype=jnp.int64)
-        z, extra = jax.tree.map(lambda v: v[num_warmup:], (z, extra))
-        params = jax.vmap(postprocess_fn_gen(*args))(z)
+        u, extra = jax.tree.map(lambda v: v[num_warmup:], (u, extra))
+        post = postprocess_fn_gen(*args)
+        params = jax.vmap(lambda q: post(unravel(flat0 + chol @ q)))(u)
         return params, dict(zip(EXTRA_FIELDS, extra)) | {"warmup_steps": warm_steps, "laplace_ok": ok}
 
     if batched:
@@ -189,67 +154,15 @@ def _make_program(potential_fn_gen, postprocess_fn_gen, *, num_warmup: int, num_
     raise ValueError(f"chain_method must be 'parallel', 'vectorized' or 'sequential'; got {chain_method!r}")
 
 
-class _Starter:
-    """The chains' starts for one model and argument shapes, in one compiled program.
-
-    ``fn(seed, model_args)`` splits ``PRNGKey(seed)`` into an init key and a run key, runs NumPyro's
-    ``initialize_model`` for each chain's init key (vmapped, inside ``jit``) and, with ``laplace``,
-    moves each chain to a draw from its Laplace approximation (:func:`laplace_start`, one chain after
-    another with ``lax.map``, the key split off the chain's run key as the sampler did); it returns
-    the starts (stacked over chains; with ``laplace`` the triple (z0, inverse mass matrix, ok)), the
-    run key and the chains' run keys.
-
-    Called eagerly with one key at a time (as this module did before), ``initialize_model`` evaluated
-    the model op by op: about 190 small programs compiled in a new process (4 to 6 s, and a
-    persistent-cache lookup each with a warm cache). With ``init_to_uniform`` a start is a uniform
-    draw from the chain's key whatever the data, and the search stops at the first valid one, so the
-    starts are those of the eager calls. The Laplace start's Hessian took over half of the sampler
-    program's compile time (16 s against 7 s without it, Chinchilla); here it is compiled at XLA's
-    lowest backend optimisation (3x faster to compile; it runs 100 Newton steps, ~0.1 s per chain).
-    ``info`` is the ModelInfo of the traced call: its ``potential_fn``/``postprocess_fn`` generators
-    take the model's arguments and close over no traced value (``dynamic_args=True``).
-    """
-
-    def __init__(self, model, num_chains: int, init_strategy, laplace: bool):
-        self.info = None
-
-        def start(key, args):
-            info = initialize_model(key, model, model_args=args, dynamic_args=True, init_strategy=init_strategy)
-            if self.info is None:
-                self.info = info
-            return info.param_info.z
-
-        def starts(seed, args):
-            k_init, k_run = jax.random.split(jax.random.PRNGKey(seed))
-            z0 = jax.vmap(start, in_axes=(0, None))(jax.random.split(k_init, num_chains), args)
-            keys = jax.random.split(k_run, num_chains)
-            if not laplace:
-                return z0, k_run, keys
-
-            def one(key_z):
-                key, z = key_z
-                key, k_start = jax.random.split(key)
-                return key, laplace_start(self.info.potential_fn(*args), z, k_start)
-
-            keys, start3 = jax.lax.map(one, (keys, z0))
-            return start3, k_run, keys
-
-        self.fn = jax.jit(starts, compiler_options=_CHEAP) if laplace else jax.jit(starts)
-
-
-#: XLA options of small programs that run once per fit: compile fast, run a little slower.
-_CHEAP = {"xla_backend_optimization_level": 0}
-
-
-_STARTERS: dict[tuple, _Starter] = {}
+_STARTERS: dict[tuple, Starter] = {}
 
 
 def _initialize(model, model_args: tuple, seed: int, num_chains: int, init_strategy, cache_key: tuple,
                 laplace: bool = False):
     """The model's ModelInfo (its potential and postprocess generators), the chains' starts, the run key and the
-    chains' run keys: one compiled program per model and argument shapes (:class:`_Starter`)."""
+    chains' run keys: one compiled program per model and argument shapes (:class:`~bayeslaw.inference.start.Starter`)."""
     starter = remember(_STARTERS, (cache_key, _shapes(model_args), num_chains, init_strategy, laplace),
-                       lambda: _Starter(model, num_chains, init_strategy, laplace))
+                       lambda: Starter(model, num_chains, init_strategy, laplace))
     with TRACE_LOCK, warnings.catch_warnings():
         # NumPyro validates the model's evaluation at the start; a law sampled in other coordinates
         # evaluates each prior's log density at the mapped point and masks it where it is out of the
