@@ -29,10 +29,11 @@ from ..core.observation import ObservationModel
 from ..core.runs import Runs
 from ..core.records import strict_json
 from ..core.spec import FitSpec
+from .pointwise import keeps_pointwise
 
 
 def build_datatree(law: Law, observation: ObservationModel, conventional: dict[str, np.ndarray],
-                   extra: dict[str, np.ndarray], loglik: np.ndarray, runs: Runs, spec: FitSpec,
+                   extra: dict[str, np.ndarray], loglik: np.ndarray | None, runs: Runs, spec: FitSpec,
                    prior: dict[str, np.ndarray] | None = None) -> xr.DataTree:
     """Assemble a fit's DataTree from NUTS's draws and statistics, the runs and the spec."""
     order = [n for n in law.report if n in conventional]
@@ -60,7 +61,7 @@ def build_datatree(law: Law, observation: ObservationModel, conventional: dict[s
         {
             "posterior": posterior,
             "sample_stats": sample_stats,
-            "log_likelihood": {"log_loss": loglik},
+            **({"log_likelihood": {"log_loss": loglik}} if loglik is not None else {}),
             "observed_data": {"log_loss": np.log(runs.loss)},
             "constant_data": constant,
             **({"prior": {n: prior[n] for n in order if n in prior}} if prior is not None else {}),
@@ -84,6 +85,10 @@ def add_posterior_predictive(tree: xr.DataTree, law: Law, observation: Observati
     """
     post = tree["posterior"]
     chains, draws = post.sizes["chain"], post.sizes["draw"]
+    if not keeps_pointwise(int(chains) * int(draws), tree["observed_data"].sizes["run"]):
+        if PREDICTIVE in tree.children:   # too large to keep: see bayeslaw.inference.pointwise
+            del tree[PREDICTIVE]
+        return tree
     flat = {n: np.asarray(post[n].values, float).reshape(chains * draws)
             for n in (*law.params, *observation.params) if n in post.data_vars}
     const = tree["constant_data"]

@@ -30,6 +30,7 @@ from .diagnostics import check_diagnostics
 from .model import (COORDINATES_SITE, default_chain_method, fit_draws, make_model, pad, padded_size,
                     prior_arguments, prior_families, prior_refs, reference_scales)
 from .plan import FitPlan, one_input, plan_fit
+from .pointwise import keeps_pointwise
 from .result import Fit
 from .sampler import TRACE_LOCK, run_nuts, run_nuts_batch
 
@@ -199,9 +200,10 @@ def assemble(prep: Prepared, samples: dict, extra: dict, wall: float, *, check: 
     law, obs, runs, s, log_ref = plan.law, plan.observation, plan.runs, plan.sampler, prep.log_ref
     samples, extra = dict(samples), dict(extra)
     with jax.enable_x64(True):
+        keep = keeps_pointwise(s.num_chains * s.num_samples, len(runs))   # else on demand (inference.pointwise)
         loglik, conventional, prior = fit_draws(law, obs, prep.families, samples, prep.prior_args, prep.xs,
-                                                prep.log_y, prep.ctx_exact, s.seed, log_ref)
-        loglik = loglik.reshape(s.num_chains, s.num_samples, -1)
+                                                prep.log_y, prep.ctx_exact, s.seed, log_ref, pointwise=keep)
+        loglik = None if loglik is None else loglik.reshape(s.num_chains, s.num_samples, -1)
         samples.pop(COORDINATES_SITE, None)
 
     spec = FitSpec(

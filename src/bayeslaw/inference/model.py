@@ -219,20 +219,24 @@ def prior_draws(law: Law, families, prior_args, seed, log_ref, num_draws: int) -
 
 
 def fit_draws(law: Law, observation: ObservationModel, families, samples, prior_args, xs, log_y, ctx, seed: int,
-              log_ref: Mapping[str, float]):
-    """A fit's pointwise log likelihood (chains * draws, rows), posterior parameters with conventional constants and
-    prior draws, as NumPy arrays (:func:`draws_fn`; eagerly when the law's constants cannot be traced)."""
-    loglik = log_likelihood_fn(law, observation, families)
-    flat = {k: v.reshape((-1,) + v.shape[2:]) for k, v in samples.items()}
-    ll = loglik(flat, prior_args, xs, log_y, ctx) if observation.process is not None \
-        else loglik(flat, prior_args, xs, log_y)
+              log_ref: Mapping[str, float], pointwise: bool = True):
+    """A fit's pointwise log likelihood (chains * draws, rows; None without ``pointwise``), posterior parameters with
+    conventional constants and prior draws, as NumPy arrays (:func:`draws_fn`; eagerly when the law's constants
+    cannot be traced)."""
+    ll = None
+    if pointwise:
+        loglik = log_likelihood_fn(law, observation, families)
+        flat = {k: v.reshape((-1,) + v.shape[2:]) for k, v in samples.items()}
+        ll = loglik(flat, prior_args, xs, log_y, ctx) if observation.process is not None \
+            else loglik(flat, prior_args, xs, log_y)
     args = (samples, prior_args, np.asarray(seed, dtype=np.int64), {k: np.float64(v) for k, v in log_ref.items()})
     try:
         post, prior = draws_fn(law, observation, families)(*args)
     except jax.errors.ConcretizationTypeError:
         post = law.conventional({k: v for k, v in samples.items() if k != COORDINATES_SITE}, log_ref)
         prior = prior_draws(law, families, prior_args, seed, dict(log_ref), next(iter(samples.values())).shape[1])
-    return jax.tree.map(np.asarray, jax.device_get((ll, post, prior)))
+    ll = None if ll is None else np.asarray(jax.device_get(ll))
+    return (ll, *jax.tree.map(np.asarray, jax.device_get((post, prior))))
 
 
 def padded_size(n: int) -> int:

@@ -207,7 +207,8 @@ def load(path: str | os.PathLike, *, law: Law | None = None, verify: bool = True
     except Exception as exc:  # any reader failure means the file is unusable
         raise FitFileError(f"'{idata_file}' cannot be read as a NetCDF DataTree ({type(exc).__name__}); "
                            "the file is corrupted or not a bayeslaw fit: refit and save again.") from None
-    missing = [g for g in ("posterior", "sample_stats", "log_likelihood", "observed_data") if g not in idata.children]
+    # log_likelihood is absent from fits too large to keep it (bayeslaw.inference.pointwise)
+    missing = [g for g in ("posterior", "sample_stats", "observed_data") if g not in idata.children]
     if missing:
         raise FitFileError(f"'{idata_file}' lacks the group(s) {', '.join(missing)}; it is not a complete bayeslaw fit.")
     if verify:
