@@ -1,5 +1,5 @@
 """Per-row draws of large fits: kept up to a size, else left out of the DataTree and fit.nc and the log
-likelihood computed on demand (bayeslaw.inference.pointwise)."""
+likelihood computed on demand (bayeslaw.inference.pointwise, bayeslaw.inference.fit.ensure_log_likelihood)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import pytest
 
 import bayeslaw
 from bayeslaw.inference import pointwise
+from bayeslaw.inference.fit import log_likelihood
 
 _D = np.geomspace(1e8, 1e10, 20)
 # the settings of tests/test_fit.py's small ladder: one compiled sampler program for both
@@ -24,7 +25,7 @@ def kept():
 
 def test_the_log_likelihood_on_demand_is_the_stored_one(kept):
     stored = kept.idata["log_likelihood"]["log_loss"].values
-    np.testing.assert_allclose(pointwise.log_likelihood(kept), stored, rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(log_likelihood(kept), stored, rtol=1e-9, atol=1e-9)
 
 
 def test_a_large_fit_keeps_no_per_row_draws_and_scores_on_demand(kept, monkeypatch, tmp_path):

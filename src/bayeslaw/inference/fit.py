@@ -18,6 +18,7 @@ from typing import Any, Mapping
 import jax
 import jax.numpy as jnp
 import numpy as np
+import xarray as xr
 
 from ..core.law import Law
 from ..core.observation import get_observation_model
@@ -27,8 +28,9 @@ from ..core.spec import DataRecord, FitSpec, SamplerRecord
 from ..errors import BayeslawError
 from .datatree import build_datatree
 from .diagnostics import check_diagnostics
-from .model import (COORDINATES_SITE, default_chain_method, fit_draws, make_model, pad, padded_size,
-                    prior_arguments, prior_families, prior_refs, reference_scales)
+from .model import (COORDINATES_SITE, default_chain_method, fit_draws, independent_log_density_fn,
+                    log_likelihood_fn, make_model, pad, padded_size, prior_arguments, prior_families, prior_refs,
+                    reference_scales)
 from .plan import FitPlan, one_input, plan_fit
 from .pointwise import keeps_pointwise
 from .result import Fit
@@ -298,3 +300,44 @@ def refit_batch(fit, log_y: np.ndarray, *, num_warmup: int = 500, num_samples: i
                                         chunk=min(16, batch))
     samples.pop(COORDINATES_SITE, None)
     return samples, extra
+
+
+def log_likelihood(fit: Fit) -> np.ndarray:
+    """The fit's pointwise log likelihood (chains, draws, rows), computed from its posterior and runs.
+
+    The rows' inputs, centring and (for learning-curve and correlated models) the context of each
+    row are rebuilt by :func:`prepare` from the fit's runs and its priors fixed
+    at their fitted values, as for a refit.
+    """
+    obs = get_observation_model(fit.spec.likelihood)
+    s = fit.spec.sampler
+    x = fit.spec.design["x"] if one_input(fit.law) else None
+    plan = plan_fit(fit.runs(), fit.law, x=x, priors=fixed_priors(fit), likelihood=fit.spec.likelihood,
+                    run=fit.spec.data.run, num_warmup=s.num_warmup, num_samples=s.num_samples,
+                    num_chains=s.num_chains, seed=s.seed)
+    post = fit.idata["posterior"]
+    chains, draws = post.sizes["chain"], post.sizes["draw"]
+    names = [*fit.law.params, *obs.params]
+    with jax.enable_x64(True):
+        prep = prepare(plan)
+        samples = {k: np.asarray(post[k].values, float).reshape(chains * draws) for k in names}
+        if obs.process is not None:
+            fn = log_likelihood_fn(fit.law, obs, prior_families(plan.priors))
+            out = fn(samples, prep.prior_args, prep.xs, prep.log_y, prep.ctx_exact)
+        else:
+            out = independent_log_density_fn(fit.law, obs)(samples, prep.xs, prep.log_y)
+        return np.asarray(out).reshape(chains, draws, -1)
+
+
+def ensure_log_likelihood(fit: Fit) -> Fit:
+    """The fit, with its ``log_likelihood`` group computed (:func:`log_likelihood`) and added if it had none (a fit
+    too large to keep it: :mod:`bayeslaw.inference.pointwise`)."""
+    if "log_likelihood" in fit.idata.children:
+        return fit
+    values = log_likelihood(fit)
+    post = fit.idata["posterior"]
+    data = xr.Dataset({"log_loss": (("chain", "draw", "run"), values)},
+                      coords={"chain": post["chain"].values, "draw": post["draw"].values,
+                              "run": fit.idata["observed_data"]["run"].values})
+    fit.idata["log_likelihood"] = xr.DataTree(data)
+    return fit
