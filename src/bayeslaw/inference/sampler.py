@@ -161,8 +161,11 @@ def _initialize(model, model_args: tuple, seed: int, num_chains: int, init_strat
                 laplace: bool = False):
     """The model's ModelInfo (its potential and postprocess generators), the chains' starts, the run key and the
     chains' run keys: one compiled program per model and argument shapes (:class:`~bayeslaw.inference.start.Starter`)."""
+    # compiled at the lowest optimisation up to 8192 rows (the Laplace start's ~10 Newton passes then cost little);
+    # beyond, running it at half speed would cost more than compiling it fully
+    cheap = max((int(np.size(leaf)) for leaf in jax.tree.leaves(model_args)), default=0) <= 8192
     starter = remember(_STARTERS, (cache_key, _shapes(model_args), num_chains, init_strategy, laplace),
-                       lambda: Starter(model, num_chains, init_strategy, laplace))
+                       lambda: Starter(model, num_chains, init_strategy, laplace, cheap))
     with TRACE_LOCK, warnings.catch_warnings():
         # NumPyro validates the model's evaluation at the start; a law sampled in other coordinates
         # evaluates each prior's log density at the mapped point and masks it where it is out of the
