@@ -10,6 +10,7 @@ and backtests); :func:`refit_batch` fits many data sets at one fit's inputs in o
 
 from __future__ import annotations
 
+import gc
 import sys
 import time
 from dataclasses import dataclass
@@ -126,6 +127,7 @@ def run_plan(plan: FitPlan, *, progress_bar: bool | None = None, check: bool = T
     """Run a checked plan: NUTS on the centred, padded runs, then the DataTree, spec and diagnostics."""
     if progress_bar is None:
         progress_bar = sys.stderr.isatty()
+    _collect_dropped_fits()
     with TRACE_LOCK:   # tracing goes one thread at a time; sampling does not (sampler.TRACE_LOCK)
         prep = prepare(plan)
     s = plan.sampler
@@ -139,6 +141,24 @@ def run_plan(plan: FitPlan, *, progress_bar: bool | None = None, check: bool = T
         wall = time.perf_counter() - t0
     with TRACE_LOCK:
         return assemble(prep, samples, extra, wall, check=check, stacklevel=4)
+
+
+#: Bytes of per-draw arrays made by fits since the last garbage collection (see _collect_dropped_fits).
+_MADE = [0]
+_COLLECT_AFTER = 2 ** 28
+
+
+def _collect_dropped_fits() -> None:
+    """Free the fits a caller has dropped, once they add up to 256 MiB of draws.
+
+    A fit's DataTree holds reference cycles (each node knows its parent), so a dropped fit waits for Python's
+    full garbage collection, which comes rarely: RSS grew by 0.18 GB per 3,000-row fit for five fits in a loop
+    (0.52 -> 1.61 GB; flat at 0.52 GB with a collection after each). Collecting here, only after that many
+    bytes, costs nothing for small fits.
+    """
+    if _MADE[0] > _COLLECT_AFTER:
+        gc.collect()
+        _MADE[0] = 0
 
 
 @dataclass(frozen=True)
@@ -225,6 +245,7 @@ def assemble(prep: Prepared, samples: dict, extra: dict, wall: float, *, check: 
                               warmup_leapfrog_steps=tuple(int(v) for v in np.ravel(extra.pop("warmup_steps")))),
     )
     idata = build_datatree(law, obs, conventional, extra, loglik, runs, spec, prior=prior)
+    _MADE[0] += 2 * (loglik.nbytes if loglik is not None else 0)   # with the posterior predictive
     names = list(law.report) + list(obs.params)
     spec = spec.replace(diagnostics=tuple(check_diagnostics(idata, names, warn=check, stacklevel=stacklevel)))
     return Fit(idata=idata, law=law, spec=spec)
