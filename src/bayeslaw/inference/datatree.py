@@ -29,10 +29,11 @@ from ..core.observation import ObservationModel
 from ..core.runs import Runs
 from ..core.records import strict_json
 from ..core.spec import FitSpec
+from .pointwise import keeps_pointwise
 
 
 def build_datatree(law: Law, observation: ObservationModel, conventional: dict[str, np.ndarray],
-                   extra: dict[str, np.ndarray], loglik: np.ndarray, runs: Runs, spec: FitSpec,
+                   extra: dict[str, np.ndarray], loglik: np.ndarray | None, runs: Runs, spec: FitSpec,
                    prior: dict[str, np.ndarray] | None = None) -> xr.DataTree:
     """Assemble a fit's DataTree from NUTS's draws and statistics, the runs and the spec."""
     order = [n for n in law.report if n in conventional]
@@ -60,7 +61,7 @@ def build_datatree(law: Law, observation: ObservationModel, conventional: dict[s
         {
             "posterior": posterior,
             "sample_stats": sample_stats,
-            "log_likelihood": {"log_loss": loglik},
+            **({"log_likelihood": {"log_loss": loglik}} if loglik is not None else {}),
             "observed_data": {"log_loss": np.log(runs.loss)},
             "constant_data": constant,
             **({"prior": {n: prior[n] for n in order if n in prior}} if prior is not None else {}),
@@ -84,12 +85,16 @@ def add_posterior_predictive(tree: xr.DataTree, law: Law, observation: Observati
     """
     post = tree["posterior"]
     chains, draws = post.sizes["chain"], post.sizes["draw"]
+    if not keeps_pointwise(int(chains) * int(draws), tree["observed_data"].sizes["run"]):
+        if PREDICTIVE in tree.children:   # too large to keep: see bayeslaw.inference.pointwise
+            del tree[PREDICTIVE]
+        return tree
     flat = {n: np.asarray(post[n].values, float).reshape(chains * draws)
             for n in (*law.params, *observation.params) if n in post.data_vars}
     const = tree["constant_data"]
     with jax.enable_x64(True):
         raw = {v: np.asarray(const[col].values, float)[None, :] for v, col in spec.design.items()}
-        mu = np.asarray(law.evaluate_log(raw, {k: flat[k][:, None] for k in law.params}, spec.log_ref), float)
+        mu = np.asarray(_evaluate_log(law, raw, {k: flat[k][:, None] for k in law.params}, spec.log_ref), float)
     rng = np.random.default_rng([int(spec.sampler.seed), 7])
     noise = {n: flat[n][:, None] for n in observation.params if n in flat}
     if observation.process is not None:  # learning-curve and correlated models: the stationary spread
@@ -103,6 +108,24 @@ def add_posterior_predictive(tree: xr.DataTree, law: Law, observation: Observati
                               "run": const["run"].values})
     tree[PREDICTIVE] = xr.DataTree(data)
     return tree
+
+
+_EVALUATE: dict[tuple, Any] = {}
+
+
+def _evaluate_log(law: Law, raw, params, log_ref):
+    """``law.evaluate_log`` in one jitted program per law (op by op it compiled a dozen small programs in a new
+    process); eagerly when the law's mean needs concrete reference scales."""
+    key = (law.name, law.hash)
+    if key not in _EVALUATE:
+        if len(_EVALUATE) >= 16:
+            _EVALUATE.pop(next(iter(_EVALUATE)))
+        _EVALUATE[key] = jax.jit(law.evaluate_log)
+    fn = _EVALUATE[key]
+    try:
+        return fn(raw, params, {k: np.float64(v) for k, v in log_ref.items()})
+    except jax.errors.ConcretizationTypeError:
+        return law.evaluate_log(raw, params, log_ref)
 
 
 def constant_name(column: str) -> str:

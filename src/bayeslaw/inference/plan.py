@@ -24,6 +24,7 @@ from ..core.priors import Prior, as_prior
 from ..core.runs import SIZE_COLUMNS, Runs, load_runs
 from ..core.spec import SamplerSettings
 from ..errors import DataError, LawError, PriorError, shown
+from .pointwise import keeps_pointwise
 
 
 @dataclass(frozen=True)
@@ -171,9 +172,9 @@ def check_identifiable(runs: Runs, law: Law, cols: Mapping[str, str]) -> None:
                             f"of {col!r} or fit a law without {name} (see `bayeslaw laws`).")
 
 
-#: Peak memory of a fit in (draws x rows) float64 arrays: measured 10.3 GB RSS and still rising at 30,000
-#: rows x 4,000 draws (0.96 GB per array; the pointwise log likelihood, its copies into the DataTree and the
-#: in-sample predictive draws), so 12 arrays. Bounding this is issue 16's work; until then it is refused.
+#: Peak memory of a fit that keeps its per-row draws, in (draws x rows) float64 arrays: measured 10.3 GB RSS at
+#: 30,000 rows x 4,000 draws (0.96 GB per array; the pointwise log likelihood, its copies into the DataTree and
+#: the in-sample predictive draws), so 12 arrays. Fits above inference.pointwise.POINTWISE_MAX keep none.
 _DRAW_ARRAYS = 12
 
 
@@ -193,6 +194,8 @@ def check_memory(runs: Runs, sampler: SamplerSettings, available: int | None = N
     """Refuse, before sampling, a fit whose per-run draws would not fit in memory (one sentence with the way
     out: fewer draws, or fewer rows by thinning checkpoints or keeping each run's final loss)."""
     draws = sampler.num_chains * sampler.num_samples
+    if not keeps_pointwise(draws, len(runs)):
+        return   # no per-row draws are kept (inference.pointwise): memory grows with rows, not rows x draws
     need = _DRAW_ARRAYS * 8 * draws * len(runs)
     have = available_memory() if available is None else available
     if need > 0.8 * have:

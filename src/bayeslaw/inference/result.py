@@ -37,6 +37,7 @@ from ..core.spec import FORMAT, FORMAT_VERSION, FitSpec
 from ..errors import FitFileError, LawError
 from . import store
 from .datatree import add_posterior_predictive, constant_name
+from .pointwise import keeps_pointwise
 
 
 @dataclass
@@ -207,7 +208,11 @@ def load(path: str | os.PathLike, *, law: Law | None = None, verify: bool = True
     except Exception as exc:  # any reader failure means the file is unusable
         raise FitFileError(f"'{idata_file}' cannot be read as a NetCDF DataTree ({type(exc).__name__}); "
                            "the file is corrupted or not a bayeslaw fit: refit and save again.") from None
-    missing = [g for g in ("posterior", "sample_stats", "log_likelihood", "observed_data") if g not in idata.children]
+    missing = [g for g in ("posterior", "sample_stats", "observed_data") if g not in idata.children]
+    # log_likelihood is left out of fits too large to keep it (bayeslaw.inference.pointwise)
+    if not missing and "log_likelihood" not in idata.children and keeps_pointwise(
+            idata["posterior"].sizes["chain"] * idata["posterior"].sizes["draw"], idata["observed_data"].sizes["run"]):
+        missing = ["log_likelihood"]
     if missing:
         raise FitFileError(f"'{idata_file}' lacks the group(s) {', '.join(missing)}; it is not a complete bayeslaw fit.")
     if verify:

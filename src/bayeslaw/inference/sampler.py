@@ -23,7 +23,8 @@ import numpy as np
 from jax.flatten_util import ravel_pytree
 from numpyro.infer.hmc import hmc
 from numpyro.infer.initialization import init_to_uniform
-from numpyro.infer.util import initialize_model
+
+from .start import Starter, laplace_start
 
 EXTRA_FIELDS = ("diverging", "num_steps", "energy", "potential_energy", "accept_prob", "step_size")
 
@@ -86,78 +87,53 @@ class _Progress:
 _PROGRESS = _Progress()
 
 
-def laplace_start(potential_fn, z0, rng_key, *, iters: int = 100):
-    """Mode and Laplace covariance of the posterior in unconstrained space, from start ``z0``.
-
-    Returns (start, inverse mass matrix, ok): the chain's start is a draw from the Laplace
-    approximation N(mode, H^-1) (so chains started from different points stay dispersed), and
-    H^-1 is the initial inverse mass matrix that warmup then adapts. Without it, warmup begins
-    with an identity metric on parameters whose scales differ by 10^3 and spends most of its
-    leapfrog steps there (about 70 per iteration against 26 after adaptation on the Chinchilla
-    data). The mode is found by damped Newton steps (Levenberg-Marquardt on the Hessian: the
-    dimension is small; JAX's BFGS gave up after a few line searches on these posteriors).
-    ``ok`` is False, and the inputs are returned unchanged, when the result is not finite or
-    the Hessian there is not positive definite (e.g. at a boundary of a weakly identified law).
-    """
-    flat0, unravel = ravel_pytree(z0)
-    f = lambda q: potential_fn(unravel(q))  # noqa: E731
-    grad, hess_fn = jax.grad(f), jax.hessian(f)
-    eye = jnp.eye(flat0.shape[0], dtype=flat0.dtype)
-
-    def newton(_, carry):
-        q, fq, lam = carry
-        g, h = grad(q), hess_fn(q)
-        step = jnp.linalg.solve(0.5 * (h + h.T) + lam * eye, g)
-        q_new = q - step
-        f_new = f(q_new)
-        better = jnp.isfinite(f_new) & (f_new < fq) & jnp.all(jnp.isfinite(q_new))
-        return (jnp.where(better, q_new, q), jnp.where(better, f_new, fq),
-                jnp.where(better, jnp.maximum(lam / 3.0, 1e-8), jnp.minimum(lam * 10.0, 1e8)))
-
-    q, fq, _ = jax.lax.fori_loop(0, iters, newton, (flat0, f(flat0), jnp.asarray(1.0, flat0.dtype)))
-    hess = hess_fn(q)
-    chol = jnp.linalg.cholesky(0.5 * (hess + hess.T))
-    ok = jnp.isfinite(fq) & jnp.all(jnp.isfinite(q)) & jnp.all(jnp.isfinite(chol))
-    safe_chol = jnp.where(ok, chol, eye)
-    cov = jax.scipy.linalg.cho_solve((safe_chol, True), eye)
-    # a draw from N(mode, H^-1): solve L^T u = eps with H = L L^T
-    eps = jax.random.normal(rng_key, flat0.shape, dtype=flat0.dtype)
-    start = jnp.where(ok, q + jax.scipy.linalg.solve_triangular(safe_chol.T, eps, lower=False), flat0)
-    return unravel(start), jnp.where(ok, cov, eye), ok
-
-
 def _make_program(potential_fn_gen, postprocess_fn_gen, *, num_warmup: int, num_samples: int, num_chains: int,
                   chain_method: str, dense_mass: bool, target_accept_prob: float, progress: bool,
                   laplace_init: bool = True, batched: bool = False) -> Callable:
-    init_kernel, sample_kernel = hmc(potential_fn_gen=potential_fn_gen, algo="NUTS")
+    """The NUTS program ``program(keys, start, args)``, chains on the leading axis of ``keys`` and ``start``.
 
-    def step(state, args):
-        state = sample_kernel(state, model_args=args)
-        if progress:
-            jax.lax.cond(state.i % _PROGRESS_EVERY == 0,
-                         lambda: jax.debug.callback(_PROGRESS.tick, _PROGRESS_EVERY), lambda: None)
-        return state
+    ``start`` is ``(z0, Laplace covariance, ok)`` from :class:`~bayeslaw.inference.start.Starter` (the
+    Laplace start made in a program of its own); with ``batched`` it is the chains' initial points and the
+    Laplace start runs inside (per data set, on the vectorised axis).
 
-    def one_chain(rng_key, z0, args):
-        inv_mass, ok = None, jnp.asarray(False)
-        if laplace_init:
-            rng_key, k_start = jax.random.split(rng_key)
-            z0, inv_mass, ok = laplace_start(potential_fn_gen(*args), z0, k_start)
-            if not dense_mass:
-                inv_mass = jnp.diag(inv_mass)
-        state = init_kernel(z0, num_warmup, dense_mass=dense_mass, target_accept_prob=target_accept_prob,
-                            inverse_mass_matrix=inv_mass, model_args=args, rng_key=rng_key)
-        state, warm_steps = jax.lax.fori_loop(
-            0, num_warmup, lambda _, c: (lambda s: (s, c[1] + s.num_steps))(step(c[0], args)),
-            (state, jnp.zeros((), dtype=jnp.int64)))
+    NUTS moves in whitened coordinates u, z = z0 + L u with L L^T the Laplace covariance (the identity
+    where the Laplace start failed), starting at u = 0 with an identity metric that warmup adapts. The
+    target is the same (an affine map: the log-Jacobian is a constant). NumPyro's (Stan's) metric
+    estimate adds 1e-3 * 5 / (n + 5) to the variances; in the law's own coordinates, where the posterior
+    narrows as rows are added, that term outgrew the posterior's variances (steps per draw rose from 6 at
+    30 rows to 123 at 30,000); in u the posterior's variances are about 1 at any size.
+    """
 
-        def draw(s, _):
-            s = step(s, args)
+    def one_chain(rng_key, start, args):
+        if batched:
+            z0, cov, ok = start, None, jnp.asarray(False)
+            if laplace_init:
+                rng_key, k_start = jax.random.split(rng_key)
+                z0, cov, ok = laplace_start(potential_fn_gen(*args), z0, k_start)
+        else:
+            z0, cov, ok = start
+        flat0, unravel = ravel_pytree(z0)
+        chol = jnp.eye(flat0.shape[0], dtype=flat0.dtype) if cov is None else jnp.linalg.cholesky(cov)
+        init_kernel, sample_kernel = hmc(
+            potential_fn_gen=lambda a, m, L: (lambda u: potential_fn_gen(*a)(unravel(m + L @ u))), algo="NUTS")
+        margs = (args, flat0, chol)
+
+        def iteration(s, _):
+            s = sample_kernel(s, model_args=margs)
+            if progress:
+                jax.lax.cond(s.i % _PROGRESS_EVERY == 0,
+                             lambda: jax.debug.callback(_PROGRESS.tick, _PROGRESS_EVERY), lambda: None)
             return s, (s.z, s.diverging, s.num_steps, s.energy, s.potential_energy, s.accept_prob,
                        s.adapt_state.step_size)
 
-        _, (z, *extra) = jax.lax.scan(draw, state, None, length=num_samples)
-        params = jax.vmap(postprocess_fn_gen(*args))(z)
+        state = init_kernel(jnp.zeros_like(flat0), num_warmup, dense_mass=dense_mass,
+                            target_accept_prob=target_accept_prob, model_args=margs, rng_key=rng_key)
+        # warmup and draws in one scan: one copy of the NUTS kernel in the program (two loops compiled it twice)
+        _, (u, *extra) = jax.lax.scan(iteration, state, None, length=num_warmup + num_samples)
+        warm_steps = jnp.sum(extra[1][:num_warmup], dtype=jnp.int64)
+        u, extra = jax.tree.map(lambda v: v[num_warmup:], (u, extra))
+        post = postprocess_fn_gen(*args)
+        params = jax.vmap(lambda q: post(unravel(flat0 + chol @ q)))(u)
         return params, dict(zip(EXTRA_FIELDS, extra)) | {"warmup_steps": warm_steps, "laplace_ok": ok}
 
     if batched:
@@ -178,30 +154,35 @@ def _make_program(potential_fn_gen, postprocess_fn_gen, *, num_warmup: int, num_
     raise ValueError(f"chain_method must be 'parallel', 'vectorized' or 'sequential'; got {chain_method!r}")
 
 
-def _initialize(model, model_args: tuple, rng_key, num_chains: int, init_strategy):
-    """NumPyro's ``initialize_model``, one chain at a time, with the chains' starts stacked.
+_STARTERS: dict[tuple, Starter] = {}
 
-    Given all chains' keys at once, ``initialize_model`` searches for valid starts in a
-    ``lax.map`` over a closure that is new on every call: JAX compiles it anew for every fit
-    and keeps the executable in its primitive cache, which grew a calibration worker by about
-    10 MB per fit (11 GB after 700 fits). With one key it evaluates the first candidate eagerly
-    and returns it when valid (the same start the mapped search finds), compiling nothing.
-    """
+
+def _initialize(model, model_args: tuple, seed: int, num_chains: int, init_strategy, cache_key: tuple,
+                laplace: bool = False):
+    """The model's ModelInfo (its potential and postprocess generators), the chains' starts, the run key and the
+    chains' run keys: one compiled program per model and argument shapes (:class:`~bayeslaw.inference.start.Starter`)."""
+    # compiled at the lowest optimisation up to 8192 rows (the Laplace start's ~10 Newton passes then cost little);
+    # beyond, running it at half speed would cost more than compiling it fully
+    cheap = max((int(np.size(leaf)) for leaf in jax.tree.leaves(model_args)), default=0) <= 8192
+    starter = remember(_STARTERS, (cache_key, _shapes(model_args), num_chains, init_strategy, laplace),
+                       lambda: Starter(model, num_chains, init_strategy, laplace, cheap))
     with TRACE_LOCK, warnings.catch_warnings():
-        # NumPyro validates the first, eager evaluation of the model; a law sampled in other coordinates
+        # NumPyro validates the model's evaluation at the start; a law sampled in other coordinates
         # evaluates each prior's log density at the mapped point and masks it where it is out of the
         # support (a narrower prior, e.g. Uniform(0.2, 0.4)), so the warning about it says nothing
         warnings.filterwarnings("ignore", message="Out-of-support values provided to log prob", category=UserWarning)
-        inits = [initialize_model(k, model, model_args=model_args, dynamic_args=True, init_strategy=init_strategy)
-                 for k in jax.random.split(rng_key, num_chains)]
-    z0 = jax.tree.map(lambda *v: jnp.stack(v), *(i.param_info.z for i in inits))
-    return inits[0], z0
+        z0, k_run, keys = starter.fn(np.asarray(seed, dtype=np.int64), model_args)
+    return starter.info, z0, k_run, keys
+
+
+def _shapes(model_args: tuple) -> tuple:
+    return (tuple((tuple(np.shape(leaf)), str(jnp.result_type(leaf))) for leaf in jax.tree.leaves(model_args)),
+            jax.tree.structure(model_args))
 
 
 def _program(init, cache_key: tuple, model_args: tuple, settings: dict) -> Callable:
     """The compiled sampler for these settings and argument shapes, built once and remembered."""
-    shapes = tuple((tuple(np.shape(leaf)), str(jnp.result_type(leaf))) for leaf in jax.tree.leaves(model_args))
-    key = (cache_key, shapes, jax.tree.structure(model_args), tuple(sorted(settings.items())))
+    key = (cache_key, _shapes(model_args), tuple(sorted(settings.items())))
     return remember(_PROGRAMS, key, lambda: _Once(_make_program(init.potential_fn, init.postprocess_fn, **settings)))
 
 
@@ -235,19 +216,19 @@ def run_nuts(model, model_args: tuple, *, cache_key: tuple, num_warmup: int, num
     supports; data shapes are added to it here.
     """
     use_persistent_cache()
-    rng = jax.random.PRNGKey(seed)
-    k_init, k_run = jax.random.split(rng)
     with TRACE_LOCK:
-        init, z0 = _initialize(model, model_args, k_init, num_chains, init_strategy)
+        init, start, _, keys = _initialize(model, model_args, seed, num_chains, init_strategy, cache_key,
+                                           laplace=True)
+        # as NumPy arrays: pmap shards a JAX array with a compiled slicing program per shape (5 in a new process)
+        start, keys = jax.device_get((start, keys))
         program = _program(init, cache_key, model_args,
                            dict(num_warmup=num_warmup, num_samples=num_samples, num_chains=num_chains,
                                 chain_method=chain_method, dense_mass=dense_mass,
                                 target_accept_prob=target_accept_prob, progress=progress_bar))
-    keys = jax.random.split(k_run, num_chains)
     if progress_bar:
         _PROGRESS.start(num_chains * (num_warmup + num_samples), f"NUTS {num_chains} chains")
     try:
-        params, extra = program(keys, z0, model_args)
+        params, extra = program(keys, start, model_args)
         params, extra = jax.device_get((params, extra))
     finally:
         _PROGRESS.close()
@@ -277,8 +258,7 @@ def run_nuts_batch(model, model_args: tuple, *, cache_key: tuple, num_warmup: in
     chunk = max(1, chunk)
     if isinstance(seed, (int, np.integer)):
         first = jax.tree.map(lambda v: v[0], model_args)
-        k_init, k_run = jax.random.split(jax.random.PRNGKey(int(seed)))
-        init, z0 = _initialize(model, first, k_init, num_chains, init_strategy)
+        init, z0, k_run, _ = _initialize(model, first, int(seed), num_chains, init_strategy, cache_key)
         z0s = jax.tree.map(lambda v: jnp.broadcast_to(v, (batch, *v.shape)), z0)
         keys = jax.random.split(k_run, batch * num_chains).reshape(batch, num_chains, -1)
     else:
@@ -287,10 +267,10 @@ def run_nuts_batch(model, model_args: tuple, *, cache_key: tuple, num_warmup: in
             raise ValueError(f"run_nuts_batch got {len(seeds)} seeds for {batch} data sets.")
         starts, keys = [], []
         for b, s in enumerate(seeds):  # as run_nuts does for one data set
-            k_init, k_run = jax.random.split(jax.random.PRNGKey(s))
-            init, z0 = _initialize(model, jax.tree.map(lambda v: v[b], model_args), k_init, num_chains, init_strategy)
+            init, z0, _, chain_keys = _initialize(model, jax.tree.map(lambda v: v[b], model_args), s, num_chains,
+                                                  init_strategy, cache_key)
             starts.append(z0)
-            keys.append(jax.random.split(k_run, num_chains))
+            keys.append(chain_keys)
         z0s = jax.tree.map(lambda *v: jnp.stack(v), *starts)
         keys = jnp.stack(keys)
     n_chunks = -(-batch // chunk)
@@ -312,8 +292,9 @@ def run_nuts_batch(model, model_args: tuple, *, cache_key: tuple, num_warmup: in
 
 
 def clear_cache() -> None:
-    """Forget compiled samplers (e.g. to free memory after many different laws)."""
+    """Forget compiled samplers and starts (e.g. to free memory after many different laws)."""
     _PROGRAMS.clear()
+    _STARTERS.clear()
 
 
 __all__ = ["run_nuts", "run_nuts_batch", "clear_cache", "use_persistent_cache", "EXTRA_FIELDS"]

@@ -24,6 +24,7 @@ from ..core.observation import DEFAULT
 from ..core.records import json_value, table_records
 from ..errors import BayeslawError, shown
 from ..inference.plan import check_enough_runs, plan_models, read_runs
+from ..inference.fit import ensure_log_likelihood
 from ..inference.result import Fit
 from .backtest import fit_named, law_list
 from .loo import loo
@@ -75,7 +76,7 @@ class CrossValidation:
 
 def _ordered_tree(fit: Fit, order: np.ndarray, dim: str) -> xr.DataTree:
     """The fit's posterior and log-likelihood with runs reordered and their dimension renamed."""
-    ll = fit.idata["log_likelihood"]["log_loss"].isel(run=order).rename(run=dim)
+    ll = ensure_log_likelihood(fit).idata["log_likelihood"]["log_loss"].isel(run=order).rename(run=dim)
     return xr.DataTree.from_dict({"posterior": fit.idata["posterior"].to_dataset(),
                                   "log_likelihood": xr.Dataset({"log_loss": ll})})
 
@@ -141,7 +142,7 @@ def leave_one_group_out(fit: Fit, group: str) -> CrossValidation:
     if len(uniques) < 2:
         raise BayeslawError(f"Column {group!r} has one value ({uniques[0]!r}); leave-one-group-out needs two or more.")
     wrapper = RefitWrapper(fit, runs)
-    res = azs.loo_kfold(fit.idata, wrapper, pointwise=True, var_name="log_loss", folds=codes + 1)
+    res = azs.loo_kfold(ensure_log_likelihood(fit).idata, wrapper, pointwise=True, var_name="log_loss", folds=codes + 1)
     pointwise = pd.DataFrame({"run": runs.frame.index.to_numpy(), "group": values,
                               "elpd": np.asarray(res.elpd_i.values, float)})
     return CrossValidation("logo", float(res.elpd), float(res.se), len(runs), len(wrapper.refits), pointwise, res)

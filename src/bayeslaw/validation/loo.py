@@ -20,6 +20,7 @@ import pandas as pd
 from ..core.observation import get_observation_model
 from ..core.records import json_value, table_records
 from ..errors import BayeslawError, shown
+from ..inference.fit import ensure_log_likelihood
 from ..inference.result import Fit
 from .refits import RefitWrapper, plain
 
@@ -83,7 +84,7 @@ def _psis(fit: Fit):
         # high Pareto k is reported (and refitted) by this module, not warned about by ArviZ
         warnings.filterwarnings("ignore", message=".*Pareto.*", category=UserWarning)
         warnings.filterwarnings("ignore", message=".*shape parameter.*", category=UserWarning)
-        return azs.loo(fit.idata, pointwise=True, var_name="log_loss")
+        return azs.loo(ensure_log_likelihood(fit).idata, pointwise=True, var_name="log_loss")
 
 
 def check_exchangeable(fit: Fit) -> None:
