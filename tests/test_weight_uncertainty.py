@@ -210,8 +210,11 @@ def test_stack_score_on_held_out_runs(fits):
     one = bayeslaw.stack(fits, {"chinchilla": 1, "compute": 0}).score(test, ci_prob=0.9, seed=0)
     own = score(fits["chinchilla"], test, ci_prob=0.9, seed=0)
     assert one["elpd_test"] == pytest.approx(own["elpd_test"], rel=1e-12)
-    assert one["coverage"] == pytest.approx(own["coverage"], abs=1.01 / 48)  # one run may sit on an interval end
-    assert one["coverage_50"] == pytest.approx(own["coverage_50"], abs=1.01 / 48)
+    # The stack resamples the fit's draws (and its new-run noise), so its interval ends differ from the fit's by
+    # Monte Carlo error: from 600 draws a quantile moves by ~0.02 in probability, which puts ~3 of the 48 runs within
+    # reach of an interval end; up to 3 runs may change sides.
+    assert one["coverage"] == pytest.approx(own["coverage"], abs=3.01 / 48)
+    assert one["coverage_50"] == pytest.approx(own["coverage_50"], abs=3.01 / 48)
     assert one["crps"] == pytest.approx(own["crps"], rel=1e-2)
     assert one["rmsle"] == pytest.approx(own["rmsle"], rel=0.05)
     half = bayeslaw.stack(fits, [0.5, 0.5]).score(test, ci_prob=0.9)
