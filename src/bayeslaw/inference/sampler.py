@@ -65,17 +65,23 @@ class _Progress:
     """A tqdm bar fed from inside the compiled loop by ``jax.debug.callback``."""
 
     def __init__(self) -> None:
-        self.bar = None
+        self.bar, self.desc = None, ""
         self.lock = threading.Lock()
 
     def start(self, total: int, desc: str) -> None:
+        """A bar that says it is preparing (starts, tracing, compiling or loading the program: seconds on a law's
+        first fit) until the first iterations arrive, then ``desc``."""
         from tqdm.auto import tqdm
 
-        self.bar = tqdm(total=total, desc=desc, unit="it", leave=False, dynamic_ncols=True)
+        self.desc = desc
+        self.bar = tqdm(total=total, desc=f"{desc}: preparing (compiles on a law's first fit)", unit="it",
+                        leave=False, dynamic_ncols=True)
 
     def tick(self, n) -> None:
         with self.lock:
             if self.bar is not None:
+                if self.bar.n == 0:
+                    self.bar.set_description(self.desc, refresh=False)
                 self.bar.update(int(n))
 
     def close(self) -> None:
@@ -216,18 +222,18 @@ def run_nuts(model, model_args: tuple, *, cache_key: tuple, num_warmup: int, num
     supports; data shapes are added to it here.
     """
     use_persistent_cache()
-    with TRACE_LOCK:
-        init, start, _, keys = _initialize(model, model_args, seed, num_chains, init_strategy, cache_key,
-                                           laplace=True)
-        # as NumPy arrays: pmap shards a JAX array with a compiled slicing program per shape (5 in a new process)
-        start, keys = jax.device_get((start, keys))
-        program = _program(init, cache_key, model_args,
-                           dict(num_warmup=num_warmup, num_samples=num_samples, num_chains=num_chains,
-                                chain_method=chain_method, dense_mass=dense_mass,
-                                target_accept_prob=target_accept_prob, progress=progress_bar))
     if progress_bar:
         _PROGRESS.start(num_chains * (num_warmup + num_samples), f"NUTS {num_chains} chains")
     try:
+        with TRACE_LOCK:
+            init, start, _, keys = _initialize(model, model_args, seed, num_chains, init_strategy, cache_key,
+                                               laplace=True)
+            # as NumPy arrays: pmap shards a JAX array with a compiled slicing program per shape (5 in a new process)
+            start, keys = jax.device_get((start, keys))
+            program = _program(init, cache_key, model_args,
+                               dict(num_warmup=num_warmup, num_samples=num_samples, num_chains=num_chains,
+                                    chain_method=chain_method, dense_mass=dense_mass,
+                                    target_accept_prob=target_accept_prob, progress=progress_bar))
         params, extra = program(keys, start, model_args)
         params, extra = jax.device_get((params, extra))
     finally:
