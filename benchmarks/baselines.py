@@ -204,7 +204,7 @@ def main(argv=None) -> int:
     ap.add_argument("--curves", type=int, default=10, help="synthetic: number of curves")
     ap.add_argument("--points", type=int, default=30, help="synthetic: points per curve")
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--no-write", action="store_true", help="print the table; leave RESULTS.md alone")
+    ap.add_argument("--no-write", action="store_true", help="print the table; leave RESULTS.md and baselines.json alone")
     ap.add_argument("--render", type=Path, metavar="JSON",
                     help="write the table of an earlier run's baselines.json (its header says what was run)")
     ap.add_argument("--worker", nargs=2, metavar=("SCENARIO", "METHOD"), help=argparse.SUPPRESS)
@@ -253,9 +253,9 @@ def main(argv=None) -> int:
             f"{args.slow_curves or 'all'} curves per scenario). Each row is one process, rows run one after another.")
     text = head + "\n" + table(rows)
     print(text)
-    with open(HERE / "baselines.json", "w") as fh:
-        json.dump({"header": head, "rows": rows}, fh, indent=1)
     if not args.no_write:
+        with open(HERE / "baselines.json", "w") as fh:
+            json.dump({"header": head, "rows": rows}, fh, indent=1)
         write_results(text)
     return 0
 

@@ -26,12 +26,13 @@ def potentials():
     import jax
     import jax.numpy as jnp
     import numpy as np
-    import numpyro
-    import numpyro.distributions as dist
     from numpyro.infer.util import initialize_model
 
     import bayeslaw
     from bayeslaw.inference.fit import prepare
+
+    sys.path.insert(0, str(HERE))
+    from peers import straightforward_model
 
     from dataclasses import replace
 
@@ -47,19 +48,7 @@ def potentials():
     lx = jnp.asarray(np.log(frame[["N", "D"]].to_numpy().T))
     ly = jnp.asarray(np.log(frame["loss"].to_numpy()))
 
-    def plain(lx, ly):
-        e = numpyro.sample("e", dist.Normal(0.0, 2.0))
-        terms = [jnp.full(lx.shape[1], e)]
-        for j in range(2):
-            a = numpyro.sample(f"a{j}", dist.Normal(0.0, 10.0))
-            alpha = numpyro.sample(f"alpha{j}", dist.HalfNormal(1.0))
-            terms.append(a - alpha * lx[j])
-        mu = jax.nn.logsumexp(jnp.stack(terms), axis=0)
-        sigma = numpyro.sample("sigma", dist.HalfNormal(0.2))
-        nu = numpyro.sample("nu", dist.Gamma(2.0, 0.1))
-        numpyro.sample("obs", dist.StudentT(nu, mu, sigma), obs=ly)
-
-    theirs = initialize_model(jax.random.PRNGKey(0), plain, model_args=(lx, ly))
+    theirs = initialize_model(jax.random.PRNGKey(0), straightforward_model, model_args=(lx, ly))
     return {"bayeslaw": ours, "bayeslaw without the law's coordinates": ours_bare, "straightforward NumPyro": theirs}
 
 

@@ -139,31 +139,36 @@ def huber_bootstrap(X, y, Xt, boot=1000, seed=0, starts=64, **_):
     return _bootstrap(lambda a, b, p0: _lbfgs(p0, a, b)[0], p_hat, lx, ly, np.log(Xt), boot, seed)
 
 
+def straightforward_model(lx, ly=None):
+    """The law on raw log inputs ``lx`` (inputs, rows) with weak priors and a Student-t on log loss ``ly``."""
+    import jax
+    import jax.numpy as jnp
+    import numpyro
+    import numpyro.distributions as dist
+
+    e = numpyro.sample("e", dist.Normal(0.0, 2.0))
+    terms = [jnp.full(lx.shape[1], e)]
+    for j in range(lx.shape[0]):
+        a = numpyro.sample(f"a{j}", dist.Normal(0.0, 10.0))
+        alpha = numpyro.sample(f"alpha{j}", dist.HalfNormal(1.0))
+        terms.append(a - alpha * lx[j])
+    mu = jax.nn.logsumexp(jnp.stack(terms), axis=0)
+    sigma = numpyro.sample("sigma", dist.HalfNormal(0.2))
+    nu = numpyro.sample("nu", dist.Gamma(2.0, 0.1))
+    numpyro.sample("obs", dist.StudentT(nu, mu, sigma), obs=ly)
+
+
 def numpyro_nuts(X, y, Xt, seed=0, num_warmup=1000, num_samples=1000, num_chains=4, **_):
     """NUTS on raw log inputs: e ~ N(0, 2), a_j ~ N(0, 10), alpha_j ~ HalfNormal(1), sigma ~ HalfNormal(0.2),
     nu ~ Gamma(2, 0.1); MCMC.run per data set (it recompiles each time, as users' loops do)."""
     import jax
     import jax.numpy as jnp
-    import numpyro
     import numpyro.distributions as dist
     from numpyro.infer import MCMC, NUTS
 
     lx, ly, lxt = jnp.asarray(np.log(X)), jnp.asarray(np.log(y)), jnp.asarray(np.log(Xt))
     k = lx.shape[0]
-
-    def model(lx, ly=None):
-        e = numpyro.sample("e", dist.Normal(0.0, 2.0))
-        terms = [jnp.full(lx.shape[1], e)]
-        for j in range(k):
-            a = numpyro.sample(f"a{j}", dist.Normal(0.0, 10.0))
-            alpha = numpyro.sample(f"alpha{j}", dist.HalfNormal(1.0))
-            terms.append(a - alpha * lx[j])
-        mu = jax.nn.logsumexp(jnp.stack(terms), axis=0)
-        sigma = numpyro.sample("sigma", dist.HalfNormal(0.2))
-        nu = numpyro.sample("nu", dist.Gamma(2.0, 0.1))
-        numpyro.sample("obs", dist.StudentT(nu, mu, sigma), obs=ly)
-
-    mcmc = MCMC(NUTS(model), num_warmup=num_warmup, num_samples=num_samples, num_chains=num_chains,
+    mcmc = MCMC(NUTS(straightforward_model), num_warmup=num_warmup, num_samples=num_samples, num_chains=num_chains,
                 progress_bar=False, chain_method="parallel" if jax.local_device_count() >= num_chains else "sequential")
     mcmc.run(jax.random.PRNGKey(seed), lx, ly, extra_fields=("num_steps",))
     s = mcmc.get_samples()

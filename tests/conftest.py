@@ -45,6 +45,26 @@ def shared_data() -> Path:
     return SHARED_DATA
 
 
+@pytest.fixture
+def fake_nuts(monkeypatch, power_law_fit):
+    """NUTS replaced by (a copy of) the session's small power-law fit; the CLI's JAX set-up skipped. Returns the
+    plans it was given."""
+    import copy
+
+    import bayeslaw.inference.fit
+    from bayeslaw.cli import common
+
+    calls = []
+
+    def fake(plan, **kwargs):
+        calls.append(plan)
+        return copy.copy(power_law_fit)
+
+    monkeypatch.setattr(bayeslaw.inference.fit, "fit", fake)
+    monkeypatch.setattr(common, "setup_jax", lambda n: None)
+    return calls
+
+
 @pytest.fixture(scope="session")
 def power_law_fit():
     """A one-variable fit (loss against N) of every 8th bundled run (31), shared by the figure and report tests.

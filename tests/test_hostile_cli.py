@@ -18,22 +18,8 @@ from bayeslaw.cli import main
 from bayeslaw.core.records import json_value, restore_non_finite, strict_json
 
 
+from clirun import one_sentence_error, run  # noqa: E402
 from strictjson import loads as strict  # noqa: E402
-
-
-def run(capsys, argv):
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def one_sentence_error(code: int, err: str, *needles: str) -> None:
-    assert code == 2, err
-    assert "Traceback" not in err
-    lines = [ln for ln in err.strip().splitlines() if ln.startswith("error:")]
-    assert len(lines) == 1, err
-    for needle in needles:
-        assert needle in lines[0], lines[0]
 
 
 @pytest.fixture(scope="module")

@@ -87,20 +87,6 @@ def refused(capsys, argv: list[str], *needles: str) -> str:
 
 
 @pytest.fixture
-def fake_nuts(monkeypatch, power_law_fit):
-    """NUTS replaced by (a copy of) the session's small power-law fit; JAX set-up skipped."""
-    calls = []
-
-    def fake(plan, **kwargs):
-        calls.append(plan)
-        return copy.copy(power_law_fit)
-
-    monkeypatch.setattr(bayeslaw.inference.fit, "fit", fake)
-    monkeypatch.setattr(common, "setup_jax", lambda n: None)
-    return calls
-
-
-@pytest.fixture
 def no_nuts(monkeypatch):
     """Bad outputs must be refused before JAX is set up and before NUTS runs."""
 

@@ -21,45 +21,17 @@ import pytest
 
 import bayeslaw
 import bayeslaw.inference.fit
-from bayeslaw.cli import common, main
+from bayeslaw.cli import common
 from bayeslaw.core.spec import FitSpec
 
+from clirun import one_sentence_error, run  # noqa: E402
 from strictjson import loads as strict  # noqa: E402
-
-
-def run(capsys, argv):
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def one_sentence_error(code: int, err: str, *needles: str) -> None:
-    assert code == 2, err
-    assert "Traceback" not in err
-    lines = [ln for ln in err.strip().splitlines() if ln.startswith("error:")]
-    assert len(lines) == 1, err
-    for needle in needles:
-        assert needle in lines[0], lines[0]
 
 
 def good_frame(n: int = 10) -> pd.DataFrame:
     N = np.geomspace(1e7, 1e10, n)
     D = np.geomspace(2e8, 2e11, n)[::-1].copy()
     return pd.DataFrame({"N": N, "D": D, "C": 6 * N * D, "loss": 1.7 + 400 * N ** -0.34 + 410 * D ** -0.28})
-
-
-@pytest.fixture
-def fake_nuts(monkeypatch, power_law_fit):
-    """NUTS replaced by (a copy of) the session's small power-law fit; JAX set-up skipped."""
-    calls = []
-
-    def fake(plan, **kwargs):
-        calls.append(plan)
-        return copy.copy(power_law_fit)
-
-    monkeypatch.setattr(bayeslaw.inference.fit, "fit", fake)
-    monkeypatch.setattr(common, "setup_jax", lambda n: None)
-    return calls
 
 
 # -- item 7: columns the fit does not read ---------------------------------------------------------
