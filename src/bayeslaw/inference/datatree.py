@@ -30,6 +30,7 @@ from ..core.runs import Runs
 from ..core.records import strict_json
 from ..core.spec import FitSpec
 from .pointwise import keeps_pointwise
+from .sampler import remember
 
 
 def build_datatree(law: Law, observation: ObservationModel, conventional: dict[str, np.ndarray],
@@ -116,12 +117,7 @@ _EVALUATE: dict[tuple, Any] = {}
 def _evaluate_log(law: Law, raw, params, log_ref):
     """``law.evaluate_log`` in one jitted program per law (op by op it compiled a dozen small programs in a new
     process); eagerly when the law's mean needs concrete reference scales."""
-    key = (law.name, law.hash)
-    if key not in _EVALUATE:
-        if len(_EVALUATE) >= 16:
-            _EVALUATE.pop(next(iter(_EVALUATE)))
-        _EVALUATE[key] = jax.jit(law.evaluate_log)
-    fn = _EVALUATE[key]
+    fn = remember(_EVALUATE, (law.name, law.hash), lambda: jax.jit(law.evaluate_log))
     try:
         return fn(raw, params, {k: np.float64(v) for k, v in log_ref.items()})
     except jax.errors.ConcretizationTypeError:

@@ -241,15 +241,14 @@ def fit_draws(law: Law, observation: ObservationModel, families, samples, prior_
 
 def independent_log_density_fn(law: Law, observation: ObservationModel):
     """Jitted log density of each row under each draw for rows scored independently (Student-t, normal, ...)."""
-    key = (law.name, law.hash, observation.name, "rows")
-    if key not in _LOGLIK:
+    def make():
         def one(draw, xs, log_y):
             mu = law.log_mean(xs, **{k: draw[k] for k in law.params})
             return observation.distribution(mu, **{k: draw[k] for k in observation.params}).log_prob(log_y)
 
-        _LOGLIK[key] = jax.jit(lambda samples, xs, log_y: jax.lax.map(lambda d: one(d, xs, log_y), samples,
-                                                                     batch_size=64))
-    return _LOGLIK[key]
+        return jax.jit(lambda samples, xs, log_y: jax.lax.map(lambda d: one(d, xs, log_y), samples, batch_size=64))
+
+    return remember(_LOGLIK, (law.name, law.hash, observation.name, "rows"), make)
 
 
 def padded_size(n: int) -> int:
