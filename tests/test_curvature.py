@@ -69,7 +69,7 @@ def test_curvature_switch_plans_the_curved_law_and_says_why():
     assert plan_fit(path, "chinchilla", curvature=True, num_warmup=300).sampler.num_warmup == 300
     named = plan_fit(path, "chinchilla_curved")
     assert named.law is on.law and "named by the caller" in named.law_reason
-    with pytest.raises(bayeslaw.LawError, match="curvature must be True or False"):
+    with pytest.raises(bayeslaw.LawError, match="curvature must be True, False or 'orthogonal'"):
         plan_fit(path, "chinchilla", curvature="yes")
     with pytest.raises(bayeslaw.LawError, match="Unknown prior name 'curv_N'"):
         plan_fit(path, "chinchilla", priors={"curv_N": "Normal(0, 0.01)"})

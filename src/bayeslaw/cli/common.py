@@ -92,15 +92,17 @@ def add_likelihood(p, *, repeatable: bool = False) -> None:
 
 
 def add_curvature(p) -> None:
-    p.add_argument("--curvature", choices=["off", "on"], default="off",
+    p.add_argument("--curvature", choices=["off", "on", "orthogonal"], default="off",
                    help="on: fit the law with its curvature term (LAW_curved), whose bands widen beyond the runs "
-                        "where they bend away from the law; use it when a backtest says the bands are too narrow "
+                        "where they bend away from the law; orthogonal: the same term kept orthogonal to the law "
+                        "over the runs (LAW_orthogonal; the plain law is fitted first), so the law keeps its own "
+                        "parameters and decisions; use either when a backtest says the bands are too narrow "
                         "(default off)")
 
 
-def curvature_kw(args: argparse.Namespace) -> dict[str, bool]:
+def curvature_kw(args: argparse.Namespace) -> dict[str, bool | str]:
     """--curvature as the API's ``curvature=``."""
-    return {"curvature": getattr(args, "curvature", "off") == "on"}
+    return {"curvature": {"off": False, "on": True}.get(getattr(args, "curvature", "off"), "orthogonal")}
 
 
 def add_run(p) -> None:

@@ -17,7 +17,8 @@ same name):
 3. laws registered in this process with :func:`register`.
 
 Any law's name with ``_curved`` appended (``chinchilla_curved``) is that law with a quadratic
-misfit in its centred log inputs (:mod:`bayeslaw.core.curvature`), built on first use.
+misfit in its centred log inputs (:mod:`bayeslaw.core.curvature`), built on first use; with
+``_orthogonal``, the same misfit made orthogonal to the law over the fitted runs.
 
 The catalogue is read once per process (:func:`available_laws` caches it; :func:`refresh`
 reads it again, e.g. after installing a package).
@@ -93,8 +94,8 @@ def origin(name: str) -> str:
     if name in _USER_LAWS:
         return "registered"
     if name in _CURVED:
-        base = name[: -len(curvature.SUFFIX)]
-        return f"{origin(base)}, with a curvature term (bayeslaw.core.curvature)"
+        base, term = curvature.base_name(name)
+        return f"{origin(base)}, with {term} (bayeslaw.core.curvature)"
     available_laws()
     return _ORIGIN.get(name, "?")
 

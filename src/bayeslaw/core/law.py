@@ -63,6 +63,24 @@ class Coordinates:
 
 
 @dataclass(frozen=True)
+class Derived:
+    """Numbers ``log_mean`` takes that are fixed for a fit before sampling: functions of the fitted runs and of
+    another law's fit to them, not sampled.
+
+    The engine fits ``base`` to the same runs first (same observation model, priors and sampler), takes its
+    posterior medians ``theta0`` and calls ``fn(theta0, x)`` with the runs' centred log inputs; ``fn`` returns
+    ``{name: number}`` for every name in ``names``. The model records them as deterministic sites, so every
+    posterior draw carries them and predictions at new inputs need no runs (e.g. the projection that keeps a
+    discrepancy term orthogonal to the law over the fitted runs, :func:`bayeslaw.core.curvature.orthogonal`).
+    """
+
+    names: tuple[str, ...]
+    fn: Callable[[Mapping[str, float], Mapping[str, Array]], dict[str, Array]]
+    base: "Law"
+    why: str = ""
+
+
+@dataclass(frozen=True)
 class Example:
     """Synthetic runs a law declares for its own checks (recovery, save/load, predict, plot).
 
@@ -117,6 +135,11 @@ class Law:
     example : Example, optional
         Synthetic runs the law can be checked on: the test suite fits them and expects the
         true parameters back (recovery), and draws, saves and predicts from the fit.
+    derived : Derived, optional
+        Numbers ``log_mean`` takes besides the parameters, fixed per fit before sampling.
+    discrepancy : tuple of str, optional
+        Parameters of a discrepancy term: set to 0, ``log_mean`` is the law alone, from which
+        decisions are made (:meth:`without_discrepancy`).
     """
 
     name: str
@@ -132,6 +155,8 @@ class Law:
     centre: Mapping[str, str | float] = field(default_factory=dict)
     coordinates: Coordinates | None = None
     example: Example | None = None
+    derived: Derived | None = None
+    discrepancy: tuple[str, ...] = ()
     _hash: str = field(default="", init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -150,7 +175,8 @@ class Law:
         names = list(sig.parameters)
         if not names:
             raise LawError(f"Law {self.name!r}: log_mean must take the inputs dict as its first argument.")
-        declared = [n for n in names[1:]]
+        derived = self.derived.names if self.derived is not None else ()
+        declared = [n for n in names[1:] if n not in derived]
         missing = [p for p in self.params if p not in declared]
         extra = [p for p in declared if p not in self.params]
         if missing or extra:
@@ -189,6 +215,9 @@ class Law:
                                f"{', '.join(wrong)}.")
         if not self.report:
             object.__setattr__(self, "report", tuple(self.params))
+        wrong = [n for n in self.discrepancy if n not in params]
+        if wrong:
+            raise LawError(f"Law {self.name!r}: discrepancy names {', '.join(wrong)}, which are not its parameters.")
         object.__setattr__(self, "_hash", self._compute_hash())
 
     # -- evaluation -------------------------------------------------------------------------
@@ -196,7 +225,7 @@ class Law:
                      log_ref: Mapping[str, float]) -> Array:
         """log L at raw inputs (e.g. ``{"N": 7e10, "D": 1.4e12}``) for sampled params."""
         x = {v: jnp.log(jnp.asarray(inputs[v], dtype=float)) - log_ref[v] for v in self.inputs}
-        return self.log_mean(x, **{k: params[k] for k in self.params})
+        return self.log_mean(x, **{k: params[k] for k in self.mean_params})
 
     def centred(self, log_ref: Mapping[str, float]) -> dict[str, float]:
         """The log reference scales with this law's ``centre`` rules applied (shared or fixed scales)."""
@@ -212,6 +241,19 @@ class Law:
         if self.to_conventional is not None:
             out.update(self.to_conventional(params, log_ref))
         return out
+
+    @property
+    def mean_params(self) -> tuple[str, ...]:
+        """What ``log_mean`` takes besides the inputs: the parameters, then the :class:`Derived` numbers."""
+        return tuple(self.params) + (self.derived.names if self.derived is not None else ())
+
+    def without_discrepancy(self, params: Mapping[str, Array]) -> dict[str, Array]:
+        """``params`` (every name of :attr:`mean_params`) with the discrepancy terms' coefficients set to 0: the law
+        alone, which is what decisions (compute-optimal sizes, compute for a loss) are made from."""
+        if not self.discrepancy:
+            return dict(params)
+        like = next(iter(params.values()))
+        return {**params, **{k: like * 0.0 for k in self.discrepancy}}
 
     @property
     def n_params(self) -> int:
@@ -236,6 +278,9 @@ class Law:
             h.update(repr(sorted(self.centre.items())).encode())
         h.update(repr(sorted((k, repr(p.prior)) for k, p in self.params.items())).encode())
         fns = (self.log_mean, self.to_conventional)
+        if self.derived is not None:  # only laws that use it: older laws keep their hash
+            fns += (self.derived.fn,)
+            h.update(repr((self.derived.names, self.discrepancy)).encode())
         if with_coordinates and self.coordinates is not None:  # only laws that use it: older laws keep their hash
             fns += (self.coordinates.to_params,) + ((self.coordinates.log_det,) if self.coordinates.log_det else ())
         for fn in fns:

@@ -91,11 +91,11 @@ def add_posterior_predictive(tree: xr.DataTree, law: Law, observation: Observati
             del tree[PREDICTIVE]
         return tree
     flat = {n: np.asarray(post[n].values, float).reshape(chains * draws)
-            for n in (*law.params, *observation.params) if n in post.data_vars}
+            for n in (*law.mean_params, *observation.params) if n in post.data_vars}
     const = tree["constant_data"]
     with jax.enable_x64(True):
         raw = {v: np.asarray(const[col].values, float)[None, :] for v, col in spec.design.items()}
-        mu = np.asarray(_evaluate_log(law, raw, {k: flat[k][:, None] for k in law.params}, spec.log_ref), float)
+        mu = np.asarray(_evaluate_log(law, raw, {k: flat[k][:, None] for k in law.mean_params}, spec.log_ref), float)
     rng = np.random.default_rng([int(spec.sampler.seed), 7])
     noise = {n: flat[n][:, None] for n in observation.params if n in flat}
     if observation.process is not None:  # learning-curve and correlated models: the stationary spread

@@ -13,7 +13,7 @@ from __future__ import annotations
 import gc
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Mapping
 
 import jax
@@ -47,7 +47,7 @@ def fit(
     priors: Mapping[str, Any] | None = None,
     likelihood: str | None = None,
     run: str | None = None,
-    curvature: bool = False,
+    curvature: bool | str = False,
     num_warmup: int | None = None,
     num_samples: int = 1000,
     num_chains: int = 4,
@@ -82,12 +82,14 @@ def fit(
         which and why (``Fit.spec.likelihood_reason``).
     run : str, optional
         The run-id column: rows with the same id are checkpoints of one training run.
-    curvature : bool, default False
+    curvature : bool or "orthogonal", default False
         Fit the law with its curvature term (``<law>_curved``: a quadratic misfit in the centred
         log sizes, :mod:`bayeslaw.core.curvature`), for ladders whose backtest says the plain law's
         bands are too narrow beyond the runs (Chinchilla's largest runs: 90% bands cover 0.92 instead
         of 0.65). Its floor and exponents then describe the runs' range rather than the law's
-        asymptotes. The fit records it (``Fit.spec.law_reason``).
+        asymptotes. ``"orthogonal"`` (``<law>_orthogonal``) keeps the term orthogonal to the law over
+        the runs, fitting the plain law first: the law keeps parameters near its own and decisions are
+        the law's. The fit records it (``Fit.spec.law_reason``).
     num_warmup, num_samples, num_chains, chain_method
         NumPyro MCMC settings (``num_warmup=None``: 1000, or 2000 for a law with its curvature
         term). ``chain_method=None`` picks ``"parallel"`` when JAX has a
@@ -208,10 +210,26 @@ def prepare(plan: FitPlan) -> Prepared:
             ctx_exact["t_rows"] = jnp.asarray(t)
             ctx_exact["g_rows"] = jnp.asarray(np.unique(np.asarray(ids).astype(str), return_inverse=True)[1].ravel())
             padded = (*padded, ctx)
+        elif law.derived is not None:
+            padded = (*padded, {"derived": derived_constants(plan, xs)})
     return Prepared(plan=plan, log_ref=log_ref, refs=refs, dists=dists, families=families, prior_args=prior_args,
                     xs=xs, log_y=log_y, ctx_exact=ctx_exact, model=make_model(law, obs, families),
                     args=(prior_args, *padded), cache_key=(law.name, law.hash, obs.name, support_key),
                     chain_method=s.chain_method or default_chain_method(s.num_chains))
+
+
+def derived_constants(plan: FitPlan, xs: Mapping[str, Any]) -> dict[str, Any]:
+    """The numbers a law with :class:`~bayeslaw.core.law.Derived` takes, fixed for this fit: its base law is fitted to
+    the same runs first (same observation model, priors and sampler, no diagnostics) and ``Derived.fn`` gets that
+    fit's posterior medians and the runs' centred log inputs."""
+    derived = plan.law.derived
+    base = derived.base
+    keep = set(base.params) | set(plan.observation.params)
+    first = run_plan(replace(plan, law=base, priors={k: p for k, p in plan.priors.items() if k in keep}, law_reason=""),
+                     progress_bar=False, check=False)
+    theta0 = {k: float(np.median(first.draws(k))) for k in base.params}
+    with jax.enable_x64(True):
+        return {k: jnp.asarray(v, dtype=float) for k, v in derived.fn(theta0, xs).items()}
 
 
 def assemble(prep: Prepared, samples: dict, extra: dict, wall: float, *, check: bool = True, stacklevel: int = 3,
@@ -338,7 +356,7 @@ def log_likelihood(fit: Fit) -> np.ndarray:
                     num_chains=s.num_chains, seed=s.seed)
     post = fit.idata["posterior"]
     chains, draws = post.sizes["chain"], post.sizes["draw"]
-    names = [*fit.law.params, *obs.params]
+    names = [*fit.law.mean_params, *obs.params]
     with jax.enable_x64(True):
         prep = prepare(plan)
         samples = {k: np.asarray(post[k].values, float).reshape(chains * draws) for k in names}

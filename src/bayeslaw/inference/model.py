@@ -75,12 +75,14 @@ def _sample_params(param_names, dists, coordinates, x):
 
 
 def _model(log_mean, param_names, observation, families, prior_args, x, log_y=None, mask=None, coordinates=None,
-           ctx=None):
+           ctx=None, derived=None):
     # Priors arrive as plain dicts of numbers (jit arguments with a deterministic order) and are
     # built here; numpyro Distribution pytrees flatten in a hash-seed-dependent order, which made
     # the compiled program differ between processes and defeated JAX's persistent cache.
     dists = {name: DISTRIBUTIONS[fam][0](**prior_args[name]) for name, fam in families}
     params = _sample_params(param_names, dists, coordinates, x)
+    if derived is not None:  # numbers the mean takes that are fixed for the fit (core.law.Derived), kept per draw
+        params.update({k: numpyro.deterministic(k, ctx["derived"][k]) for k in derived.names})
     mu = log_mean(x, **params)
     noise = {name: numpyro.sample(name, dists[name]) for name in observation.params}
     if observation.process is not None:
@@ -122,7 +124,8 @@ def make_model(law: Law, observation: ObservationModel, families: tuple[tuple[st
 
     def make():
         def model(prior_args, x, log_y=None, mask=None, ctx=None):
-            _model(law.log_mean, names, observation, families, prior_args, x, log_y, mask, law.coordinates, ctx)
+            _model(law.log_mean, names, observation, families, prior_args, x, log_y, mask, law.coordinates, ctx,
+                   law.derived)
 
         return model
 
@@ -138,11 +141,10 @@ def log_likelihood_fn(law: Law, observation: ObservationModel, families: tuple[t
     one each row's exact leave-one-out conditional (:func:`bayeslaw.core.misfit.loo_log_density`;
     ``ctx["t_rows"]``, ``ctx["g_rows"]``: each row's axis and group code, in row order).
     """
-    model = make_model(law, observation, families)
     if observation.correlated:
         def make_correlated():
             def one(draw, xs, log_y, ctx):
-                mu = law.log_mean(xs, **{k: draw[k] for k in law.params})
+                mu = law.log_mean(xs, **{k: draw[k] for k in law.mean_params})
                 p = observation.process_args({k: draw[k] for k in observation.params})
                 return misfit.loo_log_density(log_y - mu, ctx["t_rows"], p["sigma"], p["drift"], p["drift_length"],
                                               ctx["g_rows"])
@@ -156,7 +158,7 @@ def log_likelihood_fn(law: Law, observation: ObservationModel, families: tuple[t
     if observation.sequential:
         def make_sequential():
             def one(draw, xs, log_y, ctx):
-                mu = law.log_mean(xs, **{k: draw[k] for k in law.params})
+                mu = law.log_mean(xs, **{k: draw[k] for k in law.mean_params})
                 return observation.process.log_density(log_y - mu, ctx, **{k: draw[k] for k in observation.params})
 
             return jax.jit(lambda samples, prior_args, xs, log_y, ctx: jax.vmap(
@@ -164,11 +166,8 @@ def log_likelihood_fn(law: Law, observation: ObservationModel, families: tuple[t
 
         return remember(_LOGLIK, (law.name, law.hash, observation.name, families), make_sequential)
 
-    def make():
-        return jax.jit(lambda samples, prior_args, xs, log_y: numpyro.infer.log_likelihood(
-            model, samples, prior_args, xs, log_y)["log_loss"])
-
-    return remember(_LOGLIK, (law.name, law.hash, observation.name, families), make)
+    rows = independent_log_density_fn(law, observation)   # the same function as the on-demand log likelihood
+    return lambda samples, prior_args, xs, log_y: rows(samples, xs, log_y)
 
 
 _DRAWS: dict[tuple, Any] = {}
@@ -243,7 +242,7 @@ def independent_log_density_fn(law: Law, observation: ObservationModel):
     """Jitted log density of each row under each draw for rows scored independently (Student-t, normal, ...)."""
     def make():
         def one(draw, xs, log_y):
-            mu = law.log_mean(xs, **{k: draw[k] for k in law.params})
+            mu = law.log_mean(xs, **{k: draw[k] for k in law.mean_params})
             return observation.distribution(mu, **{k: draw[k] for k in observation.params}).log_prob(log_y)
 
         return jax.jit(lambda samples, xs, log_y: jax.lax.map(lambda d: one(d, xs, log_y), samples, batch_size=64))

@@ -115,6 +115,13 @@ def _k(fit: Fit, flops_per_param_token: float | None) -> float:
 _PROGRAMS: dict[tuple, Any] = {}
 
 
+def _law_params(fit: Fit) -> dict[str, np.ndarray]:
+    """The draws ``log_mean`` takes, one column each, with a discrepancy term (``Law.discrepancy``) set to 0:
+    decisions are the law's own; the discrepancy widens predictions, it is not extrapolated into optima."""
+    draws = {n: v[:, None] for n, v in posterior_params(fit).items() if n in fit.law.mean_params}
+    return fit.law.without_discrepancy(draws)
+
+
 def _programs(law, inp: str | None = None):
     """Compiled solvers for one law (cached): the golden-section search for N* and the bisection for
     the compute that reaches a loss. Posterior draws, reference scales, k and targets are arguments,
@@ -200,7 +207,7 @@ def optimal_allocation(fit: Fit, C: Any, *, flops_per_param_token: float | None 
     C = np.atleast_1d(np.asarray(C, dtype=float))
     if not np.all(np.isfinite(C) & (C > 0)):
         raise LawError(f"Compute budgets must be positive FLOP counts; got {C.tolist()}.")
-    params = {n: v[:, None] for n, v in posterior_params(fit).items() if n in fit.law.params}
+    params = _law_params(fit)
     with jax.enable_x64(True):
         logc = jnp.log(C / k)[None, :]
         logN, log_loss = _programs(fit.law)["allocation"](params, _ref_nd(fit), logc)
@@ -230,7 +237,7 @@ def compute_for_loss(fit: Fit, loss: Any, *, flops_per_param_token: float | None
     loss = np.atleast_1d(np.asarray(loss, dtype=float))
     if not np.all(np.isfinite(loss) & (loss > 0)):
         raise LawError(f"Target losses must be positive; got {loss.tolist()}.")
-    params = {n: v[:, None] for n, v in posterior_params(fit).items() if n in fit.law.params}
+    params = _law_params(fit)
     target = np.log(loss)[None, :]
     if set(design) == {"N", "D"}:
         program, ref = _programs(fit.law)["for_loss"], _ref_nd(fit)

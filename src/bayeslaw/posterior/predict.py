@@ -81,7 +81,7 @@ class Prediction:
 def posterior_params(fit: Fit) -> dict[str, np.ndarray]:
     """Posterior draws of the law's sampled parameters and of the noise, chains stacked."""
     post = fit.idata["posterior"].data_vars
-    names = list(fit.law.params) + [n for n in get_observation_model(fit.spec.likelihood).params if n in post]
+    names = list(fit.law.mean_params) + [n for n in get_observation_model(fit.spec.likelihood).params if n in post]
     return {n: fit.draws(n) for n in names}
 
 
@@ -90,7 +90,7 @@ def log_mean_draws(fit: Fit, inputs: Mapping[str, np.ndarray]) -> np.ndarray:
     params = posterior_params(fit)
     with jax.enable_x64(True):
         raw = {v: np.asarray(inputs[col], float)[None, :] for v, col in fit.spec.design.items()}
-        p = {k: v[:, None] for k, v in params.items() if k in fit.law.params}
+        p = {k: v[:, None] for k, v in params.items() if k in fit.law.mean_params}
         out = fit.law.evaluate_log(raw, p, fit.log_ref)
         return np.asarray(out, dtype=float)
 

@@ -1,0 +1,86 @@
+"""The orthogonal curvature term (``<law>_orthogonal``, :func:`bayeslaw.core.curvature.orthogonal`): a quadratic
+discrepancy with the law's own share over the fitted runs projected out, fitted in two stages."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import bayeslaw
+from bayeslaw.core.curvature import curvature_names
+
+
+THETA = {"E": 1.8, "a": 0.1, "alpha": 0.35, "b": 0.2, "beta": 0.3}
+
+
+def _x(n=40, seed=0):
+    rng = np.random.default_rng(seed)
+    return {"N": jnp.asarray(rng.uniform(-2, 2, n)), "D": jnp.asarray(rng.uniform(-1.5, 2.5, n))}
+
+
+def test_discrepancy_is_orthogonal_to_the_law_over_the_runs():
+    base, law = bayeslaw.get_law("chinchilla"), bayeslaw.get_law("chinchilla_orthogonal")
+    assert law is bayeslaw.get_law("chinchilla_orthogonal") and law.derived.base is base
+    assert law.discrepancy == tuple(n for n, _ in curvature_names(base))
+    x = _x()
+    with jax.enable_x64(True):
+        consts = law.derived.fn(THETA, x)
+        assert set(consts) == set(law.derived.names)
+        c = {"curv_N": 0.01, "curv_D": -0.02, "curv_N_D": 0.005}
+        term = law.log_mean(x, **THETA, **c, **consts) - base.log_mean(x, **THETA)
+        vec = jnp.asarray([THETA[k] for k in base.params])
+        jac = jax.jacfwd(lambda v: base.log_mean(x, **dict(zip(base.params, v))))(vec)
+        # nothing of the term lies along the law's own parameters over the runs ...
+        np.testing.assert_allclose(jac.T @ term, 0.0, atol=1e-10)
+        assert float(jnp.max(jnp.abs(term))) > 1e-3
+        # ... and without the discrepancy the mean is the law's
+        alone = law.without_discrepancy({**THETA, **c, **consts})
+        np.testing.assert_allclose(law.log_mean(x, **alone), base.log_mean(x, **THETA), rtol=1e-13)
+        # beyond the runs the term keeps bending
+        far = {"N": jnp.asarray([6.0]), "D": jnp.asarray([6.0])}
+        assert abs(float(law.log_mean(far, **THETA, **c, **consts)[0] - base.log_mean(far, **THETA)[0])) > 0.01
+
+
+@pytest.fixture(scope="module")
+def orthogonal_fit():
+    runs = bayeslaw.load_runs(bayeslaw.example_data_path())
+    return bayeslaw.fit(runs.subset(runs.frame.index[::3]), "chinchilla", curvature="orthogonal", num_chains=2,
+                        num_warmup=300, num_samples=300, seed=2, check=False)
+
+
+def test_two_stage_fit_keeps_the_projection_with_each_draw(orthogonal_fit, tmp_path):
+    f = orthogonal_fit
+    law = f.law
+    assert law.name == "chinchilla_orthogonal" and "curvature='orthogonal'" in f.spec.law_reason
+    post = f.idata["posterior"]
+    # the fixed numbers are the plain law's posterior medians on the same runs and the projection there
+    plain = bayeslaw.fit(f.runs(), "chinchilla", num_chains=2, num_warmup=300, num_samples=300, seed=2, check=False)
+    for k in bayeslaw.get_law("chinchilla").params:
+        values = post[f"at_{k}"].values
+        assert np.ptp(values) == 0.0
+        assert values.flat[0] == pytest.approx(float(np.median(plain.draws(k))), rel=1e-12)
+    assert {"curv_N", "curv_D", "curv_N_D"} <= set(f.summary().index)
+    assert not any(n.startswith(("at_", "proj_")) for n in f.summary().index)
+    f.save(tmp_path / "fit")
+    g = bayeslaw.load(tmp_path / "fit")
+    assert g.law is law
+    a, b = bayeslaw.predict(f, N=1e12, D=2e13).table, bayeslaw.predict(g, N=1e12, D=2e13).table
+    np.testing.assert_allclose(a["new_run_median"], b["new_run_median"], rtol=1e-12)
+
+
+def test_decisions_are_the_laws_alone(orthogonal_fit):
+    from bayeslaw.posterior.decide import _law_params
+
+    f = orthogonal_fit
+    params = _law_params(f)
+    assert all(np.all(params[n] == 0.0) for n in f.law.discrepancy)
+    opt = bayeslaw.optimal_allocation(f, 1e24).table
+    assert np.isfinite(opt["N_opt_median"]).all()
+
+
+def test_refused_with_a_process_likelihood():
+    from bayeslaw.inference.plan import plan_fit
+
+    runs = bayeslaw.load_runs(bayeslaw.example_data_path()).frame.assign(family=lambda d: np.arange(len(d)) % 3)
+    with pytest.raises(bayeslaw.LawError, match="fitted in two stages, which only independent noise supports"):
+        plan_fit(runs, "chinchilla", curvature="orthogonal", likelihood="compute_misfit")
