@@ -24,14 +24,15 @@ def test_discrepancy_is_orthogonal_to_the_law_over_the_runs():
     assert law.discrepancy == tuple(n for n, _ in curvature_names(base))
     x = _x()
     with jax.enable_x64(True):
-        consts = law.derived.fn(THETA, x)
+        w = jnp.asarray(np.random.default_rng(1).uniform(0.2, 1.0, 40))
+        consts = law.derived.fn(THETA, x, w)
         assert set(consts) == set(law.derived.names)
         c = {"curv_N": 0.01, "curv_D": -0.02, "curv_N_D": 0.005}
         term = law.log_mean(x, **THETA, **c, **consts) - base.log_mean(x, **THETA)
         vec = jnp.asarray([THETA[k] for k in base.params])
         jac = jax.jacfwd(lambda v: base.log_mean(x, **dict(zip(base.params, v))))(vec)
-        # nothing of the term lies along the law's own parameters over the runs ...
-        np.testing.assert_allclose(jac.T @ term, 0.0, atol=1e-10)
+        # nothing of the term lies along the law's own parameters over the runs (in the likelihood's weights) ...
+        np.testing.assert_allclose(jac.T @ (w * term), 0.0, atol=1e-10)
         assert float(jnp.max(jnp.abs(term))) > 1e-3
         # ... and without the discrepancy the mean is the law's
         alone = law.without_discrepancy({**THETA, **c, **consts})

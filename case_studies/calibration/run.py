@@ -180,7 +180,7 @@ def run_ladder(task: dict) -> dict:
     t0 = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        fit = bayeslaw.fit(ladder, design.law, x=design.x, curvature=task.get("curvature") == "on",
+        fit = bayeslaw.fit(ladder, design.law, x=design.x, curvature={"on": True, "orthogonal": "orthogonal"}.get(task.get("curvature"), False),
                            num_warmup=task["num_warmup"],
                            num_samples=task["num_samples"], num_chains=task["num_chains"], seed=task["seed"],
                            priors=task.get("priors") or None, likelihood=task.get("likelihood", "student_t"),
@@ -604,9 +604,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--prior", action="append", default=[], metavar="NAME=DIST",
                    help="override a default prior, e.g. nu='Gamma(2, 0.1)' (sensitivity runs)")
     p.add_argument("--likelihood", default="student_t", choices=["student_t", "normal"], help="ladders: likelihood")
-    p.add_argument("--curvature", choices=["off", "on"], default="off",
+    p.add_argument("--curvature", choices=["off", "on", "orthogonal"], default="off",
                    help="ladders: fit the plain law (off: the rows in results/) or the law with its curvature term "
-                        "(on: results/curved/, with --num-warmup 2000 as bayeslaw's default for it)")
+                        "(on: results/curved/, with --num-warmup 2000 as bayeslaw's default for it; orthogonal: "
+                        "the term orthogonal to the law over the runs, results/orthogonal/)")
     p.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="processes fitting at once")
     p.add_argument("--dask", metavar="ADDRESS", help="run the fits on this Dask scheduler instead")
     args = p.parse_args(argv)

@@ -1,17 +1,18 @@
-"""Probe: a curvature discrepancy orthogonal to the law over the fitted runs (fixed at the plain fit), measured.
+"""The orthogonal curvature term (``chinchilla_orthogonal``, ``curvature="orthogonal"``) against the plain law.
 
 The ``<law>_curved`` discrepancy (a quadratic in the centred log inputs) trades off against the law's floor and
 exponents: with a heavy-tailed Cauchy(0, 0.0003) prior it lifts held-out coverage on Chinchilla but moves E to
 0.90 and alpha to 0.09 on all 245 runs (``curvature_scale.py``, ``curvature_checks.py``). After Plumlee (2017,
-"Bayesian calibration with the orthogonal Gaussian process"), this probe removes from each quadratic term what
-the law's own parameters could fit over the training runs:
+"Bayesian calibration with the orthogonal Gaussian process"), ``bayeslaw.core.curvature.orthogonal`` removes from
+each quadratic term what the law's own parameters could fit over the training runs:
 
     log L = law(theta)(x) + sum_k c_k (phi_k(x) - J(x) B_k)
 
 with ``J(x)`` the gradient of the law's log mean in its parameters at ``theta0`` (the plain law's posterior
 medians on the same training runs) and ``B`` the least-squares coefficients of ``phi`` on ``J`` over those runs.
-``theta0`` and ``B`` are fixed before sampling (a two-stage fit), so the discrepancy is a fixed linear basis.
-(Linearising at each draw's own ``theta`` instead makes the posterior multimodal on the 245 runs: chains stuck
+``theta0`` and ``B`` are fixed before sampling (a two-stage fit), so the discrepancy is a fixed linear basis;
+its coefficients get Cauchy(0, 0.0003) priors (the shrinkage prior of ``curvature_scale.py --family Cauchy``).
+(Linearising at each draw's own ``theta`` instead made the posterior multimodal on the 245 runs: chains stuck
 in modes with E near 0 and curvature coefficients of 0.05-0.065; not kept.)
 
 Measured, each against the plain ``chinchilla`` law with ``student_t`` noise and the same sampler:
@@ -22,7 +23,7 @@ Measured, each against the plain ``chinchilla`` law with ``student_t`` noise and
   10-100x beyond): coverage of a fresh run by the 90% and 50% bands, the true mean by the 90% mean band, the median
   90% width and its ratio to the plain law's.
 
-Each fit registers its own law (the basis is data), so each compiles its own program. Writes
+The orthogonal fit's time includes its first stage (the plain law's fit to the same runs). Writes
 ``OUT/orthogonal_probe/summary.json`` and ``summary.md``. Usage::
 
     python case_studies/real_data_calibration/orthogonal_probe.py --ladders 40
@@ -31,12 +32,10 @@ Each fit registers its own law (the basis is data), so each compiles its own pro
 from __future__ import annotations
 
 import argparse
-import itertools
 import json
 import sys
 import time
 import warnings
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -48,57 +47,10 @@ import curvature_checks  # noqa: E402
 import ladders  # noqa: E402
 import sharpness  # noqa: E402
 
-_COUNT = itertools.count()
-
-
-def orthogonal_law(plain, family: str = "Cauchy", scale: float = 0.0003):
-    """The law of ``plain`` (a fitted plain law) plus the quadratic discrepancy made orthogonal to it over
-    ``plain``'s runs at its posterior medians (see the module's docstring); registered under a fresh name."""
-    import jax
-    import jax.numpy as jnp
-
-    from bayeslaw.core import curvature
-    from bayeslaw.core.catalogue import register
-    from bayeslaw.core.priors import Prior
-
-    base = plain.law
-    names = tuple(base.params)
-    theta0 = {k: float(np.median(plain.draws(k))) for k in names}
-    runs = plain.runs().frame
-    with jax.enable_x64(True):
-        x = {v: jnp.log(jnp.asarray(runs[col].to_numpy(float))) - plain.log_ref[v]
-             for v, col in plain.spec.design.items()}
-        terms = curvature.curvature_names(base)
-        jac = jax.jacfwd(lambda v: base.log_mean(x, **dict(zip(names, v))))(jnp.asarray([theta0[k] for k in names]))
-        phi = jnp.stack([x[v] * x[w] for _, (v, w) in terms], -1)
-    coef = np.linalg.lstsq(np.asarray(jac), np.asarray(phi), rcond=None)[0]   # (parameters, terms)
-    bent = curvature.curved(base, replace(curvature.CURVATURE, prior=Prior(family, loc=0.0, scale=scale)))
-    t0 = {k: np.float64(v) for k, v in theta0.items()}
-
-    def log_mean(x, **p):
-        out = base.log_mean(x, **{k: p[k] for k in names})
-        for j, (name, (v, w)) in enumerate(terms):
-            direction = {k: np.float64(coef[i, j]) for i, k in enumerate(names)}
-            _, along = jax.jvp(lambda th: base.log_mean(x, **th), (t0,), (direction,))
-            out = out + p[name] * (x[v] * x[w] - along)
-        return out
-
-    log_mean.__signature__ = bent.log_mean.__signature__
-    return register(replace(bent, name=f"{base.name}_orthogonal_{next(_COUNT)}", log_mean=log_mean, example=None))
-
-
 def backtest_pair(data: str, runs: pd.DataFrame, sampler: dict) -> list[dict]:
-    """The plain law's backtest (top 20% held out), then the orthogonal law's built on its training fit."""
-    import bayeslaw
-
-    plain_row, _ = ladders.run_split(data, runs, 0.2, "chinchilla/student_t", sampler)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", bayeslaw.DiagnosticWarning)
-        bt = bayeslaw.backtest(runs, "chinchilla", by="C", holdout_top=0.2, likelihood="student_t", **sampler)
-    law = orthogonal_law(next(iter(bt.fits.values())))
-    row, _ = ladders.run_split(data, runs, 0.2, f"{law.name}/student_t", sampler)
-    row["model"] = "chinchilla_orthogonal/student_t"
-    return [plain_row, row]
+    """The plain law's and the orthogonal law's backtests (top 20% by compute held out)."""
+    return [ladders.run_split(data, runs, 0.2, f"{law}/student_t", sampler)[0]
+            for law in ("chinchilla", "chinchilla_orthogonal")]
 
 
 def full_fit(sampler: dict) -> list[dict]:
@@ -110,11 +62,16 @@ def full_fit(sampler: dict) -> list[dict]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", bayeslaw.DiagnosticWarning)
         plain = bayeslaw.fit(ladders.ladder("chinchilla"), law="chinchilla", likelihood="student_t", **sampler)
-        orth = bayeslaw.fit(ladders.ladder("chinchilla"), law=orthogonal_law(plain).name, likelihood="student_t",
-                            **sampler)
+        orth = bayeslaw.fit(ladders.ladder("chinchilla"), law="chinchilla_orthogonal", likelihood="student_t", **sampler)
     for label, fit in (("chinchilla", plain), ("chinchilla_orthogonal", orth)):
         draws = posterior_params(fit)
         row = {"law": label, "diagnostics": [d["check"] for d in fit.spec.diagnostics]}
+        try:
+            t = bayeslaw.optimal_allocation(fit, 1e24, ci_prob=0.9).table.iloc[0]
+            row["allocation_1e24"] = {q: [float(t[f"{q}_median"]), float(t[f"{q}_lower"]), float(t[f"{q}_upper"])]
+                                      for q in ("N_opt", "tokens_per_param")}
+        except bayeslaw.BayeslawError as exc:
+            row["allocation_1e24"] = str(exc)
         for name in ("E", "alpha", "beta", "curv_N", "curv_D", "curv_N_D"):
             if name in draws:
                 row[name] = [float(v) for v in np.quantile(draws[name], [0.5, 0.05, 0.95])]
@@ -135,8 +92,9 @@ def synthetic(n: int, sampler: dict) -> pd.DataFrame:
             t0 = time.perf_counter()
             plain = bayeslaw.fit(ladder[["N", "D", "loss"]], law="chinchilla", seed=seed, **sampler)
             t1 = time.perf_counter()
-            orth = bayeslaw.fit(ladder[["N", "D", "loss"]], law=orthogonal_law(plain).name, seed=seed, **sampler)
+            orth = bayeslaw.fit(ladder[["N", "D", "loss"]], law="chinchilla_orthogonal", seed=seed, **sampler)
             t2 = time.perf_counter()
+        # the orthogonal fit's time includes its first stage (the plain law's fit)
         for model, f, wall in (("chinchilla/student_t", plain, t1 - t0), ("chinchilla_orthogonal/student_t", orth, t2 - t1)):
             t = bayeslaw.predict(f, targets[["N", "D"]]).table
             p50 = bayeslaw.predict(f, targets[["N", "D"]], ci_prob=0.5).table
@@ -158,10 +116,13 @@ def markdown(backtests: list[dict], fits: list[dict], sharp: list[dict]) -> str:
            "|---|---|---|---|---|---|---|"]
     out += [f"| {r['data']} | {r['model']} | {r['coverage_90']:.3f} / {r['coverage_50']:.3f} | {r['elpd_test_per_run']:.2f} | "
             f"{r['rmsle']:.4f} | {r['median_width_90']:.3f} | {', '.join(r['diagnostics']) or 'none'} |" for r in backtests]
-    out += ["", "| all 245 Chinchilla runs | E | alpha | beta | curv_N | curv_D | warnings |", "|---|---|---|---|---|---|---|"]
+    out += ["", "| all 245 Chinchilla runs | E | alpha | beta | curv_N | curv_D | N* at 1e24 | tokens per parameter | "
+            "warnings |", "|---|---|---|---|---|---|---|---|---|"]
     q = curvature_checks._q
     for f in fits:
         cells = [q(f[k], ".4f") if k in f else "" for k in ("E", "alpha", "beta", "curv_N", "curv_D")]
+        a = f["allocation_1e24"]
+        cells += [q(a["N_opt"], ".3g"), q(a["tokens_per_param"], ".1f")] if isinstance(a, dict) else [a, ""]
         out.append(f"| {f['law']} | " + " | ".join(cells) + f" | {', '.join(f['diagnostics']) or 'none'} |")
     out += ["", sharpness.markdown(sharp)]
     return "\n".join(out) + "\n"

@@ -105,7 +105,8 @@ def orthogonal(law: Law, coefficient: Param = ORTHOGONAL) -> Law:
     ``log L = law(theta)(x) + sum_k c_k (phi_k(x) - J(x) B_k)``: ``phi`` the quadratic terms of :func:`curved`,
     ``J(x)`` the gradient of the law's log mean in its parameters at ``theta0`` (the plain law's posterior
     medians on the same runs: the engine fits it first, :class:`~bayeslaw.core.law.Derived`) and ``B`` the
-    least-squares coefficients of ``phi`` on ``J`` over the runs. Over the runs the discrepancy then holds
+    least-squares coefficients of ``phi`` on ``J`` over the runs, each run weighted as the likelihood weighs it
+    there (Student-t noise weighs outlying runs down). Over the runs the discrepancy then holds
     nothing the law's own parameters could fit (after Plumlee 2017, "Bayesian calibration with the orthogonal
     Gaussian process"): the law keeps the parameters it has without the term, its coefficients do not trade
     off against them along a ridge, and beyond the runs the bands carry the bend. ``theta0`` and ``B`` are
@@ -130,11 +131,12 @@ def orthogonal(law: Law, coefficient: Param = ORTHOGONAL) -> Law:
             out = out + p[name] * x[v] * x[w]
         return out - along
 
-    def constants(theta0, x):
+    def constants(theta0, x, weights):
         vec = jnp.asarray([theta0[k] for k in base_names], dtype=float)
         jac = jax.jacfwd(lambda v: base_mean(x, **dict(zip(base_names, v))))(vec)           # (rows, parameters)
         phi = jnp.stack([x[v] * x[w] for _, (v, w) in terms], -1)                           # (rows, terms)
-        coef = jnp.linalg.lstsq(jnp.broadcast_to(jac, (phi.shape[0], len(base_names))), phi)[0]
+        root = jnp.sqrt(weights)[:, None]     # weighted least squares: orthogonal in the likelihood's metric
+        coef = jnp.linalg.lstsq(root * jnp.broadcast_to(jac, (phi.shape[0], len(base_names))), root * phi)[0]
         out = {a: vec[i] for i, a in enumerate(at)}
         out.update({proj[j][i]: coef[i, j] for j in range(len(terms)) for i in range(len(base_names))})
         return out

@@ -68,14 +68,15 @@ class Derived:
     another law's fit to them, not sampled.
 
     The engine fits ``base`` to the same runs first (same observation model, priors and sampler), takes its
-    posterior medians ``theta0`` and calls ``fn(theta0, x)`` with the runs' centred log inputs; ``fn`` returns
+    posterior medians ``theta0`` and calls ``fn(theta0, x, weights)`` with the runs' centred log inputs and each
+    run's weight in the likelihood at that fit (:func:`bayeslaw.inference.fit.derived_constants`); ``fn`` returns
     ``{name: number}`` for every name in ``names``. The model records them as deterministic sites, so every
     posterior draw carries them and predictions at new inputs need no runs (e.g. the projection that keeps a
     discrepancy term orthogonal to the law over the fitted runs, :func:`bayeslaw.core.curvature.orthogonal`).
     """
 
     names: tuple[str, ...]
-    fn: Callable[[Mapping[str, float], Mapping[str, Array]], dict[str, Array]]
+    fn: Callable[[Mapping[str, float], Mapping[str, Array], Array], dict[str, Array]]
     base: "Law"
     why: str = ""
 

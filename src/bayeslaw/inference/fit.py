@@ -221,15 +221,24 @@ def prepare(plan: FitPlan) -> Prepared:
 def derived_constants(plan: FitPlan, xs: Mapping[str, Any]) -> dict[str, Any]:
     """The numbers a law with :class:`~bayeslaw.core.law.Derived` takes, fixed for this fit: its base law is fitted to
     the same runs first (same observation model, priors and sampler, no diagnostics) and ``Derived.fn`` gets that
-    fit's posterior medians and the runs' centred log inputs."""
-    derived = plan.law.derived
+    fit's posterior medians, the runs' centred log inputs and each run's weight in the likelihood there: the
+    score of its log density in the mean divided by its residual (1/sigma^2 for normal noise; Student-t noise
+    weighs an outlying run down, as iteratively reweighted least squares would)."""
+    derived, obs = plan.law.derived, plan.observation
     base = derived.base
-    keep = set(base.params) | set(plan.observation.params)
+    keep = set(base.params) | set(obs.params)
     first = run_plan(replace(plan, law=base, priors={k: p for k, p in plan.priors.items() if k in keep}, law_reason=""),
                      progress_bar=False, check=False)
     theta0 = {k: float(np.median(first.draws(k))) for k in base.params}
+    noise = {k: float(np.median(first.draws(k))) for k in obs.params}
     with jax.enable_x64(True):
-        return {k: jnp.asarray(v, dtype=float) for k, v in derived.fn(theta0, xs).items()}
+        log_y = jnp.asarray(np.log(plan.runs.loss))
+        mu = base.log_mean(xs, **theta0)
+        resid = log_y - mu
+        safe = jnp.where(jnp.abs(resid) < 1e-12, 1e-12, resid)
+        score = jax.grad(lambda m: jnp.sum(obs.distribution(m, **noise).log_prob(log_y)))(log_y - safe)
+        weights = score / safe
+        return {k: jnp.asarray(v, dtype=float) for k, v in derived.fn(theta0, xs, weights).items()}
 
 
 def assemble(prep: Prepared, samples: dict, extra: dict, wall: float, *, check: bool = True, stacklevel: int = 3,
