@@ -85,3 +85,14 @@ def test_refused_with_a_process_likelihood():
     runs = bayeslaw.load_runs(bayeslaw.example_data_path()).frame.assign(family=lambda d: np.arange(len(d)) % 3)
     with pytest.raises(bayeslaw.LawError, match="fitted in two stages, which only independent noise supports"):
         plan_fit(runs, "chinchilla", curvature="orthogonal", likelihood="compute_misfit")
+
+
+def test_plan_draws_more_for_the_orthogonal_term_unless_told():
+    from bayeslaw.inference.plan import ORTHOGONAL_SAMPLES, plan_fit
+
+    path = bayeslaw.example_data_path()
+    assert plan_fit(path, "chinchilla").sampler.num_samples == 1000
+    on = plan_fit(path, "chinchilla", curvature="orthogonal")
+    assert on.law is bayeslaw.get_law("chinchilla_orthogonal") and on.sampler.num_samples == ORTHOGONAL_SAMPLES == 2000
+    assert on.sampler.num_warmup == 1000
+    assert plan_fit(path, "chinchilla_orthogonal", num_samples=300).sampler.num_samples == 300

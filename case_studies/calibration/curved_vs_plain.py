@@ -8,6 +8,7 @@ median 90% widths (curved / plain, per target then the median over targets), and
 warnings. The bar (issue 14): coverage within 0.87-0.96 and width ratio <= 1.25. Usage::
 
     python case_studies/calibration/curved_vs_plain.py
+    python case_studies/calibration/curved_vs_plain.py --curved case_studies/calibration/results/orthogonal --label orthogonal
 """
 
 from __future__ import annotations
@@ -58,7 +59,7 @@ def cell(plain: pd.DataFrame, curved: pd.DataFrame) -> dict:
     return out
 
 
-def table(summary: dict) -> str:
+def table(summary: dict, label: str = "curved") -> str:
     lines = ["| law | noise | ladders | model | mean-law coverage [95% CI] | new-run coverage [95% CI] | "
              "median 90% width (new run) | width ratio (new run / mean) | ladders with warnings | median s per fit |",
              "|---|---|---|---|---|---|---|---|---|---|"]
@@ -67,7 +68,7 @@ def table(summary: dict) -> str:
         for name in ("plain", "curved"):
             r = s[name]
             ratio = f"{s['new_width_ratio']:.2f} / {s['mean_width_ratio']:.2f}" if name == "curved" else "1"
-            lines.append(f"| {law} | {noise} | {s['ladders']} | {name} | {r['mean_coverage']:.3f} "
+            lines.append(f"| {law} | {noise} | {s['ladders']} | {label if name == 'curved' else name} | {r['mean_coverage']:.3f} "
                          f"[{r['mean_ci95'][0]:.3f}, {r['mean_ci95'][1]:.3f}] | {r['new_coverage']:.3f} "
                          f"[{r['new_ci95'][0]:.3f}, {r['new_ci95'][1]:.3f}] | {r['new_median_width']:.3f} | {ratio} | "
                          f"{r['warnings']:.3f} | {r['median_wall_s']:.1f} |")
@@ -77,7 +78,9 @@ def table(summary: dict) -> str:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--plain", type=Path, default=HERE / "results")
-    ap.add_argument("--curved", type=Path, default=HERE / "results" / "curved")
+    ap.add_argument("--curved", type=Path, default=HERE / "results" / "curved",
+                    help="the other model's rows (results/orthogonal: run.py --curvature orthogonal)")
+    ap.add_argument("--label", default="curved", help="the other model's name in the table")
     args = ap.parse_args(argv)
     cells = {}
     for law, noise in CELLS:
@@ -86,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
             cells[f"{law}/{noise}"] = cell(pd.read_csv(pp), pd.read_csv(cp))
     summary = {"bar": {"coverage": list(BAR), "width_ratio": WIDTH_BAR}, "cells": cells}
     (args.curved / "comparison.json").write_text(json.dumps(summary, indent=1) + "\n")
-    text = table(summary)
+    text = table(summary, args.label)
     (args.curved / "comparison.md").write_text(text + "\n")
     print(text)
     return 0

@@ -79,7 +79,8 @@ def add_sampler_args(p, *, seed_help: str = "random seed; the same seed gives th
     p.add_argument("--num-chains", type=int, default=4, help="NUTS chains per fit, run in parallel (default 4)")
     p.add_argument("--num-warmup", type=int, default=None,
                    help="warmup iterations per chain (default 1000; 2000 for a law with its curvature term)")
-    p.add_argument("--num-samples", type=int, default=1000, help="draws per chain (default 1000)")
+    p.add_argument("--num-samples", type=int, default=None,
+                   help="draws per chain (default 1000; 2000 for a law with an orthogonal curvature term)")
     p.add_argument("--target-accept-prob", type=float, default=0.8,
                    help="NUTS target acceptance (default 0.8; 0.95 removes most divergences on small ladders)")
 

@@ -49,7 +49,7 @@ def fit(
     run: str | None = None,
     curvature: bool | str = False,
     num_warmup: int | None = None,
-    num_samples: int = 1000,
+    num_samples: int | None = None,
     num_chains: int = 4,
     chain_method: str | None = None,
     target_accept_prob: float = 0.8,
@@ -92,7 +92,7 @@ def fit(
         the law's. The fit records it (``Fit.spec.law_reason``).
     num_warmup, num_samples, num_chains, chain_method
         NumPyro MCMC settings (``num_warmup=None``: 1000, or 2000 for a law with its curvature
-        term). ``chain_method=None`` picks ``"parallel"`` when JAX has a
+        term; ``num_samples=None``: 1000, or 2000 for a law with an orthogonal curvature term). ``chain_method=None`` picks ``"parallel"`` when JAX has a
         device per chain (set ``numpyro.set_host_device_count(4)`` before JAX starts;
         the CLI does), else ``"sequential"`` (``"vectorized"`` on a GPU).
     target_accept_prob, dense_mass
