@@ -29,7 +29,7 @@ def add(sub, common) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..core.catalogue import available_laws, get_law, origin
     from ..core.observation import OBSERVATION_MODELS
-    from ..core.curvature import CURVATURE
+    from ..core.curvature import CURVATURE, ORTHOGONAL
 
     names = [args.name] if args.name else sorted(available_laws())
     selected = [get_law(n) for n in names]
@@ -45,7 +45,10 @@ def run(args: argparse.Namespace) -> int:
                       + "\n".join("  " + m.describe().replace("\n", "\n  ") for m in OBSERVATION_MODELS.values()))
         blocks.append("any law's name + _curved (e.g. chinchilla_curved): the law times a quadratic misfit in its "
                       f"centred log inputs, each coefficient ~ {CURVATURE.prior}; fit it beside the plain law and let "
-                      "compare/stack weigh them (see `bayeslaw laws chinchilla_curved`).")
+                      "compare/stack weigh them (see `bayeslaw laws chinchilla_curved`); + _orthogonal (e.g. "
+                      "chinchilla_orthogonal): the same misfit kept orthogonal to the law over the runs, each "
+                      f"coefficient ~ {ORTHOGONAL.prior}, fitted after the plain law, whose parameters and decisions "
+                      "it keeps near the plain law's.")
         blocks.append("y0 = geometric mean of the observed loss; inputs are centred at their geometric mean "
                       "(N0, D0, ...), so a, b are log terms at that reference scale.")
     print("\n\n".join(blocks))
