@@ -17,7 +17,9 @@ From pointwise densities the weights are computed by ``method`` (names of ``arvi
 interval of its Bayesian-bootstrap distribution (:mod:`bayeslaw.validation.weights`), kept in
 :attr:`Stack.table` and :meth:`Stack.describe`. ``bayeslaw.stack(comparison)`` stacks the fits a
 comparison holds with its weights. :meth:`Stack.score` scores the stacked predictive on held-out
-runs (:func:`bayeslaw.averaging.heldout.score_stack`).
+runs (:func:`bayeslaw.averaging.heldout.score_stack`). Given one collection of fits per model
+(:func:`bayeslaw.fit_many` of each law on the same curves), or the per-curve comparisons of such
+collections, :func:`stack` stacks curve by curve.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from typing import Any, Mapping
 
 import pandas as pd
 
+from ..core.collection import Each, for_each, per_key
 from ..core.records import table_records
 from ..errors import BayeslawError
 from ..inference.result import Fit
@@ -156,14 +159,18 @@ class Stack(Mixture):
 def stack(fits: Mapping[str, Fit] | Comparison, weights: Any = "loo", *, method: str | None = None,
           by: str | None = None, holdout_top: float = 0.2, cutoff: float | None = None, pareto_k_max: float = PARETO_K_MAX,
           refit: bool = True, ci_prob: float | None = None, n_bootstrap: int = N_BOOTSTRAP,
-          bootstrap_seed: int = 0, failed: str = "exclude") -> Stack:
+          bootstrap_seed: int = 0, failed: str = "exclude") -> Stack | Each:
     """Average fits of the same runs into one stacked predictive.
 
     Parameters
     ----------
     fits : dict of str to Fit, or Comparison
         Fits of the same runs (different laws, likelihoods or priors), by name; or a comparison,
-        whose fits are stacked with its weights.
+        whose fits are stacked with its weights. Curve by curve, into an
+        :class:`~bayeslaw.core.collection.Each` of stacks keyed by curve: a dict of one collection of fits
+        per model (:func:`bayeslaw.fit_many`, the same keys), or the Each of comparisons that
+        :func:`bayeslaw.compare` makes of them; ``weights`` may then be an Each of comparisons or
+        backtests with the same keys.
     weights : "loo", "backtest", Comparison, Backtest, dict or sequence, default "loo"
         ``"loo"``: weights by PSIS-LOO (:func:`bayeslaw.compare` with ``pareto_k_max`` and
         ``refit``). ``"backtest"``: weights on held-out log predictive densities, each fit
@@ -186,8 +193,24 @@ def stack(fits: Mapping[str, Fit] | Comparison, weights: Any = "loo", *, method:
 
     Returns
     -------
-    Stack
+    Stack, or Each of Stack (collections of fits)
     """
+    kw = dict(method=method, by=by, holdout_top=holdout_top, cutoff=cutoff, pareto_k_max=pareto_k_max, refit=refit,
+              ci_prob=ci_prob, n_bootstrap=n_bootstrap, bootstrap_seed=bootstrap_seed, failed=failed)
+    per = per_key(fits, "stack()")
+    if per is None and isinstance(fits, Each) and all(isinstance(c, Comparison) for c in fits.values()):
+        per = {k: c for k, c in fits.items()}
+    elif per is None and isinstance(fits, Each):
+        raise BayeslawError("stack() averages models of the same runs, and this collection holds fits of different "
+                            "data sets; pass one collection per model, e.g. stack({'power_law': fits_a, "
+                            "'m4': fits_b}).")
+    if per is not None:
+        if isinstance(weights, Each) and set(weights) != set(per):
+            raise BayeslawError("The weights are keyed by other curves than the fits; give weights made of these "
+                                "fits (bayeslaw.compare or bayeslaw.backtest_fits of the same collections).")
+        name = fits.name if isinstance(fits, Each) else next(iter(fits.values())).name
+        pairs = {k: (m, weights[k] if isinstance(weights, Each) else weights) for k, m in per.items()}
+        return for_each(pairs, lambda mw: stack(mw[0], mw[1], **kw), name=name)
     if isinstance(fits, Comparison):
         if not fits.fits:
             raise BayeslawError("This comparison holds no fits; use bayeslaw.stack(fits, weights=comparison).")

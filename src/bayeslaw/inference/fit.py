@@ -35,7 +35,7 @@ from .model import (COORDINATES_SITE, default_chain_method, fit_draws, independe
 from .plan import FitPlan, one_input, plan_fit
 from .pointwise import keeps_pointwise
 from .result import Fit
-from .sampler import TRACE_LOCK, run_nuts, run_nuts_batch
+from .sampler import run_nuts, run_nuts_batch
 
 
 def fit(
@@ -130,8 +130,7 @@ def run_plan(plan: FitPlan, *, progress_bar: bool | None = None, check: bool = T
     if progress_bar is None:
         progress_bar = sys.stderr.isatty()
     _collect_dropped_fits()
-    with TRACE_LOCK:   # tracing goes one thread at a time; sampling does not (sampler.TRACE_LOCK)
-        prep = prepare(plan)
+    prep = prepare(plan)   # arrays and cached functions: nothing is traced (sampler.remember is thread-safe)
     s = plan.sampler
     with jax.enable_x64(True):
         t0 = time.perf_counter()
@@ -141,8 +140,7 @@ def run_plan(plan: FitPlan, *, progress_bar: bool | None = None, check: bool = T
                                   target_accept_prob=s.target_accept_prob, seed=s.seed,
                                   progress_bar=bool(progress_bar))
         wall = time.perf_counter() - t0
-    with TRACE_LOCK:
-        return assemble(prep, samples, extra, wall, check=check, stacklevel=4)
+    return assemble(prep, samples, extra, wall, check=check, stacklevel=4)
 
 
 #: Bytes of per-draw arrays made by fits since the last garbage collection (see _collect_dropped_fits).
@@ -244,7 +242,11 @@ def derived_constants(plan: FitPlan, xs: Mapping[str, Any]) -> dict[str, Any]:
 def assemble(prep: Prepared, samples: dict, extra: dict, wall: float, *, check: bool = True, stacklevel: int = 3,
              chain_method: str | None = None) -> Fit:
     """The :class:`Fit` of a prepared plan from its NUTS draws (chains, draws, ...): pointwise log likelihood,
-    prior draws, spec, DataTree and diagnostics (warnings point ``stacklevel`` frames up)."""
+    prior draws, spec, DataTree and diagnostics (warnings point ``stacklevel`` frames up).
+
+    Nothing here traces a NumPyro model (the pointwise log likelihood, the conventional constants and the prior
+    draws are pure JAX, :func:`~bayeslaw.inference.model.fit_draws`), so it runs without
+    :data:`~bayeslaw.inference.sampler.TRACE_LOCK`, while other threads trace (``fit_many(method="threads")``)."""
     plan = prep.plan
     law, obs, runs, s, log_ref = plan.law, plan.observation, plan.runs, plan.sampler, prep.log_ref
     samples, extra = dict(samples), dict(extra)

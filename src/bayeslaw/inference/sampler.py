@@ -29,36 +29,50 @@ from .start import Starter, laplace_start
 EXTRA_FIELDS = ("diverging", "num_steps", "energy", "potential_energy", "accept_prob", "step_size")
 
 _PROGRAMS: dict[tuple, Callable] = {}
-#: NumPyro's effect handlers keep one global stack, so tracing a model (finding starts, compiling a program,
-#: the pointwise log likelihood) is one thread at a time; running a compiled program is not (see _Once).
+#: NumPyro's effect handlers keep one global stack, so tracing a model (the first call of the start's and the
+#: sampler's programs, see _Once) is one thread at a time; running a compiled program is not, nor is tracing pure
+#: JAX (a fit's pointwise log likelihood, constants and prior draws: model.fit_draws).
 TRACE_LOCK = threading.RLock()
 _CACHE_SIZE = 16
 _PROGRESS_EVERY = 50
 
 
 def remember(cache: dict, key: tuple, make: Callable[[], Callable]) -> Callable:
-    """A tiny bounded cache (oldest entry evicted): compiled programs are reused across fits."""
-    if key not in cache:
-        if len(cache) >= _CACHE_SIZE:
-            cache.pop(next(iter(cache)))
-        cache[key] = make()
-    return cache[key]
+    """A tiny bounded cache (oldest entry evicted): compiled programs are reused across fits.
+
+    Safe in threads: a hit is one dictionary lookup; a miss is filled under :data:`TRACE_LOCK` (``make`` only
+    wraps functions, it traces nothing), so two threads make one entry and an eviction never meets an insertion.
+    """
+    found = cache.get(key)
+    if found is not None:
+        return found
+    with TRACE_LOCK:
+        if key not in cache:
+            if len(cache) >= _CACHE_SIZE:
+                cache.pop(next(iter(cache)))
+            cache[key] = make()
+        return cache[key]
 
 
 class _Once:
     """A compiled program whose first call (the one that traces the model) holds :data:`TRACE_LOCK`; later
-    calls run without it, so fits in several threads sample at the same time."""
+    calls run without it, so fits in several threads sample at the same time (a thread that waited for the
+    first call runs its own without the lock). ``quiet``: a warning message (regex) silenced while tracing."""
 
-    def __init__(self, fn: Callable):
-        self.fn, self.ready = fn, False
+    def __init__(self, fn: Callable, quiet: str | None = None):
+        self.fn, self.ready, self.quiet = fn, False, quiet
 
     def __call__(self, *args):
-        if self.ready:
-            return self.fn(*args)
-        with TRACE_LOCK:
-            out = self.fn(*args)
-            self.ready = True
-            return out
+        if not self.ready:
+            with TRACE_LOCK:
+                if not self.ready:
+                    with warnings.catch_warnings():   # the filters are global: changed under the lock only
+                        if self.quiet:
+                            warnings.filterwarnings("ignore", message=self.quiet, category=UserWarning)
+                        out = self.fn(*args)
+                    self.ready = True
+                    return out
+        return self.fn(*args)
 
 
 class _Progress:
@@ -160,7 +174,7 @@ def _make_program(potential_fn_gen, postprocess_fn_gen, *, num_warmup: int, num_
     raise ValueError(f"chain_method must be 'parallel', 'vectorized' or 'sequential'; got {chain_method!r}")
 
 
-_STARTERS: dict[tuple, Starter] = {}
+_STARTERS: dict[tuple, tuple] = {}
 
 
 def _initialize(model, model_args: tuple, seed: int, num_chains: int, init_strategy, cache_key: tuple,
@@ -170,15 +184,21 @@ def _initialize(model, model_args: tuple, seed: int, num_chains: int, init_strat
     # compiled at the lowest optimisation up to 8192 rows (the Laplace start's ~10 Newton passes then cost little);
     # beyond, running it at half speed would cost more than compiling it fully
     cheap = max((int(np.size(leaf)) for leaf in jax.tree.leaves(model_args)), default=0) <= 8192
-    starter = remember(_STARTERS, (cache_key, _shapes(model_args), num_chains, init_strategy, laplace),
-                       lambda: Starter(model, num_chains, init_strategy, laplace, cheap))
-    with TRACE_LOCK, warnings.catch_warnings():
-        # NumPyro validates the model's evaluation at the start; a law sampled in other coordinates
-        # evaluates each prior's log density at the mapped point and masks it where it is out of the
-        # support (a narrower prior, e.g. Uniform(0.2, 0.4)), so the warning about it says nothing
-        warnings.filterwarnings("ignore", message="Out-of-support values provided to log prob", category=UserWarning)
-        z0, k_run, keys = starter.fn(np.asarray(seed, dtype=np.int64), model_args)
+    starter, starts = remember(_STARTERS, (cache_key, _shapes(model_args), num_chains, init_strategy, laplace),
+                               lambda: _starter(model, num_chains, init_strategy, laplace, cheap))
+    z0, k_run, keys = starts(np.asarray(seed, dtype=np.int64), model_args)
     return starter.info, z0, k_run, keys
+
+
+def _starter(model, num_chains: int, init_strategy, laplace: bool, cheap: bool) -> tuple[Starter, _Once]:
+    """A :class:`Starter` and its program, whose first call traces the model under :data:`TRACE_LOCK`.
+
+    NumPyro validates the model's evaluation while tracing the start; a law sampled in other coordinates
+    evaluates each prior's log density at the mapped point and masks it where it is out of the support (a
+    narrower prior, e.g. Uniform(0.2, 0.4)), so the warning about it says nothing and is silenced.
+    """
+    starter = Starter(model, num_chains, init_strategy, laplace, cheap)
+    return starter, _Once(starter.fn, quiet="Out-of-support values provided to log prob")
 
 
 def _shapes(model_args: tuple) -> tuple:
@@ -224,16 +244,15 @@ def run_nuts(model, model_args: tuple, *, cache_key: tuple, num_warmup: int, num
     use_persistent_cache()
     if progress_bar:
         _PROGRESS.start(num_chains * (num_warmup + num_samples), f"NUTS {num_chains} chains")
-    try:
-        with TRACE_LOCK:
-            init, start, _, keys = _initialize(model, model_args, seed, num_chains, init_strategy, cache_key,
-                                               laplace=True)
-            # as NumPy arrays: pmap shards a JAX array with a compiled slicing program per shape (5 in a new process)
-            start, keys = jax.device_get((start, keys))
-            program = _program(init, cache_key, model_args,
-                               dict(num_warmup=num_warmup, num_samples=num_samples, num_chains=num_chains,
-                                    chain_method=chain_method, dense_mass=dense_mass,
-                                    target_accept_prob=target_accept_prob, progress=progress_bar))
+    try:   # the start and the sampler each trace the model under TRACE_LOCK on their first call only (_Once)
+        init, start, _, keys = _initialize(model, model_args, seed, num_chains, init_strategy, cache_key,
+                                           laplace=True)
+        # as NumPy arrays: pmap shards a JAX array with a compiled slicing program per shape (5 in a new process)
+        start, keys = jax.device_get((start, keys))
+        program = _program(init, cache_key, model_args,
+                           dict(num_warmup=num_warmup, num_samples=num_samples, num_chains=num_chains,
+                                chain_method=chain_method, dense_mass=dense_mass,
+                                target_accept_prob=target_accept_prob, progress=progress_bar))
         params, extra = program(keys, start, model_args)
         params, extra = jax.device_get((params, extra))
     finally:

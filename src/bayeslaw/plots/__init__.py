@@ -3,7 +3,8 @@
 Every function returns the matplotlib Figure it drew and never calls ``plt.show()``;
 :func:`save_figure` writes one to PNG, SVG or PDF. Bands are equal-tailed posterior intervals:
 50% and ``ci_prob`` for the *mean law* (uncertainty about the law itself) and ``ci_prob`` for a
-*new run* (the law plus the run-to-run noise).
+*new run* (the law plus the run-to-run noise). :func:`plot_curve` draws a collection of fits
+(:func:`bayeslaw.fit_many`) as small multiples (:mod:`bayeslaw.plots.grid`); the figures of one fit refuse one.
 """
 
 from .curve import plot_curve, plot_overlay

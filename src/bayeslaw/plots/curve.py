@@ -4,23 +4,27 @@ Both draw a :class:`~bayeslaw.posterior.curves.Curve` (computed by :func:`bayesl
 a fit or a stack and it is computed for you): observed runs on log-log axes, the posterior
 median of the mean law with its 50% and ``ci_prob`` bands, the ``ci_prob`` band of a new run,
 held-out runs and targets. Each returns the matplotlib Figure it drew and never calls
-``plt.show()``.
+``plt.show()``. :func:`plot_curve` draws a collection (:func:`bayeslaw.fit_many`'s fits, or per-curve stacks) as
+small multiples, one panel per curve (:mod:`bayeslaw.plots.grid`).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Mapping
 
 import numpy as np
 
 from ..averaging.stack import Stack, stack
+from ..core.collection import Each
 from ..errors import BayeslawError
+from ..inference.many import split_by
 from ..inference.result import Fit
 from ..posterior.curves import Curve, curve, human, representative
 from ..posterior.mixture import Mixture
 from ..validation.compare import Comparison
 from .style import (AXIS_LABELS, HELD_OUT_COLOR, MEAN_COLOR, NEW_RUN_COLOR, RUN_COLOR, TARGET_COLOR, axis_label,
                     loss_label, pct, place_legend, tidy_log_ticks)
+from .grid import check_panels, key_text, refuse_collection, small_multiples
 
 
 def _curve_of(model: Any, targets: Any, held_out: Any, slice: str | None, ci_prob: float | None,
@@ -38,8 +42,8 @@ def _axes(ax):
     return ax.figure, ax
 
 
-def plot_curve(model: Fit | Mixture | Curve, targets: Any = None, *, held_out: Any = None, slice: str | None = None,
-               ci_prob: float | None = None, ax=None):
+def plot_curve(model: Fit | Mixture | Curve | Each, targets: Any = None, *, held_out: Any = None,
+               slice: str | None = None, ci_prob: float | None = None, ax=None):
     """The scaling curve: observed runs, the fitted law with its uncertainty, and targets.
 
     Draws the runs as points on log-log axes, the posterior median of the mean law (line) with
@@ -50,15 +54,19 @@ def plot_curve(model: Fit | Mixture | Curve, targets: Any = None, *, held_out: A
 
     Parameters
     ----------
-    model : Fit, Stack or Curve
+    model : Fit, Stack, Curve or Fits
         A fit, a stacked predictive (:func:`bayeslaw.stack`; its bands are the mixture's, and its
         members may mix laws of N and D with laws of C, drawn against C), or a curve already
-        computed by :func:`bayeslaw.curve` (then the other arguments are its own).
+        computed by :func:`bayeslaw.curve` (then the other arguments are its own). A collection
+        (:func:`bayeslaw.fit_many`'s fits, or the per-curve stacks of :func:`bayeslaw.stack`) is drawn as
+        small multiples: one panel per curve (at most 16; draw more as ``fits[key]``), titled by its key
+        (in red with the checks it failed), the same targets on each, one legend for the figure.
     targets : dict, DataFrame or Prediction, optional
         Scales to mark, e.g. ``{"N": [7e10], "D": [1.4e12]}`` (in the ``"optimal"`` slice
         ``{"C": [...]}`` alone is placed on the compute-optimal frontier), or a :class:`Prediction`.
     held_out : DataFrame or Runs, optional
-        Runs not used in the fit (same columns as the fitted table, with ``loss``).
+        Runs not used in the fit (same columns as the fitted table, with ``loss``). For a collection: a
+        dict of curve key to such runs, or one table with the collection's ``by`` column(s).
     slice : {"optimal", "ratio=<r>", "N"}, optional
         For laws of N and D, which cut to draw: the compute-optimal frontier (x-axis C, solved
         per posterior draw; default), D = r N (x-axis C), or one curve per model size (x-axis D,
@@ -67,30 +75,91 @@ def plot_curve(model: Fit | Mixture | Curve, targets: Any = None, *, held_out: A
         Mass of the outer band of the mean law and of the new-run band (default: ArviZ's
         ``stats.ci_prob``); the inner band is 50%.
     ax : matplotlib Axes, optional
-        Draw into this axes instead of a new figure.
+        Draw into this axes instead of a new figure (not for a collection).
 
     Returns
     -------
     matplotlib.figure.Figure
     """
+    if isinstance(model, Each):
+        if ax is not None:
+            raise BayeslawError("plot_curve draws a collection on a grid of its own; leave ax out, or draw one "
+                                "curve into it with plot_curve(fits[key], ax=ax).")
+        return _plot_grid(model, targets, held_out, slice, ci_prob)
     c = _curve_of(model, targets, held_out, slice, ci_prob)
     fig, ax = _axes(ax)
-    if c.kind == "N":
-        _draw_n_slices(ax, c)
-    else:
-        band = c.line()
-        x = band["x"].to_numpy()
-        ax.fill_between(x, band["new_run_lower"], band["new_run_upper"], facecolor=NEW_RUN_COLOR, alpha=0.2,
-                        edgecolor=NEW_RUN_COLOR, linestyle="--", linewidth=1.0,
-                        label=f"{pct(c.ci_prob)} interval, new run", gid="band_new_run", zorder=1)
-        _draw_mean_bands(ax, band, c.ci_prob)
-        _draw_runs(ax, c, zorder=4)
-    if isinstance(model, Curve):
-        head = ""
-    else:
-        head = f"{model.law.name}: {model.law.formula}" if isinstance(model, Fit) else model.label
+    _draw_curve(ax, c)
+    head = "" if isinstance(model, Curve) else _head(model)
     _finish_axes(ax, model, c, f"{head}\n{_title(c, model)}" if head else _title(c, model))
     return fig
+
+
+def _draw_curve(ax, c: Curve, counted: bool = True) -> None:
+    """A curve's bands and runs (``counted``: the legend says how many runs)."""
+    if c.kind == "N":
+        _draw_n_slices(ax, c)
+        return
+    band = c.line()
+    x = band["x"].to_numpy()
+    ax.fill_between(x, band["new_run_lower"], band["new_run_upper"], facecolor=NEW_RUN_COLOR, alpha=0.2,
+                    edgecolor=NEW_RUN_COLOR, linestyle="--", linewidth=1.0,
+                    label=f"{pct(c.ci_prob)} interval, new run", gid="band_new_run", zorder=1)
+    _draw_mean_bands(ax, band, c.ci_prob)
+    _draw_runs(ax, c, zorder=4, counted=counted)
+
+
+def _head(model: Fit | Mixture) -> str:
+    return f"{model.law.name}: {model.law.formula}" if isinstance(model, Fit) else model.label
+
+
+def _plot_grid(models: Each, targets: Any, held_out: Any, slice: str | None, ci_prob: float | None):
+    """:func:`plot_curve` of a collection: one panel per curve, the same targets on each."""
+    check_panels(models, "plot_curve")
+    if slice == "N":
+        raise BayeslawError("slice='N' draws one line per model size with a legend of its own, too much for a panel "
+                            "of a grid; draw one curve with plot_curve(fits[key], slice='N'), or the collection along "
+                            "the compute-optimal frontier (slice='optimal').")
+    bad = [k for k, m in models.items() if not isinstance(m, (Fit, Mixture))]
+    if bad:
+        raise BayeslawError(f"plot_curve draws collections of fits or stacks; {bad[0]!r} holds a "
+                            f"{type(models[bad[0]]).__name__}, so plot its own figure.")
+    by = getattr(models, "by", None)
+    held = _held_out_by_key(models, held_out, by)
+    curves = {k: _curve_of(m, targets, held.get(k), slice, ci_prob) for k, m in models.items()}
+    heads = {_head(m) for m in models.values()}
+
+    def draw(ax, key, model):
+        c = curves[key]
+        _draw_curve(ax, c, counted=False)
+        failed = [d["check"] for d in model.spec.diagnostics] if isinstance(model, Fit) else []
+        title = key_text(key, by) + (f"\n{_head(model)}" if len(heads) > 1 else "")
+        _finish_axes(ax, model, c, title + (f" (failed checks: {', '.join(failed)})" if failed else ""),
+                     legend=False)
+        if failed:
+            ax.title.set_color("#b2182b")
+
+    first_key, first = next(iter(models.items()))
+    c, fit = curves[first_key], representative(first)
+    what = f"{len(models)} curves" + (f" by {by}" if isinstance(by, str) else "")
+    head = f"{next(iter(heads))}\n" if len(heads) == 1 else ""
+    return small_multiples(models, draw, figure="plot_curve", title=f"{head}{_title(c, first)}: {what}",
+                           xlabel=axis_label(fit, c.xcol), ylabel=loss_label(fit))
+
+
+def _held_out_by_key(models: Each, held_out: Any, by: Any) -> dict[Any, Any]:
+    """Each curve's held-out runs: from a dict keyed like the collection, or one table split by its ``by``."""
+    if held_out is None:
+        return {}
+    if isinstance(held_out, Mapping):
+        unknown = [k for k in held_out if k not in models]
+        if unknown:
+            raise BayeslawError(f"held_out names {unknown[0]!r}, which is not a curve of this collection; key it "
+                                f"like the collection ({', '.join(map(repr, list(models)[:3]))}, ...).")
+        return dict(held_out)
+    if by is None:
+        raise BayeslawError("held_out for a collection is a dict of curve key to runs, or one table with the "
+                            "column the collection was split by (fit_many's by=); this collection has no by.")
+    return split_by(held_out, by)
 
 
 def plot_overlay(models: Stack | Comparison | Curve, targets: Any = None, *, held_out: Any = None,
@@ -117,6 +186,7 @@ def plot_overlay(models: Stack | Comparison | Curve, targets: Any = None, *, hel
     """
     import matplotlib as mpl
 
+    refuse_collection(models, "plot_overlay", "stack")
     if isinstance(models, Comparison):
         models = stack(models)
     if not isinstance(models, (Mixture, Curve)):
@@ -162,16 +232,18 @@ def _title(c: Curve, model: Any) -> str:
     return c.title
 
 
-def _draw_runs(ax, c: Curve, *, zorder: int) -> None:
+def _draw_runs(ax, c: Curve, *, zorder: int, counted: bool = True) -> None:
     """The fitted runs; along the compute-optimal frontier, those whose N and D are far from compute-optimal
-    (their law lies above the frontier: see :func:`bayeslaw.posterior.curves.off_frontier`) hollow and grey."""
+    (their law lies above the frontier: see :func:`bayeslaw.posterior.curves.off_frontier`) hollow and grey.
+    ``counted``: the legend says how many (not on a grid, whose panels share one legend)."""
     x, y = c.runs[c.xcol].to_numpy(float), c.runs["loss"].to_numpy(float)
     off = c.runs["off_frontier"].to_numpy(bool) if "off_frontier" in c.runs else np.zeros(len(x), bool)
-    on_label = f"runs near the frontier (n={int((~off).sum())})" if off.any() else f"runs (n={len(x)})"
+    on, off_n = (f" (n={int((~off).sum())})", f" (n={int(off.sum())})") if counted else ("", "")
+    on_label = f"runs near the frontier{on}" if off.any() else (f"runs (n={len(x)})" if counted else "runs")
     ax.scatter(x[~off], y[~off], s=14, color=RUN_COLOR, alpha=0.7, lw=0, zorder=zorder, label=on_label, gid="runs")
     if off.any():
         ax.scatter(x[off], y[off], s=14, facecolor="none", edgecolor="0.6", lw=0.6, zorder=zorder - 0.5,
-                   label=f"runs off the frontier (n={int(off.sum())}): N, D not compute-optimal, so above it",
+                   label=f"runs off the frontier{off_n}: N, D not compute-optimal, so above it",
                    gid="runs_off_frontier")
 
 
@@ -223,9 +295,9 @@ def _draw_targets(ax, tgt, ci_prob: float, x_max: float) -> None:
                     color=TARGET_COLOR, ha="left" if beyond else "right", va="bottom", zorder=8, gid="target_label")
 
 
-def _finish_axes(ax, model: Any, c: Curve, title: str) -> None:
+def _finish_axes(ax, model: Any, c: Curve, title: str, legend: bool = True) -> None:
     """What every scaling-curve figure has: held-out runs, targets, the edge of the data, log axes, labels,
-    title, grid, log ticks and legend."""
+    title, grid, log ticks and (``legend``) the legend."""
     if c.held_out is not None:
         ax.scatter(c.held_out[c.xcol].to_numpy(float), c.held_out["loss"].to_numpy(float), s=46, marker="D",
                    facecolor=HELD_OUT_COLOR, edgecolor="black", lw=0.7, zorder=6, label="held out", gid="held_out")
@@ -244,7 +316,8 @@ def _finish_axes(ax, model: Any, c: Curve, title: str) -> None:
     ax.autoscale_view()
     tidy_log_ticks(ax)
     _place_target_labels(ax, c.x_max)
-    place_legend(ax)
+    if legend:
+        place_legend(ax)
 
 
 def _place_target_labels(ax, x_max: float) -> None:

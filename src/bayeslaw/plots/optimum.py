@@ -10,6 +10,7 @@ from ..errors import LawError
 from ..inference.result import Fit
 from ..posterior.curves import observed
 from ..posterior.decide import optimal_allocation
+from .grid import refuse_collection
 from .style import AXIS_LABELS, MEAN_COLOR, TARGET_COLOR, pct, sci
 
 
@@ -44,6 +45,7 @@ def plot_optimum(fit: Fit, C: Any = None, *, budget: Any = None, ci_prob: float 
     """
     import matplotlib.pyplot as plt
 
+    refuse_collection(fit, "plot_optimum")
     if set(fit.design) != {"N", "D"}:
         raise LawError(f"plot_optimum needs a law of parameters N and tokens D (such as chinchilla or kaplan); "
                        f"{fit.law.name!r} is a law of {', '.join(fit.design.values())}.")

@@ -12,6 +12,7 @@ from ..errors import BayeslawError
 from ..inference.diagnostics import diagnostic_numbers
 from ..inference.result import Fit
 from ..validation.compare import Comparison
+from .grid import refuse_collection
 from .style import MEAN_COLOR, PRIOR_COLOR, as_figure, check_names, tidy_arviz_figure
 
 
@@ -45,6 +46,7 @@ def plot_params(fit: Fit, var_names: list[str] | None = None, *, log_scale: str 
     """
     import matplotlib.pyplot as plt
 
+    refuse_collection(fit, "plot_params")
     names = list(var_names) if var_names is not None else fit.param_names
     check_names(fit, names)
     if kind not in ("kde", "hist"):
@@ -128,6 +130,7 @@ def plot_diagnostics(fit: Fit, var_names: list[str] | None = None, *, kind: str 
     -------
     matplotlib.figure.Figure
     """
+    refuse_collection(fit, "plot_diagnostics")
     names = list(var_names) if var_names is not None else fit.param_names
     check_names(fit, names)
     if kind == "rank" and int(fit.idata["posterior"].sizes["chain"]) < 2:
@@ -210,6 +213,7 @@ def plot_compare(comparison: Comparison, *, relative_scale: bool = True, rotated
     -------
     matplotlib.figure.Figure
     """
+    refuse_collection(comparison, "plot_compare", "comparison")
     frame = comparison.table.rename(columns={"elpd_loo": "elpd"})
     failed = {str(n): str(r["failed_checks"]) or "failed checks" for n, r in frame.iterrows()
               if "checks_passed" in frame.columns and not bool(r["checks_passed"])}

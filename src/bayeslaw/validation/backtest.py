@@ -6,7 +6,8 @@ the runs at or below a cutoff (by default the smallest 80%) are the training set
 ones the test set. Each law is fitted on the training runs only and scored on the test runs
 (:func:`bayeslaw.validation.scores.score`: held-out elpd, RMSLE, coverage of the new-run
 intervals, CRPS). :func:`backtest_fits` does the same for fits already made (each refitted with
-its own likelihood and priors), which is what stacking by backtest needs.
+its own likelihood and priors), which is what stacking by backtest needs; given collections of fits
+(:func:`bayeslaw.fit_many`) it backtests them curve by curve.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from ..core.catalogue import get_law
+from ..core.collection import Each, for_each, per_key
 from ..core.curvature import curved_name, is_curved
 from ..core.law import Law
 from ..core.priors import Prior
@@ -278,15 +280,28 @@ def backtest(data: Any, laws: str | Law | Sequence[str | Law], *, by: str | None
                      list(train.frame.index), list(test.frame.index), ci_prob, seed)
 
 
-def backtest_fits(fits: Mapping[str, Fit], *, by: str | None = None, holdout_top: float = 0.2, cutoff: float | None = None,
-                  ci_prob: float | None = None, seed: int | None = None) -> Backtest:
+def backtest_fits(fits: Mapping[str, Fit] | Each, *, by: str | None = None, holdout_top: float = 0.2,
+                  cutoff: float | None = None, ci_prob: float | None = None,
+                  seed: int | None = None) -> Backtest | Each:
     """Backtest fits already made: each refitted (same law, likelihood, priors and sampler settings) on the runs
     with the smaller ``by`` and scored on the larger ones; models are named like ``fits``.
 
     ``by`` defaults to the fits' own axis for one-input laws, else ``C`` (:func:`fits_axis`).
     Reference-scale priors such as ``E ~ HalfNormal(y0)`` are re-derived from the training runs, as a
     fit on them would.
+
+    Collections of fits (:func:`bayeslaw.fit_many`) are backtested curve by curve, into an
+    :class:`~bayeslaw.core.collection.Each` of backtests keyed by curve: one collection (its law, named
+    by the law, on each curve), or a dict of one collection per model with the same keys (warnings and
+    refusals name the curve; ``cutoff`` is a value of ``by`` shared by every curve).
     """
+    kw = dict(by=by, holdout_top=holdout_top, cutoff=cutoff, ci_prob=ci_prob, seed=seed)
+    per = per_key(fits, "backtest_fits()")
+    if isinstance(fits, Each):   # one collection: each curve's fit, named by its law
+        per = {k: {f.law.name: f} for k, f in fits.items()}
+    if per is not None:
+        name = fits.name if isinstance(fits, Each) else next(iter(fits.values())).name
+        return for_each(per, lambda models: backtest_fits(models, **kw), name=name)
     ci_prob = resolve_ci_prob(ci_prob)
     by = fits_axis(fits) if by is None else by
     runs = next(iter(fits.values())).runs()

@@ -5,9 +5,10 @@
 the difference, rank 0 for the best). The weights (stacking, pseudo-BMA+ or pseudo-BMA, named as
 in ``arviz_stats.compare``) and their Bayesian-bootstrap interval come from the pointwise LOO
 values (:func:`bayeslaw.validation.weights.model_weights`); :func:`reweigh` gives a comparison
-other weights without recomputing LOO. :func:`compare_models` fits a grid of laws and likelihoods
-to one run table, every plan checked before the first fit, and compares them: what
-``bayeslaw compare`` runs.
+other weights without recomputing LOO. Given one collection of fits per model
+(:func:`bayeslaw.fit_many` of each law on the same curves), :func:`compare` compares the models
+curve by curve. :func:`compare_models` fits a grid of laws and likelihoods to one run table,
+every plan checked before the first fit, and compares them: what ``bayeslaw compare`` runs.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from ..core.catalogue import get_law
+from ..core.collection import Each, for_each, per_key
 from ..core.law import Law
 from ..core.observation import DEFAULT
 from ..core.records import json_value, resolve_ci_prob
@@ -126,13 +128,16 @@ class Comparison:
 
 def compare(fits: Mapping[str, Any], *, method: str = "stacking", pareto_k_max: float = PARETO_K_MAX,
             refit: bool = True, ci_prob: float | None = None, n_bootstrap: int = N_BOOTSTRAP,
-            bootstrap_seed: int = 0, failed: str = "exclude") -> Comparison:
+            bootstrap_seed: int = 0, failed: str = "exclude") -> Comparison | Each:
     """Rank fits of the same runs by PSIS-LOO, refitting exactly where PSIS fails, and weigh them.
 
     Parameters
     ----------
-    fits : dict of str to Fit
-        Two or more fits of the same runs (different laws, likelihoods or priors).
+    fits : dict of str to Fit, or of str to Fits
+        Two or more fits of the same runs (different laws, likelihoods or priors). Or one collection per
+        model (:func:`bayeslaw.fit_many` of each law, with the same keys): the models are compared curve by
+        curve, and the result is an :class:`~bayeslaw.core.collection.Each` of comparisons keyed by curve
+        (``.table`` stacks them; warnings and refusals name the curve).
     method : {"stacking", "bb-pseudo-bma", "pseudo-bma"}
         The weights, named as in ``arviz_stats.compare``: stacking of the LOO predictive
         densities; pseudo-BMA+ (``w ∝ exp(elpd_loo)`` averaged over Bayesian-bootstrap replicates);
@@ -156,10 +161,19 @@ def compare(fits: Mapping[str, Any], *, method: str = "stacking", pareto_k_max: 
 
     Returns
     -------
-    Comparison
+    Comparison, or Each of Comparison (one collection of fits per model)
     """
     if failed not in FAILED:
         raise BayeslawError(f"failed= must be one of {', '.join(FAILED)}; got {failed!r}.")
+    per = per_key(fits, "compare()")
+    if per is not None:
+        kw = dict(method=check_method(method), pareto_k_max=pareto_k_max, refit=refit, ci_prob=ci_prob,
+                  n_bootstrap=n_bootstrap, bootstrap_seed=bootstrap_seed, failed=failed)
+        return for_each(per, lambda models: compare(models, **kw), name=next(iter(fits.values())).name)
+    if isinstance(fits, Each):
+        raise BayeslawError("compare() ranks models of the same runs, and this collection holds fits of different "
+                            "data sets; pass one collection per model, e.g. compare({'power_law': fits_a, "
+                            "'m4': fits_b}).")
     if not isinstance(fits, Mapping) or len(fits) < 2:
         raise BayeslawError("compare() takes a dict of at least two fits, e.g. {'chinchilla': f1, 'kaplan': f2}.")
     method = check_method(method)
