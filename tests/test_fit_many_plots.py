@@ -106,3 +106,12 @@ def test_figures_of_one_fit_refuse_a_collection_in_one_sentence(fits):
         plots.plot_curve(bayeslaw.Fits(dict(fits)), held_out=ladder(7))
     with pytest.raises(bayeslaw.BayeslawError, match=r"'t1' holds a str, so plot its own figure"):
         plots.plot_curve(Each({"t0": fits["t0"], "t1": "not a fit"}))
+
+
+def test_report_of_a_collection_is_refused_in_one_sentence(fits, tmp_path):
+    with pytest.raises(bayeslaw.BayeslawError) as err:
+        bayeslaw.write_report(fits, tmp_path / "report.html")
+    msg = str(err.value)
+    assert msg.startswith("write_report writes one fit's report, and this is a collection of 3 (one per curve)")
+    assert "write_report(fits['t0'], ...)" in msg and msg.replace("e.g. ", "").count(". ") == 0
+    assert not (tmp_path / "report.html").exists()

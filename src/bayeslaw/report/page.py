@@ -13,6 +13,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
+from ..core.collection import Each
 from ..core.paths import check_output
 from ..core.records import resolve_ci_prob
 from ..errors import BayeslawError
@@ -59,6 +60,11 @@ def write_report(fit: Fit, path: str | os.PathLike, *, targets: Any = None, comp
     Path
         The report's path.
     """
+    if isinstance(fit, Each):
+        first = next(iter(fit), None)
+        raise BayeslawError(f"write_report writes one fit's report, and this is a collection of {len(fit)} (one per "
+                            f"{fit.name}); pass one of them, e.g. write_report(fits[{first!r}], ...), or one file each "
+                            "in a loop.")
     ci_prob = resolve_ci_prob(ci_prob, low=0.5)
     path = Path(path)
     if path.is_dir():
