@@ -333,7 +333,7 @@ def test_marin_backtest_says_coverage_is_far_below_nominal(shared_data, tmp_path
     assert code == 0, err
     (line,) = [ln for ln in out.splitlines() if "far below" in ln]
     assert line.startswith("warning: Held-out coverage is far below the nominal 0.89 (chinchilla 0.")
-    assert "of 17 held-out runs; one-sided binomial p < 0.01, runs as units" in line and "--curvature on" in line
+    assert "of 17 held-out runs; one-sided binomial p < 0.01, runs as units" in line and "--curvature orthogonal" in line
 
 
 def test_fit_by_names_the_columns_it_ignored(tmp_path, capsys, monkeypatch, power_law_fit):

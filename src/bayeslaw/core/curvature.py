@@ -157,6 +157,11 @@ def orthogonal(law: Law, coefficient: Param = ORTHOGONAL) -> Law:
                    discrepancy=tuple(name for name, _ in terms))
 
 
+def orthogonal_name(law: Law | str) -> str:
+    """The name of a law's orthogonal twin: ``chinchilla`` -> ``chinchilla_orthogonal``."""
+    return (law if isinstance(law, str) else law.name) + ORTHOGONAL_SUFFIX
+
+
 def is_orthogonal(law: Law | str) -> bool:
     """Whether a law (or a law's name) is a ``<law>_orthogonal``."""
     return (law if isinstance(law, str) else law.name).endswith(ORTHOGONAL_SUFFIX)
@@ -165,11 +170,6 @@ def is_orthogonal(law: Law | str) -> bool:
 def is_curved(law: Law | str) -> bool:
     """Whether a law (or a law's name) is a ``<law>_curved`` (the one place that reads the suffix)."""
     return (law if isinstance(law, str) else law.name).endswith(SUFFIX)
-
-
-def curved_name(law: Law | str) -> str:
-    """The name of a law's curved twin: ``chinchilla`` -> ``chinchilla_curved``."""
-    return (law if isinstance(law, str) else law.name) + SUFFIX
 
 
 def base_name(name: str) -> tuple[str, str] | None:

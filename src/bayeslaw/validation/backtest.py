@@ -21,7 +21,7 @@ import pandas as pd
 
 from ..core.catalogue import get_law
 from ..core.collection import Each, for_each, per_key
-from ..core.curvature import curved_name, is_curved
+from ..core.curvature import is_curved, is_orthogonal, orthogonal_name
 from ..core.law import Law
 from ..core.priors import Prior
 from ..core.records import resolve_ci_prob, table_records
@@ -91,9 +91,11 @@ class Backtest:
         first = self.fits[bad[0]]
         if first.spec.data.run is not None and first.spec.likelihood != "learning_curve":
             fix = f"fit the checkpoints as learning curves (--likelihood learning_curve with --run {first.spec.data.run})"
-        elif first.spec.data.run is None and not is_curved(first.law) and _has_law(curved_name(first.law)):
-            fix = (f"for a ladder of runs fit the law with its curvature term (--curvature on, or --law "
-                   f"{curved_name(first.law)}) or stack it with the plain law")
+        elif (first.spec.data.run is None and not is_curved(first.law) and not is_orthogonal(first.law)
+              and _has_law(orthogonal_name(first.law))):
+            fix = (f"for a ladder of runs fit the law with an orthogonal curvature term (--curvature orthogonal, or "
+                   f"--law {orthogonal_name(first.law)}), which keeps the law's parameters near its own, or stack "
+                   "it with the plain law")
         else:
             fix = "try another observation model or law"
         return (f"Held-out coverage is far below the nominal {self.ci_prob:g} ({what} of {units} held-out runs; "
