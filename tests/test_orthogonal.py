@@ -96,3 +96,13 @@ def test_plan_draws_more_for_the_orthogonal_term_unless_told():
     assert on.law is bayeslaw.get_law("chinchilla_orthogonal") and on.sampler.num_samples == ORTHOGONAL_SAMPLES == 2000
     assert on.sampler.num_warmup == 1000
     assert plan_fit(path, "chinchilla_orthogonal", num_samples=300).sampler.num_samples == 300
+
+
+def test_log_likelihood_on_demand_uses_the_draws_numbers_and_refit_batch_refuses(orthogonal_fit, monkeypatch):
+    import bayeslaw.inference.fit as fit_module
+
+    stored = np.asarray(orthogonal_fit.idata["log_likelihood"]["log_loss"].values)
+    monkeypatch.setattr(fit_module, "run_plan", lambda *a, **k: pytest.fail("a first stage was fitted again"))
+    np.testing.assert_allclose(fit_module.log_likelihood(orthogonal_fit), stored, rtol=1e-9)
+    with pytest.raises(bayeslaw.BayeslawError, match="fitted in two stages"):
+        fit_module.refit_batch(orthogonal_fit, np.log(orthogonal_fit.runs().loss)[None, :])

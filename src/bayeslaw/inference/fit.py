@@ -181,8 +181,10 @@ class Prepared:
     chain_method: str
 
 
-def prepare(plan: FitPlan) -> Prepared:
-    """Everything :func:`run_plan` (or :func:`bayeslaw.fit_many`) needs before sampling a plan."""
+def prepare(plan: FitPlan, *, first_stage: bool = True) -> Prepared:
+    """Everything :func:`run_plan` (or :func:`bayeslaw.fit_many`) needs before sampling a plan (for a law with
+    :class:`~bayeslaw.core.law.Derived` numbers, its base law's fit: :func:`derived_constants`; ``first_stage=False``
+    leaves that out, for work on draws that carry the numbers already)."""
     law, obs, runs, cols, s = plan.law, plan.observation, plan.runs, plan.design, plan.sampler
     raw = {v: runs.frame[c].to_numpy(np.float64) for v, c in cols.items()}
     log_ref = law.centred(reference_scales(raw, runs.loss))  # e.g. U at D's scale, so a law can compare them
@@ -208,7 +210,7 @@ def prepare(plan: FitPlan) -> Prepared:
             ctx_exact["t_rows"] = jnp.asarray(t)
             ctx_exact["g_rows"] = jnp.asarray(np.unique(np.asarray(ids).astype(str), return_inverse=True)[1].ravel())
             padded = (*padded, ctx)
-        elif law.derived is not None:
+        elif law.derived is not None and first_stage:
             padded = (*padded, {"derived": derived_constants(plan, xs)})
     return Prepared(plan=plan, log_ref=log_ref, refs=refs, dists=dists, families=families, prior_args=prior_args,
                     xs=xs, log_y=log_y, ctx_exact=ctx_exact, model=make_model(law, obs, families),
@@ -322,6 +324,9 @@ def refit_batch(fit, log_y: np.ndarray, *, num_warmup: int = 500, num_samples: i
     shaped (B, chains, draws, ...), in the law's sampled parameterisation.
     """
     law = fit.law
+    if law.derived is not None:
+        raise BayeslawError(f"refit_batch samples one program for all data sets, and law {law.name!r} is fitted in two "
+                            "stages (its base law first); refit it one data set at a time with bayeslaw.refit.")
     obs = get_observation_model(fit.spec.likelihood)
     resolved = {k: Prior.from_dict(d) for k, d in fit.spec.priors.items()}
     log_y = np.atleast_2d(np.asarray(log_y, dtype=float))
@@ -369,7 +374,7 @@ def log_likelihood(fit: Fit) -> np.ndarray:
     chains, draws = post.sizes["chain"], post.sizes["draw"]
     names = [*fit.law.mean_params, *obs.params]
     with jax.enable_x64(True):
-        prep = prepare(plan)
+        prep = prepare(plan, first_stage=False)   # the draws carry a law's derived numbers
         samples = {k: np.asarray(post[k].values, float).reshape(chains * draws) for k in names}
         if obs.process is not None:
             fn = log_likelihood_fn(fit.law, obs, prior_families(plan.priors))

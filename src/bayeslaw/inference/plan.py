@@ -281,9 +281,9 @@ def choose_curvature(law: Law, curvature: bool | str) -> tuple[Law, str]:
         return law, ""
     if curvature == "orthogonal":
         law = _curved(law, orthogonal=True)
-        return law, (f"{law.name} (the law with an orthogonal curvature term, curvature='orthogonal': a quadratic "
-                     "misfit in the centred log sizes, orthogonal to the law over the runs, that widens bands beyond "
-                     "the runs where they bend away from the law; the law's parameters and decisions are the law's)")
+        return law, (f"{law.name} (the law with an orthogonal curvature term, curvature='orthogonal': the plain law is "
+                     "fitted first, then a quadratic misfit in the centred log sizes, orthogonal to the law over the "
+                     "runs, widens bands beyond the runs where they bend away from the law; decisions are the law's)")
     law = _curved(law)
     return law, (f"{law.name} (the law with its curvature term, curvature=True: a quadratic misfit in the centred "
                  "log sizes that widens bands beyond the runs where they bend away from the law; its floor and "
