@@ -188,3 +188,14 @@ def test_simulated_residuals_have_the_filtered_process_covariance():
     cov = (p["drift"] ** 2 * np.exp(-d / p["drift_length"]) + p["diffusion"] ** 2 * np.minimum(t[:, None], t[None, :])
            + p["sigma"] ** 2 * np.eye(len(t)))
     np.testing.assert_allclose(np.cov(draws.T), cov, atol=4e-4)
+
+
+def test_learning_curves_sample_with_target_accept_095_unless_told():
+    """Drift and jitter trade off on short curves; the plan raises NUTS's target acceptance for sequential models."""
+    from bayeslaw.inference.plan import SEQUENTIAL_TARGET_ACCEPT
+
+    d = np.geomspace(1e6, 1e9, 12)
+    runs = pd.DataFrame({"D": d, "loss": 2.0 + 50 * d ** -0.3, "run": "r"})
+    assert plan_fit(runs, "power_law", x="D", run="run").sampler.target_accept_prob == SEQUENTIAL_TARGET_ACCEPT == 0.95
+    assert plan_fit(runs, "power_law", x="D", run="run", target_accept_prob=0.8).sampler.target_accept_prob == 0.8
+    assert plan_fit(runs.drop(columns="run"), "power_law", x="D").sampler.target_accept_prob == 0.8

@@ -150,8 +150,10 @@ def orthogonal(law: Law, coefficient: Param = ORTHOGONAL) -> Law:
         [inspect.Parameter("x", inspect.Parameter.POSITIONAL_OR_KEYWORD)]
         + [inspect.Parameter(n, kw) for n in (*bent.params, *names)])
     return replace(bent, name=law.name + ORTHOGONAL_SUFFIX, log_mean=log_mean, example=None,
-                   formula=f"{law.formula}, times exp(a quadratic in the centred logs, orthogonal to the law over the runs)",
-                   description=f"{law.description} With a quadratic discrepancy orthogonal to the law over the runs.".strip(),
+                   formula=f"{law.formula}, times exp(a quadratic in the centred logs, orthogonal to the law over the "
+                           "runs)",
+                   description=f"{law.description} With a quadratic discrepancy orthogonal to the law over the "
+                               "runs.".strip(),
                    derived=Derived(names, constants, law, "the plain law's fit to the runs and the quadratic's "
                                    "least-squares projection on its gradient there"),
                    discrepancy=tuple(name for name, _ in terms))

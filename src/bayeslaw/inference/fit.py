@@ -52,7 +52,7 @@ def fit(
     num_samples: int | None = None,
     num_chains: int = 4,
     chain_method: str | None = None,
-    target_accept_prob: float = 0.8,
+    target_accept_prob: float | None = None,
     dense_mass: bool = True,
     seed: int = 0,
     progress_bar: bool | None = None,
@@ -92,11 +92,13 @@ def fit(
         the law's. The fit records it (``Fit.spec.law_reason``).
     num_warmup, num_samples, num_chains, chain_method
         NumPyro MCMC settings (``num_warmup=None``: 1000, or 2000 for a law with its curvature
-        term; ``num_samples=None``: 1000, or 2000 for a law with an orthogonal curvature term). ``chain_method=None`` picks ``"parallel"`` when JAX has a
-        device per chain (set ``numpyro.set_host_device_count(4)`` before JAX starts;
-        the CLI does), else ``"sequential"`` (``"vectorized"`` on a GPU).
+        term; ``num_samples=None``: 1000, or 2000 for a law with an orthogonal curvature term).
+        ``chain_method=None`` picks ``"parallel"`` when JAX has a device per chain (set
+        ``numpyro.set_host_device_count(4)`` before JAX starts; the CLI does), else ``"sequential"``
+        (``"vectorized"`` on a GPU).
     target_accept_prob, dense_mass
-        NUTS settings (dense mass matrix by default: the law's parameters are correlated).
+        NUTS settings (``target_accept_prob=None``: 0.8, or 0.95 for a learning-curve model; dense mass
+        matrix by default: the law's parameters are correlated).
     seed : int
         Random seed (0 to 2**32 - 1); the same seed gives bit-identical draws.
     progress_bar : bool, optional
