@@ -315,6 +315,25 @@ def test_calibration_committed_results_back_the_readme(cal):
                    for k, e in summary.items() if "/" in k)
 
 
+def test_orthogonal_curvature_committed_rows_meet_the_sharpness_bar():
+    """results/orthogonal: 500 exact-law ladders per cell with curvature='orthogonal'; comparison.json is what
+    curved_vs_plain.py computes from the committed rows, every cell meets issue 14's bar, and the README says so."""
+    sys.path.insert(0, str(CASES / "calibration"))
+    import curved_vs_plain
+
+    results = CASES / "calibration" / "results"
+    stored = json.loads((results / "orthogonal" / "comparison.json").read_text())
+    for key, cell in stored["cells"].items():
+        law, noise = key.split("/")
+        again = curved_vs_plain.cell(pd.read_csv(results / f"{law}_{noise}.csv"),
+                                     pd.read_csv(results / "orthogonal" / f"{law}_{noise}.csv"))
+        assert json.loads(json.dumps(again)) == cell, key
+        assert cell["ladders"] == 500 and cell["meets_bar"], key
+        assert 0.87 <= cell["curved"]["new_coverage"] <= 0.96 and cell["new_width_ratio"] <= 1.25, key
+    readme = (CASES / "calibration" / "README.md").read_text()
+    assert "| chinchilla | Gaussian | 0.905 / 0.953 [0.932, 0.967] | 0.899 / 0.942 [0.926, 0.954] | 1.18 / 1.25 |" in readme
+
+
 def test_revisiting_committed_results(cal):
     """The committed real-curve rows give the README's figures (power_law 0.637 of the held-out points)."""
     exp = expected("calibration")

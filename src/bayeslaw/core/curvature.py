@@ -94,8 +94,9 @@ def curved(law: Law, coefficient: Param = CURVATURE) -> Law:
 
 ORTHOGONAL_SUFFIX = "_orthogonal"
 ORTHOGONAL = Param(Prior("Cauchy", loc=0.0, scale=0.0003),
-                   "peaked at 0 so that bands stay sharp where the law holds (1.08x the plain law's width on 40 "
-                   "exact-law ladders), heavy-tailed so that a real bend gets through (Chinchilla's 0.005-0.007)",
+                   "peaked at 0 so that bands stay sharp where the law holds (1.11-1.18x the plain law's width on "
+                   "500 exact-law ladders per cell), heavy-tailed so that a real bend gets through (Chinchilla's "
+                   "0.005-0.008)",
                    "coefficient of a quadratic discrepancy, orthogonal to the law over the runs")
 
 
