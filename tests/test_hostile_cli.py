@@ -311,7 +311,7 @@ def test_backtest_verdict_points_to_the_observation_models(chinchilla_fit, monke
     bad = _backtest_with_coverage(chinchilla_fit, 0.4, 1e-6)
     assert bad.undercovering == ["chinchilla"]
     assert "far below the nominal 0.9 (chinchilla 0.40 of 20 held-out runs" in bad.verdict
-    assert "--law chinchilla_curved" in bad.verdict and "bayeslaw laws" in bad.verdict
+    assert "--law chinchilla_orthogonal" in bad.verdict and "bayeslaw laws" in bad.verdict
     assert bad.to_records()[0]["undercovers"] is True
     # the CLI renders the verdict (table and JSON), it does not compute it
     import bayeslaw.validation.backtest as bt
