@@ -196,6 +196,6 @@ def test_learning_curves_sample_with_target_accept_095_unless_told():
 
     d = np.geomspace(1e6, 1e9, 12)
     runs = pd.DataFrame({"D": d, "loss": 2.0 + 50 * d ** -0.3, "run": "r"})
-    assert plan_fit(runs, "power_law", x="D", run="run").sampler.target_accept_prob == SEQUENTIAL_TARGET_ACCEPT == 0.95
+    assert plan_fit(runs, "power_law", x="D", run="run").sampler.target_accept_prob == SEQUENTIAL_TARGET_ACCEPT == 0.99
     assert plan_fit(runs, "power_law", x="D", run="run", target_accept_prob=0.8).sampler.target_accept_prob == 0.8
     assert plan_fit(runs.drop(columns="run"), "power_law", x="D").sampler.target_accept_prob == 0.8

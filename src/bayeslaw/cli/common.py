@@ -82,7 +82,7 @@ def add_sampler_args(p, *, seed_help: str = "random seed; the same seed gives th
     p.add_argument("--num-samples", type=int, default=None,
                    help="draws per chain (default 1000; 2000 for a law with an orthogonal curvature term)")
     p.add_argument("--target-accept-prob", type=float, default=None,
-                   help="NUTS target acceptance (default 0.8, or 0.95 for a learning-curve model; 0.95 removes most "
+                   help="NUTS target acceptance (default 0.8, or 0.99 for a learning-curve model; 0.95 removes most "
                         "divergences on small ladders)")
 
 

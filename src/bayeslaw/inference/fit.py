@@ -97,7 +97,7 @@ def fit(
         ``numpyro.set_host_device_count(4)`` before JAX starts; the CLI does), else ``"sequential"``
         (``"vectorized"`` on a GPU).
     target_accept_prob, dense_mass
-        NUTS settings (``target_accept_prob=None``: 0.8, or 0.95 for a learning-curve model; dense mass
+        NUTS settings (``target_accept_prob=None``: 0.8, or 0.99 for a learning-curve model; dense mass
         matrix by default: the law's parameters are correlated).
     seed : int
         Random seed (0 to 2**32 - 1); the same seed gives bit-identical draws.
