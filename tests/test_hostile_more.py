@@ -228,6 +228,16 @@ def test_sigint_while_the_console_script_imports_exits_130_quietly(tmp_path):
         out = tmp_path / f"f{i}"
         proc = subprocess.Popen([str(script), "fit", str(data), "--law", "chinchilla", "--out", str(out)], cwd=tmp_path,
                                 env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        # a signal between fork and exec reaches the forked copy of this interpreter, which cannot act on it (the
+        # exec'd fit then runs to the end): wait for the exec, seen as the child's own command line
+        cmdline, t0 = Path(f"/proc/{proc.pid}/cmdline"), time.monotonic()
+        while time.monotonic() - t0 < 10:
+            try:
+                if str(out).encode() in cmdline.read_bytes():
+                    break
+            except OSError:   # no /proc, or the child has already gone
+                break
+            time.sleep(0.001)
         time.sleep(delay)
         proc.send_signal(signal.SIGINT)
         stdout, err = proc.communicate(timeout=120)
