@@ -226,8 +226,15 @@ def test_sigint_while_the_console_script_imports_exits_130_quietly(tmp_path):
     outcomes = []
     for i, delay in enumerate([0.03, 0.05, 0.07, 0.1, 0.15, 0.25]):
         out = tmp_path / f"f{i}"
-        proc = subprocess.Popen([str(script), "fit", str(data), "--law", "chinchilla", "--out", str(out)], cwd=tmp_path,
-                                env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        # a terminal's SIGINT has its default action; a pytest-xdist worker ignores SIGINT, and an ignored signal stays
+        # ignored across exec (the child would run the fit to the end): start the child with a handled SIGINT,
+        # which exec resets to the default
+        before = signal.signal(signal.SIGINT, signal.default_int_handler)
+        try:
+            proc = subprocess.Popen([str(script), "fit", str(data), "--law", "chinchilla", "--out", str(out)],
+                                    cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        finally:
+            signal.signal(signal.SIGINT, before)
         # a signal between fork and exec reaches the forked copy of this interpreter, which cannot act on it (the
         # exec'd fit then runs to the end): wait for the exec, seen as the child's own command line
         cmdline, t0 = Path(f"/proc/{proc.pid}/cmdline"), time.monotonic()
