@@ -34,7 +34,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 import warnings
 from pathlib import Path
 
@@ -80,35 +79,9 @@ def full_fit(sampler: dict) -> list[dict]:
 
 
 def synthetic(n: int, sampler: dict) -> pd.DataFrame:
-    """sharpness.py's exact-law ladders: per ladder, model and target, hits, width and warnings."""
-    import bayeslaw
-
-    cal = sharpness.calibration_study()
-    rows = []
-    for seed in range(n):
-        ladder, targets = cal.make_ladder(cal.DESIGNS["chinchilla"], "student_t3", seed)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", bayeslaw.DiagnosticWarning)
-            t0 = time.perf_counter()
-            plain = bayeslaw.fit(ladder[["N", "D", "loss"]], law="chinchilla", seed=seed, **sampler)
-            t1 = time.perf_counter()
-            orth = bayeslaw.fit(ladder[["N", "D", "loss"]], law="chinchilla_orthogonal", seed=seed, **sampler)
-            t2 = time.perf_counter()
-        # the orthogonal fit's time includes its first stage (the plain law's fit)
-        for model, f, wall in (("chinchilla/student_t", plain, t1 - t0), ("chinchilla_orthogonal/student_t", orth, t2 - t1)):
-            t = bayeslaw.predict(f, targets[["N", "D"]]).table
-            p50 = bayeslaw.predict(f, targets[["N", "D"]], ci_prob=0.5).table
-            for i in range(len(targets)):
-                y, mu = targets["fresh_run"].iloc[i], targets["true_mean"].iloc[i]
-                rows.append({"seed": seed, "model": model, "target": i,
-                             "hit_90": bool(t["new_run_lower"].iloc[i] <= y <= t["new_run_upper"].iloc[i]),
-                             "hit_50": bool(p50["new_run_lower"].iloc[i] <= y <= p50["new_run_upper"].iloc[i]),
-                             "hit_mean_90": bool(t["mean_lower"].iloc[i] <= mu <= t["mean_upper"].iloc[i]),
-                             "width_90": float(np.log(t["new_run_upper"].iloc[i] / t["new_run_lower"].iloc[i])),
-                             "warned": bool(f.spec.diagnostics), "wall_s": wall})
-        print(f"ladder {seed}: " + ", ".join(f"{m} {g['width_90'].median():.3f}"
-                                             for m, g in pd.DataFrame(rows).groupby("model")), flush=True)
-    return pd.DataFrame(rows)
+    """sharpness.py's exact-law ladders: per ladder, model and target, hits, width and warnings (the orthogonal
+    fit's time includes its first stage, the plain law's fit)."""
+    return sharpness.run(["chinchilla/student_t", "chinchilla_orthogonal/student_t"], n, sampler)
 
 
 def markdown(backtests: list[dict], fits: list[dict], sharp: list[dict]) -> str:
