@@ -93,7 +93,8 @@ def bayeslaw_draws(sets: dict, seed: int) -> dict:
     names = ["N", "D"] if k == 2 else ["x"]
     tables = {key: pd.DataFrame({**dict(zip(names, X)), "loss": y}) for key, (X, y, _, _) in sets.items()}
     law = "chinchilla" if k == 2 else "power_law"
-    kw = dict(progress_bar=False, seed=seed)
+    # the plain law, as in the committed results (made before curvature="auto" became the default, 2026-12-03)
+    kw = dict(progress_bar=False, seed=seed, curvature=False)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         fits = ({key: bayeslaw.fit(t, law, **kw) for key, t in tables.items()} if len(tables) == 1

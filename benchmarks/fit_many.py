@@ -55,7 +55,8 @@ def main(argv: list[str] | None = None) -> int:
     import bayeslaw
 
     what, tables = curves(args.curves)
-    kw = dict(x="D", likelihood=args.likelihood, num_chains=args.num_chains, progress_bar=False)
+    # the plain law, as in the committed results (made before curvature="auto" became the default, 2026-12-03)
+    kw = dict(x="D", likelihood=args.likelihood, curvature=False, num_chains=args.num_chains, progress_bar=False)
     if args.likelihood == "learning_curve":
         kw["run"] = "run"
     ways = {"fit": lambda: {k: bayeslaw.fit(t, "power_law", **kw) for k, t in tables.items()},

@@ -40,8 +40,10 @@ def _cli_time(cache_dir: str, out_dir: Path) -> float:
     data = subprocess.run([sys.executable, "-c", "import bayeslaw; print(bayeslaw.example_data_path())"],
                           capture_output=True, text=True, check=True).stdout.strip()
     t0 = time.perf_counter()
+    # the plain law (--curvature off), as in the committed results (made before curvature="auto" became the
+    # default, 2026-12-03); so are the in-process fits below (curvature=False)
     subprocess.run([sys.executable, "-c", "import sys; from bayeslaw.cli import main; sys.exit(main(sys.argv[1:]))", "--quiet", "fit", data, "--law", "chinchilla",
-                    "--out", str(out_dir), "--overwrite", "--format", "json"],
+                    "--curvature", "off", "--out", str(out_dir), "--overwrite", "--format", "json"],
                    env=env, check=True, capture_output=True)
     return time.perf_counter() - t0
 
@@ -105,11 +107,11 @@ def main(argv: list[str] | None = None) -> int:
 
     # 3-5: in-process
     runs = bayeslaw.load_runs(bayeslaw.example_data_path())
-    bayeslaw.fit(runs, "chinchilla", seed=0)  # compile
+    bayeslaw.fit(runs, "chinchilla", curvature=False, seed=0)  # compile (the plain law, as _cli_time's)
     walls, fits = [], []
     for r in range(args.repeats):
         t0 = time.perf_counter()
-        f = bayeslaw.fit(runs, "chinchilla", seed=r)
+        f = bayeslaw.fit(runs, "chinchilla", curvature=False, seed=r)
         walls.append(time.perf_counter() - t0)
         fits.append(f)
     res["in_process_s"] = walls

@@ -37,11 +37,12 @@ def potentials():
     from dataclasses import replace
 
     runs = bayeslaw.load_runs(Path(bayeslaw.__file__).parent / "data" / "chinchilla.csv")
-    prep = prepare(bayeslaw.plan_fit(runs, "chinchilla"))
+    # the plain law, as in the committed results (made before curvature="auto" became the default, 2026-12-03)
+    prep = prepare(bayeslaw.plan_fit(runs, "chinchilla", curvature=False))
     ours = initialize_model(jax.random.PRNGKey(0), prep.model, model_args=prep.args)
     # the same model sampled in the law's own parameters (no coordinates map, no Jacobian): what the map costs
     bare = bayeslaw.register(replace(bayeslaw.get_law("chinchilla"), name="chinchilla_bare", coordinates=None))
-    prep_bare = prepare(bayeslaw.plan_fit(runs, bare))
+    prep_bare = prepare(bayeslaw.plan_fit(runs, bare, curvature=False))
     ours_bare = initialize_model(jax.random.PRNGKey(0), prep_bare.model, model_args=prep_bare.args)
 
     frame = runs.frame

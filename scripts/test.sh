@@ -9,5 +9,6 @@ if [ "${CI:-}" = "true" ] && ! command -v chromium >/dev/null 2>&1 && command -v
     || echo "warning: could not install chromium; the report rendering test will be skipped" >&2
 fi
 # Two workers, one test file each at a time (a file's tests share their fits and compiled programs);
-# pass -n 0 to run in one process.
-exec .venv/bin/python -m pytest -n 2 --dist loadfile "$@"
+# pass -n 0 to run in one process. A worker that dies ends the run and is named (--max-worker-restart=0): with
+# --dist loadfile a replaced worker can leave pytest-xdist waiting forever (pytest-xdist issue 784).
+exec .venv/bin/python -m pytest -n 2 --dist loadfile --max-worker-restart=0 "$@"

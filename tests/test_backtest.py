@@ -19,7 +19,7 @@ from bayeslaw.validation.scores import crps_samples
 from conftest import check_result_contract
 from strictjson import loads as strict_loads
 
-SAMPLER = dict(num_chains=2, num_warmup=300, num_samples=300, check=False)
+SAMPLER = dict(num_chains=2, num_warmup=300, num_samples=300, check=False, curvature=False)  # the plain laws
 TPP = [1, 3, 10, 30, 100, 300]
 JSON_KEYS = {"model", "law", "likelihood", "rank", "n_train", "n_test", "cutoff", "elpd_test", "elpd_test_per_run",
              "rmsle", "coverage", "coverage_50", "crps", "converged", "ci_prob", "coverage_units", "coverage_p",
@@ -147,7 +147,7 @@ def test_cli_backtest_json(tmp_path, capsys):
     path = tmp_path / "runs.csv"
     chinchilla_runs().to_csv(path, index=False)
     code = main(["backtest", str(path), "--law", "chinchilla", "--law", "compute", "--by", "C",
-                 "--holdout-top", "0.25", "--num-chains", "2", "--num-warmup", "300", "--num-samples", "300",
+                 "--holdout-top", "0.25", "--curvature", "off", "--num-chains", "2", "--num-warmup", "300", "--num-samples", "300",
                  "--seed", "1", "--ci-prob", "0.9", "--quiet", "--format", "json"])
     out = capsys.readouterr().out
     assert code == 0

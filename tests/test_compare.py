@@ -22,7 +22,7 @@ from bayeslaw.validation.refits import held_out_elpd
 from bayeslaw.validation.sensitivity import log_prior_draws
 from conftest import check_result_contract
 
-SAMPLER = dict(num_chains=2, num_warmup=300, num_samples=300, check=False)
+SAMPLER = dict(num_chains=2, num_warmup=300, num_samples=300, check=False, curvature=False)  # the plain laws
 TPP = [1, 3, 10, 30, 100, 300]  # tokens per parameter: wide enough that loss is not a function of C alone
 OUTLIER = 20  # position of the planted outlier (run label 21: rows are numbered from 1)
 
@@ -177,7 +177,7 @@ def test_cli_compare_json(tmp_path, capsys):
     path = tmp_path / "runs.csv"
     chinchilla_runs().to_csv(path, index=False)
     code = main(["compare", str(path), "--law", "chinchilla", "--law", "compute", "--include-failed", "--num-chains", "2",
-                 "--num-warmup", "300", "--num-samples", "300", "--seed", "1", "--quiet", "--format", "json",
+                 "--num-warmup", "300", "--num-samples", "300", "--seed", "1", "--quiet", "--format", "json", "--curvature", "off",
                  "--at", "N=7e10,D=1.4e12", "--at", "N=1e9,D=2e10", "--plot", str(tmp_path / "elpd.png"),
                  "--overlay", str(tmp_path / "overlay.svg"), "--slice", "ratio=20"])
     out = capsys.readouterr().out
@@ -212,7 +212,7 @@ def test_cli_compare_table_and_errors(tmp_path, capsys):
     path = tmp_path / "runs.csv"
     chinchilla_runs().to_csv(path, index=False)
     code = main(["compare", str(path), "--law", "chinchilla", "--include-failed", "--likelihood", "student_t", "--likelihood", "normal",
-                 "--num-chains", "2", "--num-warmup", "300", "--num-samples", "300", "--quiet",
+                 "--num-chains", "2", "--num-warmup", "300", "--num-samples", "300", "--quiet", "--curvature", "off",
                  "--at", "N=1e9,D=2e10"])
     out = capsys.readouterr().out
     assert code == 0

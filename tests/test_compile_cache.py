@@ -37,9 +37,10 @@ def test_off_switch(no_cache_dir, monkeypatch, tmp_path):
     assert jax.config.jax_compilation_cache_dir is None
 
 
-def test_a_folder_the_user_chose_is_kept(monkeypatch, tmp_path):
-    before = jax.config.jax_compilation_cache_dir
-    assert before  # the test session's own cache (conftest)
+def test_a_folder_the_user_chose_is_kept(no_cache_dir, monkeypatch, tmp_path):
+    chosen = str(tmp_path / "chosen")
+    jax.config.update("jax_compilation_cache_dir", chosen)
+    monkeypatch.delenv("BAYESLAW_NO_CACHE", raising=False)
     monkeypatch.setenv("BAYESLAW_CACHE_DIR", str(tmp_path / "elsewhere"))
-    assert use_persistent_cache() == before
-    assert jax.config.jax_compilation_cache_dir == before
+    assert use_persistent_cache() == chosen
+    assert jax.config.jax_compilation_cache_dir == chosen

@@ -56,12 +56,12 @@ def test_closed_form_log_det_is_carried_over():
 
 
 def test_curvature_switch_plans_the_curved_law_and_says_why():
-    """curvature=True fits <law>_curved with 2000 warmup iterations unless the caller sets them; the plain law is
-    the default and says nothing; the reason travels to the spec, summary() and spec.json."""
+    """curvature=True fits <law>_curved with 2000 warmup iterations unless the caller sets them; curvature=False is
+    the plain law and says nothing; the reason travels to the spec, summary() and spec.json."""
     from bayeslaw.inference.plan import CURVED_WARMUP, plan_fit
 
     path = bayeslaw.example_data_path()
-    plain = plan_fit(path, "chinchilla")
+    plain = plan_fit(path, "chinchilla", curvature=False)
     assert plain.law.name == "chinchilla" and plain.law_reason == "" and plain.sampler.num_warmup == 1000
     on = plan_fit(path, "chinchilla", curvature=True)
     assert on.law is bayeslaw.get_law("chinchilla_curved") and on.sampler.num_warmup == CURVED_WARMUP == 2000
@@ -69,20 +69,27 @@ def test_curvature_switch_plans_the_curved_law_and_says_why():
     assert plan_fit(path, "chinchilla", curvature=True, num_warmup=300).sampler.num_warmup == 300
     named = plan_fit(path, "chinchilla_curved")
     assert named.law is on.law and "named by the caller" in named.law_reason
-    with pytest.raises(bayeslaw.LawError, match="curvature must be True, False or 'orthogonal'"):
+    with pytest.raises(bayeslaw.LawError, match="curvature must be 'auto', False, True or 'orthogonal'"):
         plan_fit(path, "chinchilla", curvature="yes")
     with pytest.raises(bayeslaw.LawError, match="Unknown prior name 'curv_N'"):
-        plan_fit(path, "chinchilla", priors={"curv_N": "Normal(0, 0.01)"})
+        plan_fit(path, "chinchilla", curvature=False, priors={"curv_N": "Normal(0, 0.01)"})
     widened = plan_fit(path, "chinchilla", curvature=True, priors={"curv_N": "Normal(0, 0.01)"})
     assert widened.priors["curv_N"].to_dict()["scale"] == 0.01 and widened.priors["curv_D"].to_dict()["scale"] == 0.0025
 
 
+@pytest.mark.default_curvature
 def test_compare_names_models_by_the_law_fitted():
     from bayeslaw.inference.plan import plan_models, read_runs
 
     laws = [bayeslaw.get_law("chinchilla"), bayeslaw.get_law("chinchilla_curved")]
     runs, _ = read_runs(bayeslaw.example_data_path(), laws)
+    # beside its curvature twin the plain law is fitted plain, not given the default orthogonal term
     assert list(plan_models(runs, laws)) == ["chinchilla", "chinchilla_curved"]
+    twins = [bayeslaw.get_law("chinchilla"), bayeslaw.get_law("chinchilla_orthogonal")]
+    assert list(plan_models(runs, twins)) == ["chinchilla", "chinchilla_orthogonal"]
+    # alone, the 245-run ladder gets the default orthogonal term, and the plan says why
+    (plan,) = plan_models(runs, laws[:1]).values()
+    assert plan.law.name == "chinchilla_orthogonal" and "default for a ladder of 245 runs" in plan.law_reason
     assert list(plan_models(runs, laws[:1], curvature=True)) == ["chinchilla_curved"]
     with pytest.raises(bayeslaw.LawError, match="same model, chinchilla_curved"):
         plan_models(runs, laws, curvature=True)

@@ -10,7 +10,6 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
-import arviz_base  # noqa: E402
 import bayeslaw  # noqa: E402
 from bayeslaw import plots  # noqa: E402
 from bayeslaw.core.collection import Each  # noqa: E402
@@ -25,11 +24,7 @@ def ladder(seed: int, n: int = 14) -> pd.DataFrame:
     return pd.DataFrame({"D": d, "loss": (1.5 + 0.1 * seed + 400 * d ** -0.3) * np.exp(rng.normal(0, 0.02, n))})
 
 
-@pytest.fixture(autouse=True)
-def _close_figures():
-    with arviz_base.rc_context({"stats.ci_prob": 0.9}):
-        yield
-    plt.close("all")
+pytestmark = pytest.mark.usefixtures("plot_context")
 
 
 @pytest.fixture(scope="module")

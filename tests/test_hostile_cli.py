@@ -154,7 +154,7 @@ def one_chain(tmp_path_factory):
     root = tmp_path_factory.mktemp("one_chain")
     data = pd.read_csv(bayeslaw.example_data_path()).iloc[::8]
     data.to_csv(root / "runs.csv", index=False)
-    argv = ["fit", root / "runs.csv", "--law", "power_law", "--x", "N", "--num-chains", "1", "--num-warmup", "300",
+    argv = ["fit", root / "runs.csv", "--law", "power_law", "--x", "N", "--curvature", "off", "--num-chains", "1", "--num-warmup", "300",
             "--num-samples", "300", "--seed", "3", "--quiet", "--out", root / "f1", "--format", "json"]
     code = main([str(a) for a in argv])
     return code, root

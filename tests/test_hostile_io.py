@@ -354,8 +354,7 @@ def test_an_interrupt_after_the_commit_is_ignored(tmp_path, capsys, monkeypatch,
 
 def _console(args: list[str], cwd: Path, **kw) -> subprocess.Popen:
     script = Path(sys.executable).with_name("bayeslaw")
-    cache = Path(__file__).resolve().parent.parent / ".jax_cache"   # git-ignored, as for the in-process fits
-    env = {**os.environ, "JAX_PLATFORMS": "cpu", "BAYESLAW_CACHE_DIR": str(cache)}
+    env = {**os.environ, "JAX_PLATFORMS": "cpu"}   # BAYESLAW_CACHE_DIR: this worker's cache folder (conftest)
     return subprocess.Popen([str(script), *args], cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True, **kw)
 

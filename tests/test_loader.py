@@ -292,7 +292,7 @@ def test_cli_fit_json(tmp_path, capsys, monkeypatch):
     N = np.full_like(D, 1e8)
     data = write(tmp_path, "synthetic.csv", pd.DataFrame({"N": N, "D": D, "loss": loss}))
     out_dir = tmp_path / "f"
-    code = cli.main(["fit", data, "--law", "power_law", "--x", "D", "--num-chains", "2", "--num-warmup", "300",
+    code = cli.main(["fit", data, "--law", "power_law", "--x", "D", "--curvature", "off", "--num-chains", "2", "--num-warmup", "300",
                      "--num-samples", "300", "--ci-prob", "0.9", "--format", "json", "--out", str(out_dir), "--quiet"])
     cap = capsys.readouterr()
     assert code == 0, cap.err

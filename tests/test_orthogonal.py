@@ -55,7 +55,8 @@ def test_two_stage_fit_keeps_the_projection_with_each_draw(orthogonal_fit, tmp_p
     assert law.name == "chinchilla_orthogonal" and "curvature='orthogonal'" in f.spec.law_reason
     post = f.idata["posterior"]
     # the fixed numbers are the plain law's posterior medians on the same runs and the projection there
-    plain = bayeslaw.fit(f.runs(), "chinchilla", num_chains=2, num_warmup=300, num_samples=300, seed=2, check=False)
+    plain = bayeslaw.fit(f.runs(), "chinchilla", curvature=False, num_chains=2, num_warmup=300, num_samples=300, seed=2,
+                         check=False)
     for k in bayeslaw.get_law("chinchilla").params:
         values = post[f"at_{k}"].values
         assert np.ptp(values) == 0.0
@@ -91,7 +92,7 @@ def test_plan_draws_more_for_the_orthogonal_term_unless_told():
     from bayeslaw.inference.plan import ORTHOGONAL_SAMPLES, plan_fit
 
     path = bayeslaw.example_data_path()
-    assert plan_fit(path, "chinchilla").sampler.num_samples == 1000
+    assert plan_fit(path, "chinchilla", curvature=False).sampler.num_samples == 1000
     on = plan_fit(path, "chinchilla", curvature="orthogonal")
     assert on.law is bayeslaw.get_law("chinchilla_orthogonal") and on.sampler.num_samples == ORTHOGONAL_SAMPLES == 2000
     assert on.sampler.num_warmup == 1000
@@ -106,3 +107,34 @@ def test_log_likelihood_on_demand_uses_the_draws_numbers_and_refit_batch_refuses
     np.testing.assert_allclose(fit_module.log_likelihood(orthogonal_fit), stored, rtol=1e-9)
     with pytest.raises(bayeslaw.BayeslawError, match="fitted in two stages"):
         fit_module.refit_batch(orthogonal_fit, np.log(orthogonal_fit.runs().loss)[None, :])
+
+
+@pytest.mark.default_curvature
+def test_the_default_gives_ladders_the_orthogonal_term_when_they_have_five_runs_per_parameter():
+    """curvature='auto' (the default): a ladder of independent runs with >= 5 runs per parameter of
+    <law>_orthogonal gets it, and says why; smaller ladders, learning curves and correlated noise get the plain
+    law, with a sentence that says why; an explicit choice wins."""
+    from bayeslaw.inference.defaults import RUNS_PER_PARAMETER
+    from bayeslaw.inference.plan import plan_fit
+
+    runs = bayeslaw.load_runs(bayeslaw.example_data_path())
+    big = plan_fit(runs, "chinchilla")                    # 245 runs, 8 parameters with the term
+    assert big.law is bayeslaw.get_law("chinchilla_orthogonal") and big.sampler.num_samples == 2000
+    assert "default for a ladder of 245 runs" in big.law_reason and "curvature=False" in big.law_reason
+    need = RUNS_PER_PARAMETER * 8
+    small = plan_fit(runs.subset(runs.frame.index[: need - 1]), "chinchilla")
+    assert small.law is bayeslaw.get_law("chinchilla") and small.sampler.num_samples == 1000
+    assert f"needs {need} runs" in small.law_reason and f"there are {need - 1}" in small.law_reason
+    assert plan_fit(runs.subset(runs.frame.index[:need]), "chinchilla").law.name == "chinchilla_orthogonal"
+    one = plan_fit(runs, "power_law", x="N")               # 4 parameters with the term: 20 runs
+    assert one.law.name == "power_law_orthogonal"
+    assert plan_fit(runs.subset(runs.frame.index[:19]), "power_law", x="N").law.name == "power_law"
+    curves = runs.frame.assign(run=np.arange(len(runs.frame)) // 5)
+    lc = plan_fit(curves, "power_law", x="N", run="run")
+    assert lc.law.name == "power_law" and "ladders of separate runs" in lc.law_reason
+    lc_t = plan_fit(curves, "power_law", x="N", run="run", likelihood="student_t")
+    assert lc_t.law.name == "power_law" and "up to 5 rows each" in lc_t.law_reason
+    ar = plan_fit(runs, "chinchilla", likelihood="compute_misfit")
+    assert ar.law.name == "chinchilla" and "needs independent noise" in ar.law_reason
+    assert plan_fit(runs, "chinchilla", curvature=False).law.name == "chinchilla"
+    assert plan_fit(runs, "chinchilla", likelihood="normal").law.name == "chinchilla_orthogonal"

@@ -11,7 +11,6 @@ import pytest  # noqa: E402
 from matplotlib.collections import PathCollection, PolyCollection  # noqa: E402
 from matplotlib.container import ErrorbarContainer  # noqa: E402
 
-import arviz_base  # noqa: E402
 import bayeslaw  # noqa: E402
 from bayeslaw import plots  # noqa: E402
 from bayeslaw.inference.diagnostics import diagnostic_numbers  # noqa: E402
@@ -20,12 +19,7 @@ TARGET = {"N": [7e10], "D": [1.4e12]}
 MAGIC = {".png": b"\x89PNG\r\n\x1a\n", ".pdf": b"%PDF-"}
 
 
-@pytest.fixture(autouse=True)
-def _close_figures():
-    """Close every figure; intervals follow ArviZ's stats.ci_prob, set to 0.9 here."""
-    with arviz_base.rc_context({"stats.ci_prob": 0.9}):
-        yield
-    plt.close("all")
+pytestmark = pytest.mark.usefixtures("plot_context")
 
 
 @pytest.fixture(scope="module")
@@ -297,7 +291,8 @@ def test_stack_of_a_law_of_n_and_d_and_a_law_of_n():
     D = N * np.tile([1, 3, 10, 30, 100, 300], 8)
     loss = (1.69 + 406.4 / N**0.34 + 410.7 / D**0.28) * np.exp(0.02 * rng.standard_normal(N.size))
     runs = bayeslaw.load_runs(pd.DataFrame({"N": N, "D": D, "loss": loss}))
-    kw = dict(num_chains=2, num_warmup=300, num_samples=300, seed=1, check=False)  # programs other tests compile
+    kw = dict(num_chains=2, num_warmup=300, num_samples=300, seed=1, check=False,  # programs other tests compile
+              curvature=False)
     fits = {"chinchilla": bayeslaw.fit(runs, "chinchilla", **kw), "power_law": bayeslaw.fit(runs, "power_law", x="N", **kw)}
     s = bayeslaw.stack(fits, [0.5, 0.5])
     # equal shares: all 600 draws of each fit

@@ -24,7 +24,7 @@ from bayeslaw.validation.scores import crps_samples, score
 from bayeslaw.validation.weights import METHODS, model_weights
 from conftest import check_result_contract
 
-SAMPLER = dict(num_chains=2, num_warmup=300, num_samples=300, check=False)
+SAMPLER = dict(num_chains=2, num_warmup=300, num_samples=300, check=False, curvature=False)  # the plain laws
 TPP = [1, 3, 10, 30, 100, 300]
 
 
@@ -229,7 +229,8 @@ def test_cli_compare_shows_weight_intervals(tmp_path, capsys):
     path = tmp_path / "runs.csv"
     runs_table().to_csv(path, index=False)
     base = ["compare", str(path), "--law", "chinchilla", "--law", "compute", "--include-failed", "--num-chains", "2", "--num-warmup",
-            "300", "--num-samples", "300", "--seed", "1", "--quiet", "--method", "bb-pseudo-bma", "--ci-prob", "0.9"]
+            "300", "--num-samples", "300", "--seed", "1", "--quiet", "--method", "bb-pseudo-bma", "--ci-prob", "0.9",
+            "--curvature", "off"]
     assert main([*base, "--format", "json", "--at", "N=7e10,D=1.4e12"]) == 0
     doc = strict_json(capsys.readouterr().out)
     assert doc["method"] == "bb-pseudo-bma"

@@ -425,8 +425,10 @@ def run_curve(task: dict) -> tuple[dict, list[dict]]:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
+            # the plain law, as in the committed results (made before curvature="auto" became the default,
+            # 2026-12-03): one curve without a run column is a ladder of independent rows to the default
             fit = bayeslaw.fit(train[["D", "loss"]], task["law"], x="D", priors=task.get("priors") or None,
-                               num_warmup=task["num_warmup"], num_samples=task["num_samples"],
+                               curvature=False, num_warmup=task["num_warmup"], num_samples=task["num_samples"],
                                num_chains=task["num_chains"], seed=task["seed"], progress_bar=False)
     except bayeslaw.BayeslawError as e:
         return row | {"error": str(e)}, []

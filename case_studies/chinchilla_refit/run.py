@@ -96,8 +96,9 @@ def main(argv: list[str] | None = None) -> int:
                      "fits": {}}
     for label in which:
         runs = bayeslaw.load_runs(frames[label].drop(columns="epoch_excluded"))
-        fit = bayeslaw.fit(runs, "chinchilla", num_warmup=args.num_warmup, num_samples=args.num_samples,
-                           num_chains=args.num_chains, seed=args.seed)
+        # the plain law, as in the committed results (made before curvature="auto" became the default, 2026-12-03)
+        fit = bayeslaw.fit(runs, "chinchilla", curvature=False, num_warmup=args.num_warmup,
+                           num_samples=args.num_samples, num_chains=args.num_chains, seed=args.seed)
         summary = fit.summary(ci_prob=CI_PROB)
         summary.to_csv(args.out / f"summary_{label}.csv", float_format="%.6g")
         lo99, hi99 = (float(v) for v in np.quantile(fit.draws("beta"), [0.005, 0.995]))

@@ -87,7 +87,9 @@ def fit_and_score(train: pd.DataFrame, test: pd.DataFrame, law: str, likelihood:
     """One fit on the 14 points, its new-run predictions of the 3 and their scores."""
     import bayeslaw
 
-    fit, rec = heldout.timed_fit(train, law, x=X, y=Y, likelihood=likelihood, priors=priors, **sampler)
+    # the plain law, as in the committed results (made before curvature="auto" became the default, 2026-12-03)
+    fit, rec = heldout.timed_fit(train, law, x=X, y=Y, likelihood=likelihood, priors=priors, curvature=False,
+                                 **sampler)
     new = bayeslaw.predict(fit, x=test[X].to_numpy(float), ci_prob=0.9, seed=sampler["seed"]).draws("new_run")
     points = heldout.score_points(new, test[Y].to_numpy(float))
     for p, xv in zip(points, test[X]):
@@ -128,7 +130,7 @@ def inner_backtest(train: pd.DataFrame, laws: list[str], likelihood: str, sample
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         bt = bayeslaw.backtest(train, laws, by="x", cutoff=INNER_CUTOFF, likelihood=likelihood, x=X, y=Y,
-                               ci_prob=0.9, **sampler)
+                               ci_prob=0.9, curvature=False, **sampler)  # the plain law, as fit_and_score
     warned = {name: [d["check"] for d in f.diagnostics] for name, f in bt.fits.items()}
     return {"best": bt.best, "table": comparison_records(bt.table, (
         "rank", "elpd_test", "rmsle", "coverage", "coverage_50", "crps")), "warnings": warned}

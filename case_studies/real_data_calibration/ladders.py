@@ -59,7 +59,10 @@ def run_split(data: str, runs: pd.DataFrame, holdout: float, model: str, sampler
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", bayeslaw.DiagnosticWarning)
         law, likelihood = model.split("/")
-        bt = bayeslaw.backtest(runs, law, by="C", holdout_top=holdout, likelihood=likelihood, **sampler)
+        # the law as named (a plain name: the plain law, as in the committed results, made before curvature="auto"
+        # became the default, 2026-12-03; LAW_curved / LAW_orthogonal keep their term)
+        bt = bayeslaw.backtest(runs, law, by="C", holdout_top=holdout, likelihood=likelihood, curvature=False,
+                               **sampler)
     wall = time.perf_counter() - t0
     fit = next(iter(bt.fits.values()))
     pw = bt.pointwise.copy()

@@ -60,7 +60,10 @@ def full_fit(sampler: dict) -> list[dict]:
     out = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", bayeslaw.DiagnosticWarning)
-        plain = bayeslaw.fit(ladders.ladder("chinchilla"), law="chinchilla", likelihood="student_t", **sampler)
+        # the plain arm: the plain law, as in the committed results (made before curvature="auto" became the
+        # default, 2026-12-03); ladders.run_split and sharpness.run pin it too
+        plain = bayeslaw.fit(ladders.ladder("chinchilla"), law="chinchilla", likelihood="student_t", curvature=False,
+                             **sampler)
         orth = bayeslaw.fit(ladders.ladder("chinchilla"), law="chinchilla_orthogonal", likelihood="student_t", **sampler)
     for label, fit in (("chinchilla", plain), ("chinchilla_orthogonal", orth)):
         draws = posterior_params(fit)

@@ -95,7 +95,9 @@ def init_process() -> None:
 
 def fit_kwargs(task: dict) -> dict:
     """bayeslaw.fit's arguments for a curve's training part (one run, x = seen examples)."""
-    return dict(x="D", run="run", likelihood=task["likelihood"], num_warmup=task["num_warmup"],
+    # the plain law, as in the committed results (made before curvature="auto" became the default, 2026-12-03):
+    # with student_t the curve's rows are independent and "auto" would add the orthogonal term
+    return dict(x="D", run="run", likelihood=task["likelihood"], curvature=False, num_warmup=task["num_warmup"],
                 num_samples=task["num_samples"], num_chains=task["num_chains"], seed=task["seed"], progress_bar=False)
 
 

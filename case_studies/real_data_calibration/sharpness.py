@@ -53,7 +53,10 @@ def run(models: list[str], ladders: int, sampler: dict) -> pd.DataFrame:
             t0 = time.perf_counter()
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", bayeslaw.DiagnosticWarning)
-                f = bayeslaw.fit(ladder[["N", "D", "loss"]], law=law, likelihood=likelihood, seed=seed, **sampler)
+                # the law as named (a plain name: the plain law, as in the committed results, made before
+                # curvature="auto" became the default, 2026-12-03; LAW_curved / LAW_orthogonal keep their term)
+                f = bayeslaw.fit(ladder[["N", "D", "loss"]], law=law, likelihood=likelihood, curvature=False,
+                                 seed=seed, **sampler)
             wall = time.perf_counter() - t0
             t = bayeslaw.predict(f, targets[["N", "D"]]).table
             p50 = bayeslaw.predict(f, targets[["N", "D"]], ci_prob=0.5).table

@@ -94,17 +94,18 @@ def add_likelihood(p, *, repeatable: bool = False) -> None:
 
 
 def add_curvature(p) -> None:
-    p.add_argument("--curvature", choices=["off", "on", "orthogonal"], default="off",
-                   help="on: fit the law with its curvature term (LAW_curved), whose bands widen beyond the runs "
-                        "where they bend away from the law; orthogonal: the same term kept orthogonal to the law "
-                        "over the runs (LAW_orthogonal; the plain law is fitted first), so the law keeps its own "
-                        "parameters and decisions; use either when a backtest says the bands are too narrow "
-                        "(default off)")
+    p.add_argument("--curvature", choices=["auto", "off", "on", "orthogonal"], default="auto",
+                   help="auto (default): a ladder with at least 5 runs per parameter gets an orthogonal curvature "
+                        "term (LAW_orthogonal: the plain law is fitted first, then a quadratic misfit orthogonal to "
+                        "it over the runs widens the bands beyond them; decisions are the law's), learning curves "
+                        "and smaller ladders the plain law; off: the plain law; orthogonal: the term whatever the "
+                        "table; on: the quadratic without the projection (LAW_curved)")
 
 
 def curvature_kw(args: argparse.Namespace) -> dict[str, bool | str]:
     """--curvature as the API's ``curvature=``."""
-    return {"curvature": {"off": False, "on": True}.get(getattr(args, "curvature", "off"), "orthogonal")}
+    return {"curvature": {"off": False, "on": True}.get(getattr(args, "curvature", "auto"),
+                                                        getattr(args, "curvature", "auto"))}
 
 
 def add_run(p) -> None:

@@ -48,7 +48,8 @@ def run(args: argparse.Namespace) -> int:
                       "compare/stack weigh them (see `bayeslaw laws chinchilla_curved`); + _orthogonal (e.g. "
                       "chinchilla_orthogonal): the same misfit kept orthogonal to the law over the runs, each "
                       f"coefficient ~ {ORTHOGONAL.prior}, fitted after the plain law, whose parameters and decisions "
-                      "it keeps near the plain law's.")
+                      "it keeps near the plain law's; the default for a ladder with at least 5 runs per parameter "
+                      "(--curvature off for the plain law).")
         blocks.append("y0 = geometric mean of the observed loss; inputs are centred at their geometric mean "
                       "(N0, D0, ...), so a, b are log terms at that reference scale.")
     print("\n\n".join(blocks))

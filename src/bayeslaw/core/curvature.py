@@ -1,4 +1,5 @@
-"""A law plus its own curvature error: a quadratic misfit in the centred log inputs (opt-in).
+"""A law plus its own curvature error: a quadratic misfit in the centred log inputs (``_curved``, opt-in), and that
+misfit projected orthogonal to the law over the runs (``_orthogonal``, the ladder default: :func:`orthogonal`).
 
 ``get_law("chinchilla_curved")`` (any law's name with ``_curved``) is the law times
 ``exp(1/2 x' G x)``, i.e. in log space
@@ -101,7 +102,7 @@ ORTHOGONAL = Param(Prior("Cauchy", loc=0.0, scale=0.0003),
 
 
 def orthogonal(law: Law, coefficient: Param = ORTHOGONAL) -> Law:
-    """The law plus a quadratic discrepancy orthogonal to the law over the fitted runs (opt-in).
+    """The law plus a quadratic discrepancy orthogonal to the law over the fitted runs (the ladder default).
 
     ``log L = law(theta)(x) + sum_k c_k (phi_k(x) - J(x) B_k)``: ``phi`` the quadratic terms of :func:`curved`,
     ``J(x)`` the gradient of the law's log mean in its parameters at ``theta0`` (the plain law's posterior

@@ -19,11 +19,13 @@ import numpy as np
 from ..core import curvature as curvature_term
 from ..core.catalogue import get_law
 from ..core.law import Law
-from ..core.observation import DEFAULT, SEQUENCE_DEFAULT, ObservationModel, get_observation_model
+from ..core.observation import ObservationModel, get_observation_model
 from ..core.priors import Prior, as_prior
 from ..core.runs import SIZE_COLUMNS, Runs, load_runs
 from ..core.spec import SamplerSettings
 from ..errors import DataError, LawError, PriorError, shown
+from .defaults import (CURVED_WARMUP, ORTHOGONAL_SAMPLES, SEQUENTIAL_TARGET_ACCEPT, check_curvature,  # noqa: F401
+                       choose_curvature, choose_likelihood)
 from .pointwise import keeps_pointwise
 
 
@@ -225,87 +227,6 @@ def resolve_priors(law: Law, observation: ObservationModel, overrides: Mapping[s
     return priors
 
 
-def choose_likelihood(runs: Runs, run: str | None, likelihood: str | ObservationModel | None
-                      ) -> tuple[ObservationModel, str]:
-    """The observation model for these runs, and why, in one sentence.
-
-    A run column with several rows in some run makes the rows checkpoints of learning curves
-    (the sequential default); otherwise the table is a ladder of separate runs (the independent
-    default). A likelihood given by the caller is kept, and the reason says so.
-    """
-    if run is not None and run not in runs.frame.columns:
-        others = [c for c in runs.frame.columns if c not in runs.sizes and c != "loss"]
-        raise DataError(f"{runs.source} has no run column {run!r}; its other columns are: "
-                        f"{', '.join(map(str, others)) or 'none'}.")
-    per_run = runs.frame.groupby(run, sort=False).size() if run is not None else None
-    if likelihood is not None:
-        obs = get_observation_model(likelihood)
-        if obs.sequential and run is None:
-            return obs, f"{obs.name} (chosen by the caller; no run column, so all rows are checkpoints of one run)"
-        return obs, f"{obs.name} (chosen by the caller)"
-    if per_run is not None and int(per_run.max()) >= 3:
-        return (get_observation_model(SEQUENCE_DEFAULT),
-                f"{SEQUENCE_DEFAULT} (the default for learning curves: run column {run!r} holds "
-                f"{len(per_run)} runs with up to {int(per_run.max())} checkpoints each)")
-    what = f"run column {run!r} has at most {int(per_run.max())} rows per run" if per_run is not None else \
-        "no run column was given"
-    return get_observation_model(DEFAULT), f"{DEFAULT} (the default for a ladder of separate runs: {what})"
-
-
-#: Warmup of a law with its curvature term unless the caller says: its floor, exponent and curvature in N trade
-#: off along a ridge the dense mass matrix needs longer to learn (60 synthetic 48-run chinchilla ladders: a
-#: sampler warning on 15% at 1000 warmup iterations, 6.7% at 2000; the bundled Chinchilla runs: ESS below 400 at
-#: 1000, none at 2000); a 48-run ladder's fit takes 1.6 s instead of 1.5 s.
-CURVED_WARMUP = 2000
-#: Draws per chain of a law with an orthogonal curvature term unless the caller says: its coefficients' Cauchy prior
-#: gives their posterior heavy tails, whose tail ESS fell just below 400 (of 4000 draws) on 42% of 40 synthetic
-#: 48-run chinchilla ladders; 0 of 12 warned at 2000 (case_studies/real_data_calibration/orthogonal_probe.py).
-ORTHOGONAL_SAMPLES = 2000
-#: NUTS target acceptance of a learning-curve (sequential) fit unless the caller says: a run's drift and jitter trade
-#: off on short curves, and a few transitions diverge there. Of 14 Revisiting curves that had warned at 0.8 (1-26
-#: divergences of 4000 on 13), 6 warned at 0.95; of the 15 of 92 that warned at 0.95 (divergences on 12), 6 warned at
-#: 0.99 (divergences on 1; the rest R-hat or ESS), for 1.2x the time per fit.
-SEQUENTIAL_TARGET_ACCEPT = 0.99
-
-
-def choose_curvature(law: Law, curvature: bool | str) -> tuple[Law, str]:
-    """The law to fit, with or without a curvature term (:mod:`bayeslaw.core.curvature`), and why
-    (one sentence; empty for the plain law by default).
-
-    ``True``: ``<law>_curved``, whose coefficients trade off against the floor and the exponents (on ladders where
-    the law is exact, power_law's alpha comes out 0.16-0.28 for a true 0.30) and whose quadratic in log N leaves
-    some draws without a compute-optimal size far beyond the runs. ``"orthogonal"``: ``<law>_orthogonal``, the same
-    quadratic made orthogonal to the law over the runs (the plain law is fitted first), so the law keeps its own
-    parameters and decisions are the law's. Neither is a default (case_studies/real_data_calibration).
-    """
-    if curvature not in (True, False, "orthogonal"):
-        raise LawError(f"curvature must be True, False or 'orthogonal'; got {curvature!r}.")
-    if curvature_term.is_curved(law) or curvature_term.is_orthogonal(law):
-        return law, f"{law.name} (the law with its curvature term, named by the caller)"
-    if curvature is False:
-        return law, ""
-    if curvature == "orthogonal":
-        law = _curved(law, orthogonal=True)
-        return law, (f"{law.name} (the law with an orthogonal curvature term, curvature='orthogonal': the plain law is "
-                     "fitted first, then a quadratic misfit in the centred log sizes, orthogonal to the law over the "
-                     "runs, widens bands beyond the runs where they bend away from the law; decisions are the law's)")
-    law = _curved(law)
-    return law, (f"{law.name} (the law with its curvature term, curvature=True: a quadratic misfit in the centred "
-                 "log sizes that widens bands beyond the runs where they bend away from the law; its floor and "
-                 "exponents describe the runs' range, not the law's asymptotes)")
-
-
-def _curved(law: Law, orthogonal: bool = False) -> Law:
-    """The catalogue's ``<law>_curved`` / ``<law>_orthogonal`` (one object, so its compiled programs are reused)
-    for a catalogue law, else a curved copy of the caller's law."""
-    try:
-        if get_law(law.name) is law:
-            return get_law(law.name + (curvature_term.ORTHOGONAL_SUFFIX if orthogonal else curvature_term.SUFFIX))
-    except LawError:
-        pass
-    return curvature_term.orthogonal(law) if orthogonal else curvature_term.curved(law)
-
-
 def run_axis(runs: Runs, law: Law, cols: Mapping[str, str], run_ids: np.ndarray) -> str:
     """The law input along which each run's checkpoints are ordered: the one that varies within runs."""
     if len(cols) == 1:
@@ -325,7 +246,7 @@ def run_axis(runs: Runs, law: Law, cols: Mapping[str, str], run_ids: np.ndarray)
 
 def plan_fit(data: Any, law: str | Law = "chinchilla", *, x: str | Mapping[str, str] | None = None,
              y: str | None = None, priors: Mapping[str, Any] | None = None, likelihood: str | None = None,
-             run: str | None = None, curvature: bool | str = False, groups: Iterable[str] | None = None,
+             run: str | None = None, curvature: bool | str = "auto", groups: Iterable[str] | None = None,
              flops_per_param_token: float = 6.0,
              num_warmup: int | None = None, num_samples: int | None = None, num_chains: int = 4, chain_method: str | None = None,
              target_accept_prob: float | None = None, dense_mass: bool = True, seed: int = 0) -> FitPlan:
@@ -347,11 +268,16 @@ def plan_fit(data: Any, law: str | Law = "chinchilla", *, x: str | Mapping[str, 
                               target_accept_prob=0.8 if target_accept_prob is None else target_accept_prob,
                               dense_mass=dense_mass, seed=seed)
     law = get_law(law)
-    law, law_reason = choose_curvature(law, curvature)
-    if likelihood is not None:  # a wrong likelihood or prior is refused before the data are read
+    check_curvature(curvature)
+    if curvature != "auto":
+        law, law_reason = choose_curvature(law, curvature)
+    if likelihood is not None and curvature != "auto":  # a wrong likelihood or prior is refused before reading
         resolve_priors(law, get_observation_model(likelihood), priors)
     runs, fit_x = read_runs(data, [law], x=x, y=y, groups=groups, flops_per_param_token=flops_per_param_token)
     observation, reason = choose_likelihood(runs, run, likelihood)
+    if curvature == "auto":  # the form of the law follows the data's structure too
+        per_run = int(runs.frame.groupby(run, sort=False).size().max()) if run is not None else 1
+        law, law_reason = choose_curvature(law, curvature, observation, len(runs), per_run)
     if law.derived is not None and observation.process is not None:
         raise LawError(f"Law {law.name!r} is fitted in two stages, which only independent noise supports; use "
                        f"likelihood='student_t' or 'normal', or the law without its orthogonal term.")
@@ -385,14 +311,23 @@ def plan_fit(data: Any, law: str | Law = "chinchilla", *, x: str | Mapping[str, 
 def plan_models(runs: Runs, laws: Sequence[Law], *, fit_x: str | None = None,
                 likelihoods: Sequence[str | None] = (None,), **kwargs: Any) -> dict[str, FitPlan]:
     """One plan per law (and likelihood) of a comparison, named by the law fitted (``law`` or
-    ``law/likelihood`` when there are several likelihoods); ``kwargs`` are :func:`plan_fit`'s."""
+    ``law/likelihood`` when there are several likelihoods); ``kwargs`` are :func:`plan_fit`'s.
+
+    With the default ``curvature="auto"``, a law compared with its own curvature twin (``chinchilla`` beside
+    ``chinchilla_orthogonal`` or ``chinchilla_curved``) is fitted plain: the comparison asked for both forms.
+    """
     plans: dict[str, FitPlan] = {}
+    named = {law.name for law in laws}
     for law in laws:
+        kw = dict(kwargs)
+        if kw.get("curvature", "auto") == "auto" and {curvature_term.orthogonal_name(law),
+                                                      law.name + curvature_term.SUFFIX} & named:
+            kw["curvature"] = False
         for lik in likelihoods:
-            plan = plan_fit(runs, law, x=fit_x if one_input(law) else None, likelihood=lik, **kwargs)
+            plan = plan_fit(runs, law, x=fit_x if one_input(law) else None, likelihood=lik, **kw)
             name = plan.law.name if len(likelihoods) == 1 else f"{plan.law.name}/{lik}"
             if name in plans:
-                raise LawError(f"Two of the laws compared are the same model, {plan.law.name}, once curvature=True "
-                               f"(--curvature on) adds its curvature term; drop {law.name} or the curvature option.")
+                raise LawError(f"Two of the laws compared are the same model, {plan.law.name}, once the curvature "
+                               f"option adds its curvature term; drop {law.name} or the curvature option.")
             plans[name] = plan
     return plans
