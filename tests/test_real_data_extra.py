@@ -6,6 +6,7 @@ absent; and the committed results: present, strict JSON, and holding the fields 
 """
 
 import importlib.util
+import json
 import os
 import sys
 import warnings
@@ -133,3 +134,18 @@ def test_committed_results_parse_and_hold_the_tables_fields():
         check(strict_json(folder / "summary.json"))
         assert table in (folder / "summary.md").read_text()
     assert "## BNSL 4-digit addition" in readme and "## ColPret" in readme
+
+
+def test_sides_recomputes_the_committed_one_sided_misses():
+    """sides.py reads the committed learning-curve points: its numbers are the committed sides.json, and the
+    README's statement holds there (the Revisiting misses of the 50% band are one-sided, the synthetic ones not)."""
+    sides = load("sides")
+    committed = json.loads((STUDY / "results" / "sides.json").read_text())
+    for key in ("revisiting/learning_curve", "synthetic/learning_curve"):
+        study, lik = key.split("/")
+        got = sides.sides(pd.read_csv(STUDY / "results" / study / lik / "points.csv.gz"))
+        for name, value in committed[key].items():
+            assert got[name] == pytest.approx(value, abs=1e-12), (key, name)
+    rev, syn = committed["revisiting/learning_curve"], committed["synthetic/learning_curve"]
+    assert rev["above_50"] > 5 * rev["below_50"] and rev["pit_ci95"][0] > 0.6 and rev["log_error_ci95"][0] > 0
+    assert syn["pit_ci95"][0] < 0.5 < syn["pit_ci95"][1]
