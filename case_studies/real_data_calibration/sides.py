@@ -11,6 +11,7 @@ learning-curve points of its curves. Writes ``results/sides.md`` and ``results/s
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import sys
 from pathlib import Path
@@ -19,8 +20,18 @@ import numpy as np
 import pandas as pd
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-from run import curve_bootstrap  # noqa: E402
+
+
+def _study_run():
+    """This study's run.py, imported by path (other case studies have a run.py too)."""
+    spec = importlib.util.spec_from_file_location("real_data_calibration_run", HERE / "run.py")
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = mod
+    spec.loader.exec_module(mod)
+    return mod
+
+
+curve_bootstrap = _study_run().curve_bootstrap
 
 
 def sides(points: pd.DataFrame) -> dict:
