@@ -15,8 +15,9 @@ EPILOG = """example:
 
 Writes the fit (fit/), five figures and report.html to --out, all at once when the demo ends (an
 interrupted demo writes nothing). An existing --out folder is replaced only with --overwrite, and
-only if it holds nothing but a demo's outputs. Intervals are 90%, to compare with the published
-numbers printed beside them.
+only if it holds nothing but a demo's outputs. Intervals are 90%. The 245 runs are a ladder of at
+least 5 runs per parameter, so the law gets its orthogonal curvature term (`bayeslaw fit ...
+--curvature off` fits the plain law, which reproduces Epoch AI's refit).
 """
 
 CHINCHILLA = {"N": 70e9, "D": 1.4e12}   # Chinchilla itself (Hoffmann et al. 2022, Table 3)
