@@ -104,8 +104,8 @@ def add_curvature(p) -> None:
 
 def curvature_kw(args: argparse.Namespace) -> dict[str, bool | str]:
     """--curvature as the API's ``curvature=``."""
-    return {"curvature": {"off": False, "on": True}.get(getattr(args, "curvature", "auto"),
-                                                        getattr(args, "curvature", "auto"))}
+    value = getattr(args, "curvature", "auto")
+    return {"curvature": {"off": False, "on": True}.get(value, value)}
 
 
 def add_run(p) -> None:

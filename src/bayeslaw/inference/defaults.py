@@ -16,6 +16,7 @@ from ..core.observation import DEFAULT, SEQUENCE_DEFAULT, ObservationModel, get_
 from ..core.runs import Runs
 from ..errors import DataError, LawError
 
+
 def choose_likelihood(runs: Runs, run: str | None, likelihood: str | ObservationModel | None
                       ) -> tuple[ObservationModel, str]:
     """The observation model for these runs, and why, in one sentence.
@@ -41,7 +42,6 @@ def choose_likelihood(runs: Runs, run: str | None, likelihood: str | Observation
     what = f"run column {run!r} has at most {int(per_run.max())} rows per run" if per_run is not None else \
         "no run column was given"
     return get_observation_model(DEFAULT), f"{DEFAULT} (the default for a ladder of separate runs: {what})"
-
 
 
 #: Warmup of a law with its curvature term unless the caller says: its floor, exponent and curvature in N trade
@@ -106,7 +106,6 @@ def choose_curvature(law: Law, curvature: bool | str = "auto", observation: Obse
         law = _curved(law, orthogonal=True)
         return law, (f"{law.name} (the law with an orthogonal curvature term, curvature='orthogonal': the plain law "
                      f"is fitted first, then {term})")
-    twin = _curved(law, orthogonal=True)
     if observation is None or n_runs is None:
         return law, ""
     if rows_per_run > 1:
@@ -115,6 +114,7 @@ def choose_curvature(law: Law, curvature: bool | str = "auto", observation: Obse
     if observation.process is not None:
         return law, (f"{law.name} (the plain law: the default orthogonal curvature term needs independent noise, "
                      f"and {observation.name} is not; curvature='orthogonal' refuses it)")
+    twin = _curved(law, orthogonal=True)   # built only where the table could take it
     need = RUNS_PER_PARAMETER * len(twin.params)
     if n_runs < need:
         return law, (f"{law.name} (the plain law: the default orthogonal curvature term needs {need} runs, "
