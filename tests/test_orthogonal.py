@@ -70,14 +70,33 @@ def test_two_stage_fit_keeps_the_projection_with_each_draw(orthogonal_fit, tmp_p
     np.testing.assert_allclose(a["new_run_median"], b["new_run_median"], rtol=1e-12)
 
 
-def test_decisions_are_the_laws_alone(orthogonal_fit):
+def test_optima_are_the_laws_alone_and_their_losses_the_full_means(orthogonal_fit):
     from bayeslaw.posterior.decide import _law_params
+    from bayeslaw.posterior.predict import posterior_params
 
     f = orthogonal_fit
-    params = _law_params(f)
-    assert all(np.all(params[n] == 0.0) for n in f.law.discrepancy)
-    opt = bayeslaw.optimal_allocation(f, 1e24).table
-    assert np.isfinite(opt["N_opt_median"]).all()
+    alone, full = _law_params(f)
+    assert all(np.all(alone[n] == 0.0) for n in f.law.discrepancy)
+    assert all(np.any(full[n] != 0.0) for n in f.law.discrepancy)
+    opt = bayeslaw.optimal_allocation(f, [1e21, 1e24])
+    assert np.isfinite(opt.table["N_opt_median"]).all()
+    # N* minimises the law alone along the iso-FLOP line ...
+    N, D = opt.draws("N_opt"), opt.draws("D_opt")
+    post = {k: v[:, None] for k, v in posterior_params(f).items() if k in f.law.mean_params}
+    with jax.enable_x64(True):
+        def log_mean(params, n, d):
+            return np.asarray(f.law.log_mean({"N": jnp.log(n) - f.log_ref["N"], "D": jnp.log(d) - f.log_ref["D"]},
+                                             **params))
+        for step in (0.9, 1.1):
+            assert np.all(log_mean(alone, N, D) <= log_mean(alone, N * step, D / step) + 1e-12)
+        # ... and the loss reported there is the full mean's, as a prediction at (N*, D*) gives it
+        np.testing.assert_allclose(opt.draws("loss_opt"), np.exp(log_mean(post, N, D)), rtol=1e-10)
+    assert not np.allclose(opt.draws("loss_opt"), np.exp(log_mean(alone, N, D)))
+    pred = bayeslaw.predict(f, N=float(np.median(N[:, 1])), D=float(np.median(D[:, 1]))).table
+    assert pred["mean_median"].iloc[0] == pytest.approx(opt.table["loss_opt_median"].iloc[1], rel=2e-3)
+    # compute for a loss walks the same path: the median loss at a budget is reached near that budget
+    need = bayeslaw.compute_for_loss(f, opt.table["loss_opt_median"].to_numpy())
+    np.testing.assert_allclose(need.table["C_median"], [1e21, 1e24], rtol=0.02)
 
 
 def test_refused_with_a_process_likelihood():

@@ -112,8 +112,8 @@ def orthogonal(law: Law, coefficient: Param = ORTHOGONAL) -> Law:
     nothing the law's own parameters could fit (after Plumlee 2017, "Bayesian calibration with the orthogonal
     Gaussian process"): the law keeps the parameters it has without the term, its coefficients do not trade
     off against them along a ridge, and beyond the runs the bands carry the bend. ``theta0`` and ``B`` are
-    kept with each draw (``at_<param>``, ``proj_<term>_<param>``); decisions are made from the law alone
-    (``Law.discrepancy``). Linearised at each draw's own parameters instead, the posterior on the 245
+    kept with each draw (``at_<param>``, ``proj_<term>_<param>``); optima are the law's alone (``Law.discrepancy``),
+    the loss at them the full mean's (:mod:`bayeslaw.posterior.decide`). Linearised at each draw's own parameters instead, the posterior on the 245
     Chinchilla runs was multimodal (chains with E near 0 and coefficients near 0.05). The coefficients are
     sampled as they are: as ``u`` with ``c = 0.0003 sinh(u)`` (exponential tails in ``u``) NUTS diverged on 6
     of 10 exact-law ladders, because where the runs pin ``c`` to +-0.002 the likelihood in ``u`` is flat near

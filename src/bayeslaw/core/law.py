@@ -139,8 +139,8 @@ class Law:
     derived : Derived, optional
         Numbers ``log_mean`` takes besides the parameters, fixed per fit before sampling.
     discrepancy : tuple of str, optional
-        Parameters of a discrepancy term: set to 0, ``log_mean`` is the law alone, from which
-        decisions are made (:meth:`without_discrepancy`).
+        Parameters of a discrepancy term: set to 0, ``log_mean`` is the law alone, whose optimum
+        decisions report (:meth:`without_discrepancy`; the loss there keeps the term).
     """
 
     name: str
@@ -250,7 +250,7 @@ class Law:
 
     def without_discrepancy(self, params: Mapping[str, Array]) -> dict[str, Array]:
         """``params`` (every name of :attr:`mean_params`) with the discrepancy terms' coefficients set to 0: the law
-        alone, which is what decisions (compute-optimal sizes, compute for a loss) are made from."""
+        alone, whose optimum the decisions report (compute-optimal sizes; the loss there keeps the term)."""
         if not self.discrepancy:
             return dict(params)
         like = next(iter(params.values()))

@@ -344,6 +344,9 @@ def off_frontier(fit: Fit, runs: pd.DataFrame, band: pd.DataFrame) -> np.ndarray
 
 def cut_title(cut: Mapping[str, Any], fit: Fit) -> str:
     if cut["kind"] == "optimal":
+        if getattr(fit.law, "discrepancy", ()):   # a stack's representative fit, or a fit
+            return ("along the law's compute-optimal frontier N*(C), D*(C) (per posterior draw; the loss with its "
+                    "curvature term)")
         return "along the compute-optimal frontier N*(C), D*(C) (solved per posterior draw)"
     if cut["kind"] == "ratio":
         return f"along D = {cut['ratio']:g} N (C = {fit.spec.data.flops_per_param_token:g} N D)"
