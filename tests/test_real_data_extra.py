@@ -12,6 +12,7 @@ import sys
 import warnings
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -149,3 +150,27 @@ def test_sides_recomputes_the_committed_one_sided_misses():
     rev, syn = committed["revisiting/learning_curve"], committed["synthetic/learning_curve"]
     assert rev["above_50"] > 5 * rev["below_50"] and rev["pit_ci95"][0] > 0.6 and rev["log_error_ci95"][0] > 0
     assert syn["pit_ci95"][0] < 0.5 < syn["pit_ci95"][1]
+
+
+def test_isoflop_slices_recompute_and_the_readme_statement_holds():
+    """isoflop.py's slice optima recompute from the bundled runs (no fitting), and the committed fits say what the
+    README says: on both held-out slices the law's own optimum (plain or orthogonal) misses the slice's interval
+    on the low side, and the full mean's interval overlaps it."""
+    iso = load("isoflop")
+    committed = json.loads((STUDY / "results" / "isoflop.json").read_text())
+    frame = bayeslaw.load_runs(bayeslaw.example_data_path()).frame
+    lc = np.log10(frame["C"])
+    rng = np.random.default_rng(0)
+    seen = {}
+    for row in committed["rows"]:
+        centre = float(row["slice"].replace("1e", "").replace("10^", ""))
+        if centre not in seen:
+            seen[centre] = iso.slice_optimum(frame[(lc > centre - iso.HALF) & (lc < centre + iso.HALF)], rng)
+        for key in ("runs", "C", "tpp", "tpp_lower", "tpp_upper"):
+            assert seen[centre][key] == pytest.approx(row[key], rel=1e-12), (row["slice"], key)
+    held = [r for r in committed["rows"] if r["held_out"]]
+    assert len(held) == 4 and committed["fits"]["orthogonal, all runs"]["law"] == "chinchilla_orthogonal"
+    for r in held:
+        assert r["model_law"][2] < r["tpp_lower"], r       # the law's interval lies wholly below the slice's
+        if r["fit"].startswith("orthogonal"):
+            assert r["model_full"][1] < r["tpp_upper"] and r["model_full"][2] > r["tpp_lower"], r
