@@ -8,7 +8,7 @@ import pytest
 
 import bayeslaw
 
-SMALL = dict(num_chains=2, num_warmup=200, num_samples=200)
+SMALL = dict(num_chains=2, num_warmup=300, num_samples=300)
 
 
 def ladder(seed: int, n: int = 12) -> pd.DataFrame:
@@ -24,7 +24,7 @@ def test_fit_many_threads_equal_fit_and_keep_keys(tmp_path):
     for key, table in tables.items():
         one = bayeslaw.fit(table, "power_law", x="D", seed=0, check=False, **SMALL)
         f = many[key]
-        assert f.spec.data.n_runs == len(table) and f.idata["posterior"].sizes["draw"] == 200
+        assert f.spec.data.n_runs == len(table) and f.idata["posterior"].sizes["draw"] == 300
         assert np.array_equal(f.draws("alpha"), one.draws("alpha"))   # each is fit() alone, exactly
     many["c"].save(tmp_path / "c")
     loaded = bayeslaw.load(tmp_path / "c")
@@ -114,7 +114,7 @@ def test_cli_fit_by_writes_one_folder_per_group_and_a_summary(tmp_path, capsys):
     table = pd.concat([ladder(i).assign(curve=name) for i, name in enumerate(["a/1", "b 2"])], ignore_index=True)
     table.to_csv(tmp_path / "curves.csv", index=False)
     argv = ["fit", str(tmp_path / "curves.csv"), "--law", "power_law", "--x", "D", "--by", "curve", "--num-chains", "2",
-            "--num-warmup", "150", "--num-samples", "150", "--quiet", "--format", "json", "--out", str(tmp_path / "o")]
+            "--num-warmup", "300", "--num-samples", "300", "--quiet", "--format", "json", "--out", str(tmp_path / "o")]
     assert main(argv) == 0
     doc = json.loads(capsys.readouterr().out)
     assert doc["n_fits"] == 2 and {r["folder"] for r in doc["fits"]} == {"a_1", "b_2"}
@@ -132,7 +132,7 @@ def test_questions_asked_of_every_fit_at_once():
 
     runs = bayeslaw.load_runs(bayeslaw.example_data_path()).frame
     halves = {"small": runs[runs["N"] < runs["N"].median()], "large": runs[runs["N"] >= runs["N"].median()]}
-    fits = bayeslaw.fit_many(halves, "chinchilla", num_chains=2, num_warmup=150, num_samples=150, check=False)
+    fits = bayeslaw.fit_many(halves, "chinchilla", num_chains=2, num_warmup=300, num_samples=300, check=False)
     pred = bayeslaw.predict(fits, N=70e9, D=1.4e12, ci_prob=0.9)
     assert isinstance(pred, Each) and list(pred) == ["small", "large"]
     assert pred.table.index.names == ["curve", "target"] and len(pred.table) == 2

@@ -9,7 +9,7 @@ import pytest
 import bayeslaw
 from bayeslaw.core.collection import Each, for_each, per_key
 
-SMALL = dict(num_chains=2, num_warmup=200, num_samples=200, seed=0, check=False)
+SMALL = dict(num_chains=2, num_warmup=300, num_samples=300, seed=0, check=False)
 
 
 def ladder(seed: int, n: int = 14) -> pd.DataFrame:

@@ -13,7 +13,7 @@ import bayeslaw.inference.fit as fit_module
 import bayeslaw.inference.model as model
 from bayeslaw.inference import sampler
 
-SMALL = dict(num_chains=2, num_warmup=150, num_samples=150, check=False)
+SMALL = dict(num_chains=2, num_warmup=300, num_samples=300, check=False)
 
 
 def ladder(seed: int, n: int = 12) -> pd.DataFrame:

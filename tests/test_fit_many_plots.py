@@ -15,7 +15,7 @@ from bayeslaw import plots  # noqa: E402
 from bayeslaw.core.collection import Each  # noqa: E402
 from bayeslaw.plots.grid import MAX_PANELS, grid_shape  # noqa: E402
 
-SMALL = dict(num_chains=2, num_warmup=200, num_samples=200, seed=0, check=False)
+SMALL = dict(num_chains=2, num_warmup=300, num_samples=300, seed=0, check=False)
 
 
 def ladder(seed: int, n: int = 14) -> pd.DataFrame:
