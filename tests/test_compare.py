@@ -16,7 +16,7 @@ import arviz_base
 import bayeslaw
 from bayeslaw.averaging.weights import backtest_weights, stacking_weights
 from bayeslaw.cli import main
-from bayeslaw.inference.fit import fixed_priors, refit
+from bayeslaw.inference.refit import fixed_priors, refit
 from bayeslaw.posterior.predict import log_mean_draws
 from bayeslaw.validation.refits import held_out_elpd
 from bayeslaw.validation.sensitivity import log_prior_draws

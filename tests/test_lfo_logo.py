@@ -10,7 +10,7 @@ import pytest
 
 import bayeslaw
 from bayeslaw.errors import BayeslawError
-from bayeslaw.inference.fit import refit
+from bayeslaw.inference.refit import refit
 from bayeslaw.validation.crossval import leave_future_out, leave_one_group_out
 from bayeslaw.validation.refits import held_out_elpd
 

@@ -118,14 +118,42 @@ def test_plan_draws_more_for_the_orthogonal_term_unless_told():
     assert plan_fit(path, "chinchilla_orthogonal", num_samples=300).sampler.num_samples == 300
 
 
+@pytest.mark.parametrize("budget, first", [({}, (1000, 1000)), (dict(num_warmup=300, num_samples=300), (300, 300)),
+                                           (dict(num_warmup=3000, num_samples=4000), (1000, 1000))])
+def test_first_stage_draws_at_most_the_plain_laws_defaults(budget, first, monkeypatch):
+    """Only the base law's medians are used: its fit is the plain law's default program (4 x (1000 + 1000)), or the
+    caller's smaller budget; nothing else of the sampler changes."""
+    import bayeslaw.inference.fit as fit_module
+    from bayeslaw.inference.plan import plan_fit
+
+    plan = plan_fit(bayeslaw.example_data_path(), "chinchilla", curvature="orthogonal", seed=7, **budget)
+    seen = []
+
+    class Stop(Exception):
+        pass
+
+    def first_stage(p, **kw):
+        seen.append(p)
+        raise Stop
+
+    monkeypatch.setattr(fit_module, "run_plan", first_stage)
+    with pytest.raises(Stop):
+        fit_module.prepare(plan)
+    (stage,) = seen
+    assert stage.law is bayeslaw.get_law("chinchilla")
+    assert (stage.sampler.num_warmup, stage.sampler.num_samples) == first
+    assert stage.sampler.num_chains == plan.sampler.num_chains and stage.sampler.seed == 7
+
+
 def test_log_likelihood_on_demand_uses_the_draws_numbers_and_refit_batch_refuses(orthogonal_fit, monkeypatch):
     import bayeslaw.inference.fit as fit_module
+    import bayeslaw.inference.refit as refit_module
 
     stored = np.asarray(orthogonal_fit.idata["log_likelihood"]["log_loss"].values)
     monkeypatch.setattr(fit_module, "run_plan", lambda *a, **k: pytest.fail("a first stage was fitted again"))
-    np.testing.assert_allclose(fit_module.log_likelihood(orthogonal_fit), stored, rtol=1e-9)
+    np.testing.assert_allclose(refit_module.log_likelihood(orthogonal_fit), stored, rtol=1e-9)
     with pytest.raises(bayeslaw.BayeslawError, match="fitted in two stages"):
-        fit_module.refit_batch(orthogonal_fit, np.log(orthogonal_fit.runs().loss)[None, :])
+        refit_module.refit_batch(orthogonal_fit, np.log(orthogonal_fit.runs().loss)[None, :])
 
 
 @pytest.mark.default_curvature

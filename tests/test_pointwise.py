@@ -1,5 +1,5 @@
 """Per-row draws of large fits: kept up to a size, else left out of the DataTree and fit.nc and the log
-likelihood computed on demand (bayeslaw.inference.pointwise, bayeslaw.inference.fit.ensure_log_likelihood)."""
+likelihood computed on demand (bayeslaw.inference.pointwise, bayeslaw.inference.refit.ensure_log_likelihood)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 
 import bayeslaw
 from bayeslaw.inference import pointwise
-from bayeslaw.inference.fit import log_likelihood
+from bayeslaw.inference.refit import log_likelihood
 
 _D = np.geomspace(1e8, 1e10, 20)
 # the settings of tests/test_fit.py's small ladder: one compiled sampler program for both

@@ -152,7 +152,7 @@ def test_cli_predict_bad_input(chinchilla_fit, tmp_path, capsys, argv, needle):
 def test_refit_batch_refits_many_data_sets_in_one_program(power_fit):
     """refit_batch: B data sets at the fit's inputs, one vectorised program, each with
     its own prior scale; the same data give the fit's posterior, data 5% higher give E 5% higher."""
-    from bayeslaw.inference.fit import refit_batch
+    from bayeslaw.inference.refit import refit_batch
 
     log_y = power_fit.idata["observed_data"]["log_loss"].values
     batch = np.stack([log_y, log_y + np.log(1.05), log_y])

@@ -61,7 +61,7 @@ _EXPORTS = {
     **dict.fromkeys(("Runs", "load_runs"), "core.runs"),
     **dict.fromkeys(("FitSpec", "SamplerSettings"), "core.spec"),
     **dict.fromkeys(("FitPlan", "plan_fit"), "inference.plan"),
-    **dict.fromkeys(("fit", "refit", "refit_batch"), "inference.fit"),
+    "fit": "inference.fit", **dict.fromkeys(("refit", "refit_batch"), "inference.refit"),
     **dict.fromkeys(("fit_many", "Fits"), "inference.many"),
     **dict.fromkeys(("Fit", "load"), "inference.result"),
     **dict.fromkeys(("Prediction", "predict"), "posterior.predict"),
@@ -86,7 +86,8 @@ if TYPE_CHECKING:  # for type checkers and IDEs; at run time names load on first
     from .core.law import Coordinates, Example, Law, Param, logsumexp  # noqa: F401
     from .core.priors import Prior  # noqa: F401
     from .core.runs import Runs, load_runs  # noqa: F401
-    from .inference.fit import fit, refit, refit_batch  # noqa: F401
+    from .inference.fit import fit  # noqa: F401
+    from .inference.refit import refit, refit_batch  # noqa: F401
     from .inference.many import Fits, fit_many  # noqa: F401
     from .inference.result import Fit, load  # noqa: F401
     from .posterior.predict import Prediction, predict  # noqa: F401

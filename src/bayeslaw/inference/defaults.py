@@ -53,6 +53,12 @@ CURVED_WARMUP = 2000
 #: gives their posterior heavy tails, whose tail ESS fell just below 400 (of 4000 draws) on 42% of 40 synthetic
 #: 48-run chinchilla ladders; 0 of 12 warned at 2000 (case_studies/real_data_calibration/orthogonal_probe.py).
 ORTHOGONAL_SAMPLES = 2000
+#: Warmup iterations and draws per chain, at most, of the first stage of a two-stage fit (a law with derived numbers,
+#: e.g. the orthogonal curvature term): only the base law's posterior medians are used, whose Monte Carlo error at
+#: 4 x 1000 draws is a few hundredths of a posterior sd; they are the plain law's own defaults, so the first stage is
+#: the plain fit's compiled program (a plain fit of the same runs shares it) at half the orthogonal fit's 4 x (2000 +
+#: 2000). A caller's smaller budget is kept.
+FIRST_STAGE_ITERATIONS = 1000
 #: NUTS target acceptance of a learning-curve (sequential) fit unless the caller says: a run's drift and jitter trade
 #: off on short curves, and a few transitions diverge there. Of 14 Revisiting curves that had warned at 0.8 (1-26
 #: divergences of 4000 on 13), 6 warned at 0.95; of the 15 of 92 that warned at 0.95 (divergences on 12), 6 warned at

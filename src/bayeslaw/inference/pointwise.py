@@ -4,7 +4,7 @@ A fit's ``log_likelihood`` and ``posterior_predictive`` groups hold one number p
 4,000 draws and 30,000 rows each is 0.96 GB of float64 (a saved ``fit.nc`` was 962 MB, 99.8% of it
 the log likelihood; peak RSS 10 GB), so a fit keeps them only up to :data:`POINTWISE_MAX` numbers
 (:func:`keeps_pointwise`): every ladder and most learning curves. Above that, the fit's DataTree and
-its ``fit.nc`` have neither group, and :func:`bayeslaw.inference.fit.ensure_log_likelihood` (called by
+its ``fit.nc`` have neither group, and :func:`bayeslaw.inference.refit.ensure_log_likelihood` (called by
 LOO, comparisons and cross-validation) computes the log likelihood from the posterior and the stored
 runs when it is asked for, the same values as the fit would have stored.
 """

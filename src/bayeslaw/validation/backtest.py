@@ -28,7 +28,7 @@ from ..core.records import resolve_ci_prob, table_records
 from ..core.runs import Runs
 from ..errors import BayeslawError, DiagnosticWarning, shown
 from ..inference.fit import fit as fit_one
-from ..inference.fit import refit
+from ..inference.refit import refit
 from ..inference.plan import check_enough_runs, design, one_input, plan_models, read_runs
 from ..inference.result import Fit
 from .scores import COVERAGE_ALPHA, score

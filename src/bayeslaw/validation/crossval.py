@@ -24,7 +24,7 @@ from ..core.observation import DEFAULT
 from ..core.records import json_value, table_records
 from ..errors import BayeslawError, shown
 from ..inference.plan import check_enough_runs, plan_models, read_runs
-from ..inference.fit import ensure_log_likelihood
+from ..inference.refit import ensure_log_likelihood
 from ..inference.result import Fit
 from .backtest import fit_named, law_list
 from .loo import loo

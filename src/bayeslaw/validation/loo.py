@@ -20,7 +20,7 @@ import pandas as pd
 from ..core.observation import get_observation_model
 from ..core.records import json_value, table_records
 from ..errors import BayeslawError, shown
-from ..inference.fit import ensure_log_likelihood
+from ..inference.refit import ensure_log_likelihood
 from ..inference.result import Fit
 from .refits import RefitWrapper, plain
 

@@ -18,7 +18,7 @@ from arviz_stats import SamplingWrapper
 from scipy.special import logsumexp
 
 from ..core.runs import Runs
-from ..inference.fit import refit
+from ..inference.refit import refit
 from ..inference.result import Fit
 from ..posterior.predict import log_density
 
