@@ -201,3 +201,19 @@ def test_sampler_health_committed_results_meet_expected(study):
     for r in eq:
         assert r["max_abs_z"] <= exp["acceptance"]["equivalence_max_abs_z"], r["law"]
         assert not r["fits"]["law"]["warnings"] and not r["fits"]["params"]["warnings"], r["law"]
+
+
+def test_the_laplace_start_does_not_stop_at_a_saddle_point():
+    """f = (x^2 - 1)^2 + 2 y^2 has a saddle at (0, 0) and minima at (+-1, 0). From (0.01, 0.5) damped Newton on the
+    Hessian (negative along x there) steps towards the saddle and converges to it (H not positive definite: no
+    start); with the Hessian's eigenvalues taken by absolute value the search leaves it and finds the mode (1, 0),
+    whose inverse Hessian, diag(1/8, 1/4), is the covariance returned."""
+    from bayeslaw.inference.start import laplace_start
+
+    with jax.enable_x64(True):
+        f = lambda z: (z["x"] ** 2 - 1.0) ** 2 + 2.0 * z["y"] ** 2  # noqa: E731
+        z0 = {"x": jnp.asarray(0.01), "y": jnp.asarray(0.5)}
+        start, cov, ok = laplace_start(f, z0, jax.random.PRNGKey(0))
+    assert bool(ok)
+    np.testing.assert_allclose(np.asarray(cov), np.diag([1 / 8, 1 / 4]), rtol=1e-6, atol=1e-12)
+    assert abs(float(start["x"]) - 1.0) < 5 * np.sqrt(1 / 8) and abs(float(start["y"])) < 5 * np.sqrt(1 / 4)

@@ -271,7 +271,7 @@ def assemble(prep: Prepared, samples: dict, extra: dict, wall: float, *, check: 
         sampler=SamplerRecord(num_warmup=s.num_warmup, num_samples=s.num_samples, num_chains=s.num_chains,
                               chain_method=chain_method or prep.chain_method, dense_mass=s.dense_mass,
                               target_accept_prob=s.target_accept_prob, seed=s.seed, wall_seconds=round(wall, 3),
-                              init="Laplace approximation at the mode (damped Newton), per chain",
+                              init="Laplace approximation at the mode (saddle-free damped Newton), per chain",
                               coordinates=law.coordinates.why if law.coordinates else "the law's parameters",
                               laplace_ok=tuple(bool(v) for v in np.ravel(extra.pop("laplace_ok"))),
                               warmup_leapfrog_steps=tuple(int(v) for v in np.ravel(extra.pop("warmup_steps")))),

@@ -25,8 +25,9 @@ def laplace_start(potential_fn, z0, rng_key, *, iters: int = 100):
     H^-1 is the initial inverse mass matrix that warmup then adapts. Without it, warmup begins
     with an identity metric on parameters whose scales differ by 10^3 and spends most of its
     leapfrog steps there (about 70 per iteration against 26 after adaptation on the Chinchilla
-    data). The mode is found by damped Newton steps (Levenberg-Marquardt on the Hessian: the
-    dimension is small; JAX's BFGS gave up after a few line searches on these posteriors).
+    data). The mode is found by damped Newton steps (Levenberg-Marquardt on the Hessian with its
+    eigenvalues taken by absolute value, "saddle-free", so a search never stops at a saddle point:
+    the dimension is small; JAX's BFGS gave up after a few line searches on these posteriors).
     ``ok`` is False, and the inputs are returned unchanged, when the result is not finite or
     the Hessian there is not positive definite (e.g. at a boundary of a weakly identified law).
     """
@@ -42,7 +43,12 @@ def laplace_start(potential_fn, z0, rng_key, *, iters: int = 100):
         # at 300,000 rows each pass costs ~16 gradients' worth of work, so the other ~90 mattered)
         i, q, fq, lam, _, stop, _ = carry
         g, h = grad(q), hess_fn(q)
-        step = jnp.linalg.solve(0.5 * (h + h.T) + lam * eye, g)
+        # saddle-free: the Hessian's eigenvalues by their absolute values, so a step never climbs along a direction
+        # of negative curvature (plain damped Newton converged to a saddle point of chinchilla_orthogonal's posterior,
+        # |g| ~ 1e-9 with one negative eigenvalue, for about one chain in four); where the Hessian is positive
+        # definite (near a mode) the step is Newton's
+        w, v = jnp.linalg.eigh(0.5 * (h + h.T))
+        step = v @ ((v.T @ g) / (jnp.abs(w) + lam))
         q_new = q - step
         f_new = f(q_new)
         better = ~stop & jnp.isfinite(f_new) & (f_new < fq) & jnp.all(jnp.isfinite(q_new))
