@@ -145,7 +145,7 @@ settings; yours will differ.
   "columns": {"N": "N", "D": "D", "C": "C", "loss": "loss"},
   "sampler": {"num_warmup": 300, "num_samples": 300, "num_chains": 2, "chain_method": "parallel",
               "target_accept_prob": 0.8, "dense_mass": true, "seed": 0, "algorithm": "NUTS",
-              "wall_seconds": 43.3, "init": "Laplace approximation at the mode (damped Newton), per chain",
+              "wall_seconds": 43.3, "init": "Laplace approximation at the mode (saddle-free damped Newton), per chain",
               "coordinates": "the law's parameters", "laplace_ok": [true, true],
               "warmup_leapfrog_steps": [41008, 21368]},
   "out": "my_fit"
