@@ -174,3 +174,22 @@ def test_isoflop_slices_recompute_and_the_readme_statement_holds():
         assert r["model_law"][2] < r["tpp_lower"], r       # the law's interval lies wholly below the slice's
         if r["fit"].startswith("orthogonal"):
             assert r["model_full"][1] < r["tpp_upper"] and r["model_full"][2] > r["tpp_lower"], r
+
+
+def test_trend_probe_results_hold_what_the_readme_says():
+    """trend_probe.py's committed results (152 fits: --run-slow territory, not rerun here) parse, and the README
+    states them: on the Revisiting tails the slope correction does not beat bayeslaw's fit, on NMT it does."""
+    res = json.loads((STUDY / "results" / "trend_probe.json").read_text())
+    ways = ("law", "law+level", "law+trend", "law+damped trend")
+    for key, rec in res.items():
+        assert {"curves", "corr_slope_tail", "mean_tail_error", *ways} <= set(rec), key
+        assert rec["law"]["share_better_than_law"] == 0.0   # nothing beats itself
+    rev, nmt = res["revisiting/all"], res["revisiting/NMT"]
+    assert rev["curves"] == 92 and res["synthetic/all"]["curves"] == 60
+    assert rev["law+trend"]["median_rmsle"] > rev["law"]["median_rmsle"] and abs(rev["corr_slope_tail"]) < 0.1
+    assert nmt["law+trend"]["median_rmsle"] < nmt["law"]["median_rmsle"] and nmt["law+trend"]["share_better_than_law"] == 1
+    readme = (STUDY / "README.md").read_text()
+    for number in (rev["law"]["median_rmsle"], rev["law+trend"]["median_rmsle"], rev["law+level"]["median_rmsle"],
+                   nmt["law"]["median_rmsle"], nmt["law+trend"]["median_rmsle"]):
+        assert f"{number:.4f}" in readme, number
+    assert f"correlation {rev['corr_slope_tail']:.2f}" in readme
