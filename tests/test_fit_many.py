@@ -32,6 +32,23 @@ def test_fit_many_threads_equal_fit_and_keep_keys(tmp_path):
     assert bayeslaw.predict(loaded, D=1e11).table["new_run_median"].iloc[0] > 1.7
 
 
+
+@pytest.mark.slow
+@pytest.mark.default_curvature
+def test_fit_many_under_the_default_equals_fit_with_its_curvature_term():
+    """Ladders of >= 20 runs get power_law_orthogonal by default, a two-stage fit: fit_many (threads) runs each data
+    set's first stage as fit() does, so each fit equals fit() alone bit for bit, its derived numbers included; a
+    smaller ladder in the same call stays plain, as fit() would fit it."""
+    tables = {"big": ladder(5, n=24), "small": ladder(6)}
+    many = bayeslaw.fit_many(tables, "power_law", x="D", seed=2, check=False, method="threads", workers=2, **SMALL)
+    assert many["big"].law.name == "power_law_orthogonal" and many["small"].law.name == "power_law"
+    for key, table in tables.items():
+        one = bayeslaw.fit(table, "power_law", x="D", seed=2, check=False, **SMALL)
+        assert one.law.name == many[key].law.name and one.spec.law_reason == many[key].spec.law_reason
+        for var in one.idata["posterior"].data_vars:
+            np.testing.assert_array_equal(many[key].idata["posterior"][var].values,
+                                          one.idata["posterior"][var].values, err_msg=f"{key} {var}")
+
 @pytest.mark.slow
 def test_vectorized_agrees_with_fit_in_distribution_and_repeats_itself():
     tables = {"a": ladder(0), "b": ladder(1), "c": ladder(2, n=20)}  # two shapes: two programs
