@@ -390,7 +390,7 @@ def _sigint_at(delays: list[float], tmp_path: Path) -> None:
 
 
 def test_sigint_to_the_console_script(tmp_path):
-    """One interrupt, mid-fit (each run is a new process: ~7 s); the slow test below tries nine delays, up to and
+    """One interrupt, mid-fit (each run is a new process: ~5 s); the slow test below tries nine delays, up to and
     past the commit point, and test_an_interrupt_after_the_commit_is_ignored the late one in this process."""
     _sigint_at([0.6], tmp_path)
 
