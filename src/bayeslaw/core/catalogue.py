@@ -38,6 +38,7 @@ from . import curvature
 from .law import Law
 
 ENTRY_POINT_GROUP = "bayeslaw.laws"
+MODEL_LAWS_PACKAGE = "bayeslaw.models"
 
 _USER_LAWS: dict[str, Law] = {}
 _CURVED: dict[str, Law] = {}  # laws with a quadratic misfit (core.curvature), built on first use
@@ -98,6 +99,15 @@ def origin(name: str) -> str:
         return f"{origin(base)}, with {term} (bayeslaw.core.curvature)"
     available_laws()
     return _ORIGIN.get(name, "?")
+
+
+def shipped(law: Law) -> bool:
+    """Whether ``law`` is one of bayeslaw's own (its catalogue folder, or such a law with a misfit term), the very
+    object the catalogue gives for its name: its code changes only with bayeslaw's source."""
+    try:
+        return origin(law.name).startswith(f"{MODEL_LAWS_PACKAGE}.") and get_law(law.name) is law
+    except LawError:
+        return False
 
 
 def register(law: Law) -> Law:

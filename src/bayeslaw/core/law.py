@@ -28,6 +28,36 @@ import jax
 import jax.numpy as jnp
 
 from ..errors import LawError
+
+
+class _Shown:
+    """A constant shown by a given text (``repr`` of a tuple of these is that of the original tuple)."""
+
+    def __init__(self, text: str):
+        self.text = text
+
+    def __repr__(self) -> str:
+        return self.text
+
+
+def _stable_consts(code) -> tuple:
+    """A function's constants as a hash can use them: the same in every process. A nested function's code
+    (a lambda, a generator expression) is shown by a digest of its own code and constants, not by its ``repr``,
+    which holds a memory address; a frozenset by its sorted items, not in its hash-seed-dependent order. Other
+    constants are shown as ``repr`` shows them (so a law without nested code keeps the hash it always had)."""
+    import types
+
+    def shown(c):
+        if isinstance(c, types.CodeType):
+            digest = hashlib.sha256(c.co_code + repr(_stable_consts(c)).encode()).hexdigest()[:16]
+            return _Shown(f"<code {c.co_name} {digest}>")
+        if isinstance(c, frozenset):
+            return _Shown(f"frozenset({sorted(repr(x) for x in c)})")
+        if isinstance(c, tuple):
+            return tuple(shown(x) for x in c)
+        return c
+
+    return tuple(shown(c) for c in code.co_consts)
 from .priors import Prior, as_prior
 
 Array = Any
@@ -288,7 +318,7 @@ class Law:
             code = getattr(fn, "__code__", None)
             if code is not None:
                 h.update(code.co_code)
-                h.update(repr(code.co_consts).encode())
+                h.update(repr(_stable_consts(code)).encode())
         return h.hexdigest()[:16]
 
     def describe(self) -> str:

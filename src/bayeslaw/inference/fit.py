@@ -20,7 +20,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ..core.catalogue import shipped
 from ..core.law import Law
+from ..core.observation import OBSERVATION_MODELS
 from ..core.runs import Runs
 from ..core.spec import DataRecord, FitSpec, SamplerRecord
 from .datatree import build_datatree
@@ -136,7 +138,7 @@ def run_plan(plan: FitPlan, *, progress_bar: bool | None = None, check: bool = T
                                   num_warmup=s.num_warmup, num_samples=s.num_samples, num_chains=s.num_chains,
                                   chain_method=prep.chain_method, dense_mass=s.dense_mass,
                                   target_accept_prob=s.target_accept_prob, seed=s.seed,
-                                  progress_bar=bool(progress_bar))
+                                  progress_bar=bool(progress_bar), persist=prep.persist)
         wall = time.perf_counter() - t0
     return assemble(prep, samples, extra, wall, check=check, stacklevel=4)
 
@@ -177,6 +179,7 @@ class Prepared:
     args: tuple
     cache_key: tuple
     chain_method: str
+    persist: bool = False
 
 
 def prepare(plan: FitPlan, *, first_stage: bool = True) -> Prepared:
@@ -213,7 +216,8 @@ def prepare(plan: FitPlan, *, first_stage: bool = True) -> Prepared:
     return Prepared(plan=plan, log_ref=log_ref, refs=refs, dists=dists, families=families, prior_args=prior_args,
                     xs=xs, log_y=log_y, ctx_exact=ctx_exact, model=make_model(law, obs, families),
                     args=(prior_args, *padded), cache_key=(law.name, law.hash, obs.name, support_key),
-                    chain_method=s.chain_method or default_chain_method(s.num_chains))
+                    chain_method=s.chain_method or default_chain_method(s.num_chains),
+                    persist=shipped(law) and OBSERVATION_MODELS.get(obs.name) is obs)
 
 
 def derived_constants(plan: FitPlan, xs: Mapping[str, Any]) -> dict[str, Any]:

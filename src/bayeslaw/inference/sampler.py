@@ -11,20 +11,21 @@ across processes for JAX's persistent compilation cache.
 
 from __future__ import annotations
 
-import os
 import threading
 import warnings
-from pathlib import Path
 from typing import Callable, Sequence
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 from jax.flatten_util import ravel_pytree
+from jax.sharding import NamedSharding
+from jax.sharding import PartitionSpec as P
 from numpyro.infer.hmc import hmc
 from numpyro.infer.initialization import init_to_uniform
 
-from .start import Starter, laplace_start
+from .persist import exported, use_persistent_cache
+from .start import CHEAP, Starter, laplace_start
 
 EXTRA_FIELDS = ("diverging", "num_steps", "energy", "potential_energy", "accept_prob", "step_size")
 
@@ -57,10 +58,12 @@ def remember(cache: dict, key: tuple, make: Callable[[], Callable]) -> Callable:
 class _Once:
     """A compiled program whose first call (the one that traces the model) holds :data:`TRACE_LOCK`; later
     calls run without it, so fits in several threads sample at the same time (a thread that waited for the
-    first call runs its own without the lock). ``quiet``: a warning message (regex) silenced while tracing."""
+    first call runs its own without the lock). ``quiet``: a warning message (regex) silenced while tracing.
+    ``export``: ``(key, in_shardings, out_shardings, compiler_options)`` of a program kept on disk
+    (:func:`~bayeslaw.inference.persist.exported`): the first call reads it, or exports and saves it."""
 
-    def __init__(self, fn: Callable, quiet: str | None = None):
-        self.fn, self.ready, self.quiet = fn, False, quiet
+    def __init__(self, fn: Callable, quiet: str | None = None, export: tuple | None = None):
+        self.fn, self.ready, self.quiet, self.export = fn, False, quiet, export
 
     def __call__(self, *args):
         if not self.ready:
@@ -69,6 +72,10 @@ class _Once:
                     with warnings.catch_warnings():   # the filters are global: changed under the lock only
                         if self.quiet:
                             warnings.filterwarnings("ignore", message=self.quiet, category=UserWarning)
+                        if self.export is not None:
+                            key, ins, outs, options = self.export
+                            self.fn = exported(key, self.fn, args, in_shardings=ins, out_shardings=outs,
+                                               compiler_options=options) or self.fn
                         out = self.fn(*args)
                     self.ready = True
                     return out
@@ -110,7 +117,8 @@ _PROGRESS = _Progress()
 def _make_program(potential_fn_gen, postprocess_fn_gen, *, num_warmup: int, num_samples: int, num_chains: int,
                   chain_method: str, dense_mass: bool, target_accept_prob: float, progress: bool,
                   laplace_init: bool = True, batched: bool = False) -> Callable:
-    """The NUTS program ``program(keys, start, args)``, chains on the leading axis of ``keys`` and ``start``.
+    """The NUTS program ``program(keys, start, args)``, chains on the leading axis of ``keys`` and ``start``, and
+    its ``(in_shardings, out_shardings)`` (None: not sharded).
 
     ``start`` is ``(z0, Laplace covariance, ok)`` from :class:`~bayeslaw.inference.start.Starter` (the
     Laplace start made in a program of its own); with ``batched`` it is the chains' initial points and the
@@ -158,19 +166,25 @@ def _make_program(potential_fn_gen, postprocess_fn_gen, *, num_warmup: int, num_
 
     if batched:
         # data sets on the outer axis (keys, starts and data batched), chains on the inner
-        return jax.jit(jax.vmap(jax.vmap(one_chain, in_axes=(0, 0, None)), in_axes=(0, 0, 0)))
+        return jax.jit(jax.vmap(jax.vmap(one_chain, in_axes=(0, 0, None)), in_axes=(0, 0, 0))), None
     if chain_method == "parallel":
-        return jax.pmap(one_chain, in_axes=(0, 0, None))
+        # one chain per device (as pmap ran them), as a jit of shard_map: a program jax.export can keep
+        mesh = jax.make_mesh((num_chains,), ("chain",), devices=jax.local_devices()[:num_chains],
+                             axis_types=(jax.sharding.AxisType.Auto,))
+        chains, shared = NamedSharding(mesh, P("chain")), NamedSharding(mesh, P())
+
+        def local(keys, start, args):
+            out = one_chain(keys[0], jax.tree.map(lambda v: v[0], start), args)
+            return jax.tree.map(lambda v: v[None], out)
+
+        body = jax.shard_map(local, mesh=mesh, in_specs=(P("chain"), P("chain"), P()), out_specs=P("chain"),
+                             check_vma=False)   # NumPyro's kernel does not mark per-chain values as varying
+        shardings = ((chains, chains, shared), chains)
+        return jax.jit(body, in_shardings=shardings[0], out_shardings=shardings[1]), shardings
     if chain_method == "vectorized":
-        return jax.jit(jax.vmap(one_chain, in_axes=(0, 0, None)))
-    if chain_method == "sequential":
-        single = jax.jit(one_chain)
-
-        def run(keys, z0, args):
-            outs = [single(keys[c], jax.tree.map(lambda v: v[c], z0), args) for c in range(num_chains)]
-            return jax.tree.map(lambda *xs: jnp.stack(xs), *outs)
-
-        return run
+        return jax.jit(jax.vmap(one_chain, in_axes=(0, 0, None))), None
+    if chain_method == "sequential":   # one chain after another, in one program
+        return jax.jit(lambda keys, z0, args: jax.lax.map(lambda kz: one_chain(*kz, args), (keys, z0))), None
     raise ValueError(f"chain_method must be 'parallel', 'vectorized' or 'sequential'; got {chain_method!r}")
 
 
@@ -178,27 +192,35 @@ _STARTERS: dict[tuple, tuple] = {}
 
 
 def _initialize(model, model_args: tuple, seed: int, num_chains: int, init_strategy, cache_key: tuple,
-                laplace: bool = False):
-    """The model's ModelInfo (its potential and postprocess generators), the chains' starts, the run key and the
-    chains' run keys: one compiled program per model and argument shapes (:class:`~bayeslaw.inference.start.Starter`)."""
+                laplace: bool = False, persist: bool = False):
+    """The model's ModelInfo getter (its potential and postprocess generators; see :meth:`Starter.model_info`), the
+    chains' starts, the run key and the chains' run keys: one compiled program per model and argument shapes
+    (:class:`~bayeslaw.inference.start.Starter`), kept on disk with ``persist`` (:mod:`~bayeslaw.inference.persist`)."""
     # compiled at the lowest optimisation up to 8192 rows (the Laplace start's ~10 Newton passes then cost little);
     # beyond, running it at half speed would cost more than compiling it fully
     cheap = max((int(np.size(leaf)) for leaf in jax.tree.leaves(model_args)), default=0) <= 8192
-    starter, starts = remember(_STARTERS, (cache_key, _shapes(model_args), num_chains, init_strategy, laplace),
-                               lambda: _starter(model, num_chains, init_strategy, laplace, cheap))
-    z0, k_run, keys = starts(np.asarray(seed, dtype=np.int64), model_args)
-    return starter.info, z0, k_run, keys
+    key = (cache_key, _shapes(model_args), num_chains, init_strategy, laplace)
+    # a start strategy is a function: only NumPyro's default has a name that is the same in every process
+    keep = ("starts", key[:2], num_chains, laplace, cheap) if persist and init_strategy is init_to_uniform else None
+    starter, starts = remember(_STARTERS, key, lambda: _starter(model, num_chains, init_strategy, laplace, cheap,
+                                                               keep))
+    seed = np.asarray(seed, dtype=np.int64)
+    z0, k_run, keys = starts(seed, model_args)
+    return (lambda: starter.model_info(seed, model_args)), z0, k_run, keys
 
 
-def _starter(model, num_chains: int, init_strategy, laplace: bool, cheap: bool) -> tuple[Starter, _Once]:
-    """A :class:`Starter` and its program, whose first call traces the model under :data:`TRACE_LOCK`.
+def _starter(model, num_chains: int, init_strategy, laplace: bool, cheap: bool,
+             keep: tuple | None) -> tuple[Starter, _Once]:
+    """A :class:`Starter` and its program, whose first call traces the model under :data:`TRACE_LOCK` (or, with
+    ``keep``, reads the program exported under that key, or exports it).
 
     NumPyro validates the model's evaluation while tracing the start; a law sampled in other coordinates
     evaluates each prior's log density at the mapped point and masks it where it is out of the support (a
     narrower prior, e.g. Uniform(0.2, 0.4)), so the warning about it says nothing and is silenced.
     """
     starter = Starter(model, num_chains, init_strategy, laplace, cheap)
-    return starter, _Once(starter.fn, quiet="Out-of-support values provided to log prob")
+    export = None if keep is None else (keep, None, None, CHEAP if laplace and cheap else None)
+    return starter, _Once(starter.fn, quiet="Out-of-support values provided to log prob", export=export)
 
 
 def _shapes(model_args: tuple) -> tuple:
@@ -206,27 +228,25 @@ def _shapes(model_args: tuple) -> tuple:
             jax.tree.structure(model_args))
 
 
-def _program(init, cache_key: tuple, model_args: tuple, settings: dict) -> Callable:
-    """The compiled sampler for these settings and argument shapes, built once and remembered."""
+def _program(info: Callable, cache_key: tuple, model_args: tuple, settings: dict, persist: bool = False) -> Callable:
+    """The compiled sampler for these settings and argument shapes, built once and remembered (and, with
+    ``persist`` and no progress bar, whose callback cannot be kept, exported to disk). ``info()`` gives the
+    model's ModelInfo: called only while tracing the program."""
     key = (cache_key, _shapes(model_args), tuple(sorted(settings.items())))
-    return remember(_PROGRAMS, key, lambda: _Once(_make_program(init.potential_fn, init.postprocess_fn, **settings)))
+
+    def make() -> _Once:
+        fn, shardings = _make_program(lambda *a: _traced(info).potential_fn(*a),
+                                      lambda *a: _traced(info).postprocess_fn(*a), **settings)
+        keep = persist and not settings.get("progress") and not settings.get("batched")
+        return _Once(fn, export=(("nuts", key), *(shardings or (None, None)), None) if keep else None)
+
+    return remember(_PROGRAMS, key, make)
 
 
-def use_persistent_cache() -> str | None:
-    """Switch on JAX's persistent compilation cache, once per process; returns its folder (None: off).
-
-    A folder the user gave JAX (``jax_compilation_cache_dir``) is kept. Otherwise the cache lives
-    in ``$BAYESLAW_CACHE_DIR`` or ``~/.cache/bayeslaw/jax``; ``BAYESLAW_NO_CACHE=1`` switches it off.
-    Every fit calls this before compiling, so a new process that fits a law and data size it has
-    fitted before loads the sampler instead of compiling it (the CLI and the library alike).
-    """
-    current = jax.config.jax_compilation_cache_dir
-    if current or os.environ.get("BAYESLAW_NO_CACHE") == "1":
-        return current or None
-    folder = os.environ.get("BAYESLAW_CACHE_DIR") or str(Path.home() / ".cache" / "bayeslaw" / "jax")
-    jax.config.update("jax_compilation_cache_dir", folder)
-    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
-    return folder
+def _traced(info: Callable):
+    """``info()`` under :data:`TRACE_LOCK` (it may trace the starts' program)."""
+    with TRACE_LOCK:
+        return info()
 
 
 def _as_numpy(params, extra) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
@@ -235,24 +255,27 @@ def _as_numpy(params, extra) -> tuple[dict[str, np.ndarray], dict[str, np.ndarra
 
 def run_nuts(model, model_args: tuple, *, cache_key: tuple, num_warmup: int, num_samples: int, num_chains: int,
              chain_method: str, dense_mass: bool, target_accept_prob: float, seed: int,
-             progress_bar: bool = False, init_strategy=init_to_uniform) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+             progress_bar: bool = False, init_strategy=init_to_uniform, persist: bool = False
+             ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     """Run NUTS; returns (samples, extra fields), each shaped (chains, draws, ...).
 
     ``cache_key`` must identify the model and anything that changes its parameter
-    supports; data shapes are added to it here.
+    supports; data shapes are added to it here. ``persist``: the model is one of bayeslaw's own (a shipped law and
+    observation model), so its starts and sampler programs may be kept on disk for new processes
+    (:mod:`~bayeslaw.inference.persist`; not with a progress bar, whose callback cannot be kept).
     """
     use_persistent_cache()
     if progress_bar:
         _PROGRESS.start(num_chains * (num_warmup + num_samples), f"NUTS {num_chains} chains")
     try:   # the start and the sampler each trace the model under TRACE_LOCK on their first call only (_Once)
-        init, start, _, keys = _initialize(model, model_args, seed, num_chains, init_strategy, cache_key,
-                                           laplace=True)
-        # as NumPy arrays: pmap shards a JAX array with a compiled slicing program per shape (5 in a new process)
+        info, start, _, keys = _initialize(model, model_args, seed, num_chains, init_strategy, cache_key,
+                                           laplace=True, persist=persist)
+        # as NumPy arrays: sharding a JAX array over devices compiles a slicing program per shape
         start, keys = jax.device_get((start, keys))
-        program = _program(init, cache_key, model_args,
+        program = _program(info, cache_key, model_args,
                            dict(num_warmup=num_warmup, num_samples=num_samples, num_chains=num_chains,
                                 chain_method=chain_method, dense_mass=dense_mass,
-                                target_accept_prob=target_accept_prob, progress=progress_bar))
+                                target_accept_prob=target_accept_prob, progress=progress_bar), persist=persist)
         params, extra = program(keys, start, model_args)
         params, extra = jax.device_get((params, extra))
     finally:

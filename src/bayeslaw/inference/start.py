@@ -118,3 +118,10 @@ class Starter:
 
         # the lowest optimisation only while compiling is the larger cost (the model's rows: see sampler._initialize)
         self.fn = jax.jit(starts, compiler_options=CHEAP) if laplace and cheap else jax.jit(starts)
+
+    def model_info(self, seed, args):
+        """The ModelInfo of the traced call; where this process read the starts' program from disk (nothing traced
+        it), the starts are traced abstractly first (``jax.eval_shape``: nothing is compiled or run)."""
+        if self.info is None:
+            jax.eval_shape(self.fn, seed, args)
+        return self.info

@@ -1,0 +1,130 @@
+"""Programs kept across processes: JAX's persistent compilation cache and programs exported ahead of time.
+
+The persistent compilation cache keeps compiled programs keyed by their lowered module, so a new process that
+fits a law and data size it has fitted before loads the program instead of compiling it; but it still traces
+the model to compute that key, and for the starts and NUTS programs tracing is most of a new process's time
+(about 2 s per program here). An exported program (``jax.export``) is the lowered module itself: a new process
+that finds one on disk deserialises it and compiles it (a compilation-cache hit) without tracing anything.
+
+Exported programs live in ``<compilation cache>/bayeslaw-exported/``, one file per program, named by a hash of the
+program's key (law, observation model, priors, data shapes, sampler settings) and of everything else that could
+change the module: bayeslaw's own source files (the package and its law catalogue), the versions of jax, jaxlib
+and numpyro, the backend, the devices the program spans and the float64 switch. Only programs of laws and
+observation models shipped with bayeslaw are exported (the caller says so): a user's law can change its code
+between processes without changing its name or hash. ``BAYESLAW_NO_EXPORT=1`` switches exporting off (the
+compilation cache stays on); ``BAYESLAW_NO_CACHE=1`` switches both off. A file that cannot be read or written is
+ignored (the program is traced as it would be without it): a read-only or full cache never stops a fit.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import importlib.util
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Callable
+
+import jax
+
+FOLDER = "bayeslaw-exported"
+
+
+def use_persistent_cache() -> str | None:
+    """Switch on JAX's persistent compilation cache, once per process; returns its folder (None: off).
+
+    A folder the user gave JAX (``jax_compilation_cache_dir``) is kept. Otherwise the cache lives
+    in ``$BAYESLAW_CACHE_DIR`` or ``~/.cache/bayeslaw/jax``; ``BAYESLAW_NO_CACHE=1`` switches it off.
+    Every fit calls this before compiling, so a new process that fits a law and data size it has
+    fitted before loads the sampler instead of compiling it (the CLI and the library alike).
+    """
+    current = jax.config.jax_compilation_cache_dir
+    if current or os.environ.get("BAYESLAW_NO_CACHE") == "1":
+        return current or None
+    folder = os.environ.get("BAYESLAW_CACHE_DIR") or str(Path.home() / ".cache" / "bayeslaw" / "jax")
+    jax.config.update("jax_compilation_cache_dir", folder)
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+    return folder
+
+
+def export_folder() -> Path | None:
+    """Where exported programs are kept (inside the compilation cache's folder), or None when exporting is off."""
+    if os.environ.get("BAYESLAW_NO_EXPORT") == "1":
+        return None
+    folder = use_persistent_cache()
+    return None if folder is None else Path(folder) / FOLDER
+
+
+@functools.cache
+def source_fingerprint() -> str:
+    """A hash of bayeslaw's source files (the package and the law catalogue) and of the libraries' versions."""
+    import jaxlib
+    import numpyro
+
+    models = importlib.util.find_spec("bayeslaw.models")   # the law catalogue (the repository's models/)
+    h = hashlib.sha256(repr((jax.__version__, jaxlib.__version__, numpyro.__version__)).encode())
+    for root in (Path(__file__).resolve().parents[1], *map(Path, models.submodule_search_locations or ())):
+        for path in sorted(root.rglob("*.py")):
+            h.update(str(path.relative_to(root)).encode())
+            h.update(path.read_bytes())
+    return h.hexdigest()
+
+
+def _file_name(key: tuple) -> str:
+    context = (jax.default_backend(), str(jax.dtypes.canonicalize_dtype(float)))   # float64 on or off
+    h = hashlib.sha256(source_fingerprint().encode())
+    h.update(repr((key, context)).encode())
+    return h.hexdigest()[:40] + ".jaxexport"
+
+
+def _read(path: Path):
+    try:
+        return jax.export.deserialize(bytearray(path.read_bytes()))
+    except FileNotFoundError:
+        return None
+    except Exception:   # a truncated or foreign file: ignored, and replaced when the program is exported again
+        return None
+
+
+def _write(path: Path, data: bytes) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+            os.replace(tmp, path)   # atomic: a reader sees the whole file or none
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    except OSError:
+        pass
+
+
+def exported(key: tuple, jitted: Callable, args: tuple, *, in_shardings: Any = None, out_shardings: Any = None,
+             compiler_options: dict | None = None) -> Callable | None:
+    """The program ``jitted`` as a function of ``args``' shapes, from its exported module: read from disk when an
+    earlier process exported it, else exported now (tracing ``jitted`` once, as its first call would) and saved.
+
+    Returns a jitted call of the exported module (with ``in_shardings``/``out_shardings``, the shardings ``jitted``
+    was made with, and ``compiler_options``), or None where exporting is off or ``jitted`` cannot be exported
+    (e.g. it calls back into Python); the caller then calls ``jitted`` itself.
+    """
+    folder = export_folder()
+    if folder is None:
+        return None
+    path = folder / _file_name(key)
+    exp = _read(path)
+    if exp is None:
+        try:
+            exp = jax.export.export(jitted)(*args)
+            data = exp.serialize()
+        except Exception:   # not exportable: traced by the caller, as without a cache
+            return None
+        _write(path, bytes(data))
+    shardings = {} if in_shardings is None else {"in_shardings": in_shardings, "out_shardings": out_shardings}
+    return jax.jit(exp.call, **shardings, compiler_options=compiler_options)
+
+
+__all__ = ["use_persistent_cache", "export_folder", "exported", "source_fingerprint", "FOLDER"]

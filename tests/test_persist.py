@@ -1,0 +1,125 @@
+"""Programs exported ahead of time (bayeslaw.inference.persist): a new process skips tracing, with the same draws.
+
+Each test points the export folder at a temporary one and forgets the compiled programs of this process
+(``sampler.clear_cache``), so a fit either exports its starts and NUTS programs or reads them, as a new process
+would. The fit is the suite's small one-variable fit (31 runs, 2 chains x (300 + 300)), whose programs other
+tests compile too.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import subprocess
+import sys
+
+import jax
+import numpy as np
+import pytest
+
+import bayeslaw
+from bayeslaw.core.catalogue import get_law, shipped
+from bayeslaw.inference import persist, sampler
+from bayeslaw.inference.fit import prepare
+from bayeslaw.inference.plan import plan_fit
+
+SMALL = dict(x="N", curvature=False, num_chains=2, num_warmup=300, num_samples=300, seed=3, check=False,
+             progress_bar=False)
+
+
+@pytest.fixture(scope="module")
+def runs():
+    table = bayeslaw.load_runs(bayeslaw.example_data_path())
+    return table.subset(table.frame.index[::8])
+
+
+@pytest.fixture
+def folder(tmp_path, monkeypatch):
+    """Exports go to a new folder; the process's compiled starts and samplers are forgotten before and after."""
+    where = tmp_path / "exported"
+    monkeypatch.setattr(persist, "export_folder", lambda: where)
+    sampler.clear_cache()
+    yield where
+    sampler.clear_cache()
+
+
+def draws(fit) -> np.ndarray:
+    return np.stack([fit.idata.posterior[k].values for k in ("E", "A", "alpha")])
+
+
+def test_an_exported_program_gives_the_draws_of_a_traced_one(runs, folder, monkeypatch):
+    first = bayeslaw.fit(runs, "power_law", **SMALL)
+    files = sorted(folder.glob("*.jaxexport"))
+    assert len(files) == 2   # the starts and the NUTS program
+
+    # a "new process": nothing compiled here, and nothing may be exported, only read
+    sampler.clear_cache()
+    read = []
+    real_read = persist._read
+    monkeypatch.setattr(persist, "_read", lambda path: read.append(path) or real_read(path))
+    monkeypatch.setattr(jax.export, "export", lambda *a, **k: pytest.fail("traced and exported again"))
+    second = bayeslaw.fit(runs, "power_law", **SMALL)
+    assert sorted(read) == files
+    np.testing.assert_array_equal(draws(second), draws(first))
+
+    # and exporting off: the traced programs give the same draws
+    monkeypatch.setattr(persist, "export_folder", lambda: None)
+    sampler.clear_cache()
+    np.testing.assert_array_equal(draws(bayeslaw.fit(runs, "power_law", **SMALL)), draws(first))
+
+
+def test_a_damaged_file_is_replaced(runs, folder):
+    first = bayeslaw.fit(runs, "power_law", **SMALL)
+    for path in folder.glob("*.jaxexport"):
+        path.write_bytes(b"not a program")
+    sampler.clear_cache()
+    np.testing.assert_array_equal(draws(bayeslaw.fit(runs, "power_law", **SMALL)), draws(first))
+    for path in folder.glob("*.jaxexport"):
+        assert jax.export.deserialize(bytearray(path.read_bytes())) is not None
+
+
+def test_a_folder_that_cannot_be_written_does_not_stop_a_fit(runs, tmp_path, monkeypatch):
+    blocker = tmp_path / "a file"
+    blocker.write_text("")
+    monkeypatch.setattr(persist, "export_folder", lambda: blocker / "exported")
+    sampler.clear_cache()
+    try:
+        fit = bayeslaw.fit(runs, "power_law", **SMALL)
+    finally:
+        sampler.clear_cache()
+    assert np.all(np.isfinite(draws(fit)))
+
+
+def test_a_progress_bar_keeps_its_sampler_traced(runs, folder):
+    bayeslaw.fit(runs, "power_law", **{**SMALL, "progress_bar": True})
+    assert len(list(folder.glob("*.jaxexport"))) == 1   # the starts only: the bar's callback cannot be kept
+
+
+def test_only_bayeslaws_own_laws_and_observation_models_are_kept(runs):
+    assert prepare(plan_fit(runs, "power_law", x="N", curvature=False)).persist
+    assert shipped(get_law("chinchilla_orthogonal"))
+    mine = dataclasses.replace(get_law("power_law"), name="my_power_law")
+    assert not shipped(mine)
+    assert not prepare(plan_fit(runs, mine, x="N", curvature=False)).persist
+    student = bayeslaw.get_observation_model("student_t")
+    assert not prepare(plan_fit(runs, "power_law", x="N", curvature=False,
+                                likelihood=dataclasses.replace(student, name="my_t"))).persist
+
+
+def test_file_names_follow_the_source_and_the_key(monkeypatch):
+    name = persist._file_name(("nuts", 1))
+    assert persist._file_name(("nuts", 2)) != name
+    monkeypatch.setattr(persist, "source_fingerprint", lambda: "another source")
+    assert persist._file_name(("nuts", 1)) != name
+
+
+def test_law_hashes_are_the_same_in_every_process():
+    """A law built at run time (a misfit term's lambdas) hashes the same under any hash seed: its hash keys the
+    exported programs and is checked when a saved fit is loaded."""
+    code = ("from bayeslaw.core.catalogue import get_law; "
+            "print([get_law(n).hash for n in ('chinchilla_orthogonal', 'power_law_orthogonal', 'chinchilla')])")
+    out = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                          env={**os.environ, "PYTHONHASHSEED": seed}).stdout for seed in ("1", "2")}
+    assert len(out) == 1, out
+    # a law without nested code keeps the hash it had before nested code was hashed stably
+    assert get_law("chinchilla").hash == "ff42fe10901209d4"
