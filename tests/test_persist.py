@@ -1,8 +1,8 @@
 """Programs exported ahead of time (bayeslaw.inference.persist): a new process skips tracing, with the same draws.
 
 Each test points the export folder at a temporary one and forgets the compiled programs of this process
-(``sampler.clear_cache``), so a fit either exports its starts and NUTS programs or reads them, as a new process
-would. The fit is the suite's small one-variable fit (31 runs, 2 chains x (300 + 300)), whose programs other
+(:func:`forget`), so a fit either exports its programs (the starts, NUTS, the draws' constants and prior draws, the
+pointwise log likelihood) or reads them, as a new process would. The fit is the suite's small one-variable fit (31 runs, 2 chains x (300 + 300)), whose programs other
 tests compile too.
 """
 
@@ -19,7 +19,8 @@ import pytest
 
 import bayeslaw
 from bayeslaw.core.catalogue import get_law, shipped
-from bayeslaw.inference import persist, sampler
+from bayeslaw.inference import fit as fit_module
+from bayeslaw.inference import model, persist, sampler
 from bayeslaw.inference.fit import prepare
 from bayeslaw.inference.plan import plan_fit
 
@@ -33,14 +34,21 @@ def runs():
     return table.subset(table.frame.index[::8])
 
 
+def forget() -> None:
+    """Forget every program this process compiled for a fit (as a new process starts)."""
+    sampler.clear_cache()
+    for cache in (model._DRAWS, model._LOGLIK, fit_module._CONSTANTS):
+        cache.clear()
+
+
 @pytest.fixture
 def folder(tmp_path, monkeypatch):
     """Exports go to a new folder; the process's compiled starts and samplers are forgotten before and after."""
     where = tmp_path / "exported"
     monkeypatch.setattr(persist, "export_folder", lambda: where)
-    sampler.clear_cache()
+    forget()
     yield where
-    sampler.clear_cache()
+    forget()
 
 
 def draws(fit) -> np.ndarray:
@@ -50,10 +58,11 @@ def draws(fit) -> np.ndarray:
 def test_an_exported_program_gives_the_draws_of_a_traced_one(runs, folder, monkeypatch):
     first = bayeslaw.fit(runs, "power_law", **SMALL)
     files = sorted(folder.glob("*.jaxexport"))
-    assert len(files) == 2   # the starts and the NUTS program
+    # the starts, the NUTS program, the draws' constants and prior draws, the pointwise log likelihood
+    assert len(files) == 4
 
     # a "new process": nothing compiled here, and nothing may be exported, only read
-    sampler.clear_cache()
+    forget()
     read = []
     real_read = persist._read
     monkeypatch.setattr(persist, "_read", lambda path: read.append(path) or real_read(path))
@@ -64,7 +73,7 @@ def test_an_exported_program_gives_the_draws_of_a_traced_one(runs, folder, monke
 
     # and exporting off: the traced programs give the same draws
     monkeypatch.setattr(persist, "export_folder", lambda: None)
-    sampler.clear_cache()
+    forget()
     np.testing.assert_array_equal(draws(bayeslaw.fit(runs, "power_law", **SMALL)), draws(first))
 
 
@@ -72,7 +81,7 @@ def test_a_damaged_file_is_replaced(runs, folder):
     first = bayeslaw.fit(runs, "power_law", **SMALL)
     for path in folder.glob("*.jaxexport"):
         path.write_bytes(b"not a program")
-    sampler.clear_cache()
+    forget()
     np.testing.assert_array_equal(draws(bayeslaw.fit(runs, "power_law", **SMALL)), draws(first))
     for path in folder.glob("*.jaxexport"):
         assert jax.export.deserialize(bytearray(path.read_bytes())) is not None
@@ -82,17 +91,18 @@ def test_a_folder_that_cannot_be_written_does_not_stop_a_fit(runs, tmp_path, mon
     blocker = tmp_path / "a file"
     blocker.write_text("")
     monkeypatch.setattr(persist, "export_folder", lambda: blocker / "exported")
-    sampler.clear_cache()
+    forget()
     try:
         fit = bayeslaw.fit(runs, "power_law", **SMALL)
     finally:
-        sampler.clear_cache()
+        forget()
     assert np.all(np.isfinite(draws(fit)))
 
 
 def test_a_progress_bar_keeps_its_sampler_traced(runs, folder):
     bayeslaw.fit(runs, "power_law", **{**SMALL, "progress_bar": True})
-    assert len(list(folder.glob("*.jaxexport"))) == 1   # the starts only: the bar's callback cannot be kept
+    # all but the sampler (the bar's callback cannot be kept)
+    assert len(list(folder.glob("*.jaxexport"))) == 3
 
 
 def test_only_bayeslaws_own_laws_and_observation_models_are_kept(runs):
@@ -104,6 +114,34 @@ def test_only_bayeslaws_own_laws_and_observation_models_are_kept(runs):
     student = bayeslaw.get_observation_model("student_t")
     assert not prepare(plan_fit(runs, "power_law", x="N", curvature=False,
                                 likelihood=dataclasses.replace(student, name="my_t"))).persist
+
+
+def test_a_kept_function_that_cannot_be_exported_is_called_as_it_is(folder):
+    kept = persist.Kept(("test", "concrete"), jax.jit(lambda x: x * float(x.sum())))   # needs a concrete value
+    with pytest.raises(jax.errors.ConcretizationTypeError):   # what the caller falls back on (model.fit_draws)
+        kept(np.ones(3))
+    assert not list(folder.glob("*"))
+    fine = persist.Kept(("test", "fine"), jax.jit(lambda x: {"twice": 2 * x}))
+    np.testing.assert_array_equal(fine(np.ones(3))["twice"], 2.0)
+    np.testing.assert_array_equal(fine(np.ones(4))["twice"], 2.0)   # one program per shape
+    assert len(list(folder.glob("*.jaxexport"))) == 2
+    off = persist.Kept(("test", "off"), jax.jit(lambda x: x + 1), keep=False)
+    np.testing.assert_array_equal(off(np.ones(3)), 2.0)
+    assert len(list(folder.glob("*.jaxexport"))) == 2
+
+
+def test_a_first_stage_keeps_its_arithmetic(runs, folder, monkeypatch):
+    """chinchilla_orthogonal's two stages: every program, the first stage's constants included, is kept and read by
+    a new process, which traces and exports nothing."""
+    budget = {**SMALL, "x": None, "curvature": "orthogonal"}
+    first = bayeslaw.fit(runs, "chinchilla", **budget)
+    made = set(folder.glob("*.jaxexport"))
+    assert len(made) == 9   # per stage: starts, NUTS, draws, log likelihood; and the constants between them
+    forget()
+    monkeypatch.setattr(jax.export, "export", lambda *a, **k: pytest.fail("traced and exported again"))
+    second = bayeslaw.fit(runs, "chinchilla", **budget)
+    assert set(folder.glob("*.jaxexport")) == made
+    np.testing.assert_array_equal(first.idata.posterior["E"].values, second.idata.posterior["E"].values)
 
 
 def test_file_names_follow_the_source_and_the_key(monkeypatch):

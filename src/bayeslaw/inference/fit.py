@@ -20,9 +20,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ..core.catalogue import shipped
 from ..core.law import Law
-from ..core.observation import OBSERVATION_MODELS
 from ..core.runs import Runs
 from ..core.spec import DataRecord, FitSpec, SamplerRecord
 from .datatree import build_datatree
@@ -30,6 +28,7 @@ from .defaults import FIRST_STAGE_ITERATIONS
 from .diagnostics import check_diagnostics
 from .model import (COORDINATES_SITE, default_chain_method, fit_draws, make_model, pad, padded_size,
                     prior_arguments, prior_families, prior_refs, reference_scales)
+from .persist import Kept, keepable
 from .plan import FitPlan, plan_fit
 from .pointwise import keeps_pointwise
 from .result import Fit
@@ -217,7 +216,7 @@ def prepare(plan: FitPlan, *, first_stage: bool = True) -> Prepared:
                     xs=xs, log_y=log_y, ctx_exact=ctx_exact, model=make_model(law, obs, families),
                     args=(prior_args, *padded), cache_key=(law.name, law.hash, obs.name, support_key),
                     chain_method=s.chain_method or default_chain_method(s.num_chains),
-                    persist=shipped(law) and OBSERVATION_MODELS.get(obs.name) is obs)
+                    persist=keepable(law, obs))
 
 
 def derived_constants(plan: FitPlan, xs: Mapping[str, Any]) -> dict[str, Any]:
@@ -237,7 +236,9 @@ def derived_constants(plan: FitPlan, xs: Mapping[str, Any]) -> dict[str, Any]:
     theta0 = {k: np.float64(np.median(first.draws(k))) for k in base.params}
     noise = {k: np.float64(np.median(first.draws(k))) for k in obs.params}
     with jax.enable_x64(True):
-        fn = remember(_CONSTANTS, (plan.law.name, plan.law.hash, obs.name), lambda: jax.jit(_constants_fn(plan.law, obs)))
+        key = ("constants", plan.law.name, plan.law.hash, obs.name)
+        fn = remember(_CONSTANTS, key, lambda: Kept(key, jax.jit(_constants_fn(plan.law, obs)),
+                                                    keep=keepable(plan.law, obs)))
         return dict(fn(theta0, noise, xs, jnp.asarray(np.log(plan.runs.loss))))
 
 

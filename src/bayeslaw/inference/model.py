@@ -25,6 +25,7 @@ from ..core import misfit
 from ..core.law import Law
 from ..core.observation import ObservationModel
 from ..core.priors import DISTRIBUTIONS, Prior
+from .persist import Kept, keepable
 from .sampler import remember
 
 COORDINATES_SITE = "z_coordinates"  # the sample site of a law's Coordinates (not kept in the posterior)
@@ -190,9 +191,11 @@ def draws_fn(law: Law, observation: ObservationModel, families: tuple[tuple[str,
             post = law.conventional({k: v for k, v in samples.items() if k != COORDINATES_SITE}, log_ref)
             return post, prior_draws(law, families, prior_args, seed, log_ref, draws)
 
-        return jax.jit(f, compiler_options=CHEAP)
+        return Kept(("draws", *key), jax.jit(f, compiler_options=CHEAP), keep=keepable(law, observation),
+                    compiler_options=CHEAP)
 
-    return remember(_DRAWS, (law.name, law.hash, observation.name, families), make)
+    key = (law.name, law.hash, observation.name, families)
+    return remember(_DRAWS, key, make)
 
 
 def prior_draws(law: Law, families, prior_args, seed, log_ref, num_draws: int) -> dict[str, Any]:
@@ -245,9 +248,12 @@ def independent_log_density_fn(law: Law, observation: ObservationModel):
             mu = law.log_mean(xs, **{k: draw[k] for k in law.mean_params})
             return observation.distribution(mu, **{k: draw[k] for k in observation.params}).log_prob(log_y)
 
-        return jax.jit(lambda samples, xs, log_y: jax.lax.map(lambda d: one(d, xs, log_y), samples, batch_size=64))
+        return Kept(("rows", *key), jax.jit(lambda samples, xs, log_y: jax.lax.map(lambda d: one(d, xs, log_y),
+                                                                                   samples, batch_size=64)),
+                    keep=keepable(law, observation))
 
-    return remember(_LOGLIK, (law.name, law.hash, observation.name, "rows"), make)
+    key = (law.name, law.hash, observation.name, "rows")
+    return remember(_LOGLIK, key, make)
 
 
 def padded_size(n: int) -> int:

@@ -23,10 +23,17 @@ import hashlib
 import importlib.util
 import os
 import tempfile
+import threading
 from pathlib import Path
 from typing import Any, Callable
 
 import jax
+import jax.numpy as jnp
+import numpy as np
+
+from ..core.catalogue import shipped
+from ..core.law import Law
+from ..core.observation import OBSERVATION_MODELS, ObservationModel
 
 FOLDER = "bayeslaw-exported"
 
@@ -127,4 +134,42 @@ def exported(key: tuple, jitted: Callable, args: tuple, *, in_shardings: Any = N
     return jax.jit(exp.call, **shardings, compiler_options=compiler_options)
 
 
-__all__ = ["use_persistent_cache", "export_folder", "exported", "source_fingerprint", "FOLDER"]
+def keepable(law: Law, observation: ObservationModel) -> bool:
+    """Whether programs of this law and observation model may be kept on disk: both are bayeslaw's own, the very
+    objects its catalogues give for their names (their code changes only with bayeslaw's source)."""
+    return shipped(law) and OBSERVATION_MODELS.get(observation.name) is observation
+
+
+def shapes(args: tuple) -> tuple:
+    """The shapes, dtypes and tree structure of ``args``: what a program traced for them depends on."""
+    return (tuple((tuple(np.shape(leaf)), str(jnp.result_type(leaf))) for leaf in jax.tree.leaves(args)),
+            jax.tree.structure(args))
+
+
+class Kept:
+    """A jitted function whose program for each argument shapes is kept on disk (:func:`exported`), for the small
+    programs a fit runs once per process (its draws' constants, the pointwise log likelihood, a first stage's
+    arithmetic): the first call per shapes reads the program, or exports it; ``key`` names the function (e.g.
+    law, observation model, priors). With ``keep=False`` it is ``jitted`` itself."""
+
+    def __init__(self, key: tuple, jitted: Callable, *, keep: bool = True, compiler_options: dict | None = None):
+        self.key, self.jitted, self.keep, self.options = key, jitted, keep, compiler_options
+        self.calls: dict[tuple, Callable] = {}
+        self.lock = threading.Lock()
+
+    def __call__(self, *args):
+        if not self.keep:
+            return self.jitted(*args)
+        at = shapes(args)
+        fn = self.calls.get(at)
+        if fn is None:
+            with self.lock:
+                fn = self.calls.get(at)
+                if fn is None:
+                    fn = exported((self.key, at), self.jitted, args, compiler_options=self.options) or self.jitted
+                    self.calls[at] = fn
+        return fn(*args)
+
+
+__all__ = ["use_persistent_cache", "export_folder", "exported", "source_fingerprint", "keepable", "shapes", "Kept",
+           "FOLDER"]

@@ -24,7 +24,7 @@ from jax.sharding import PartitionSpec as P
 from numpyro.infer.hmc import hmc
 from numpyro.infer.initialization import init_to_uniform
 
-from .persist import exported, use_persistent_cache
+from .persist import exported, shapes, use_persistent_cache
 from .start import CHEAP, Starter, laplace_start
 
 EXTRA_FIELDS = ("diverging", "num_steps", "energy", "potential_energy", "accept_prob", "step_size")
@@ -199,7 +199,7 @@ def _initialize(model, model_args: tuple, seed: int, num_chains: int, init_strat
     # compiled at the lowest optimisation up to 8192 rows (the Laplace start's ~10 Newton passes then cost little);
     # beyond, running it at half speed would cost more than compiling it fully
     cheap = max((int(np.size(leaf)) for leaf in jax.tree.leaves(model_args)), default=0) <= 8192
-    key = (cache_key, _shapes(model_args), num_chains, init_strategy, laplace)
+    key = (cache_key, shapes(model_args), num_chains, init_strategy, laplace)
     # a start strategy is a function: only NumPyro's default has a name that is the same in every process
     keep = ("starts", key[:2], num_chains, laplace, cheap) if persist and init_strategy is init_to_uniform else None
     starter, starts = remember(_STARTERS, key, lambda: _starter(model, num_chains, init_strategy, laplace, cheap,
@@ -223,16 +223,11 @@ def _starter(model, num_chains: int, init_strategy, laplace: bool, cheap: bool,
     return starter, _Once(starter.fn, quiet="Out-of-support values provided to log prob", export=export)
 
 
-def _shapes(model_args: tuple) -> tuple:
-    return (tuple((tuple(np.shape(leaf)), str(jnp.result_type(leaf))) for leaf in jax.tree.leaves(model_args)),
-            jax.tree.structure(model_args))
-
-
 def _program(info: Callable, cache_key: tuple, model_args: tuple, settings: dict, persist: bool = False) -> Callable:
     """The compiled sampler for these settings and argument shapes, built once and remembered (and, with
     ``persist`` and no progress bar, whose callback cannot be kept, exported to disk). ``info()`` gives the
     model's ModelInfo: called only while tracing the program."""
-    key = (cache_key, _shapes(model_args), tuple(sorted(settings.items())))
+    key = (cache_key, shapes(model_args), tuple(sorted(settings.items())))
 
     def make() -> _Once:
         fn, shardings = _make_program(lambda *a: _traced(info).potential_fn(*a),
