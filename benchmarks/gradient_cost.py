@@ -5,8 +5,13 @@ builds it (``inference.fit.prepare``: centred inputs, the law's coordinates, pad
 priors as arguments); the straightforward one is ``benchmarks/peers.py``'s (raw log inputs, five parameters plus
 sigma and nu, no padding). For each, NumPyro's ``initialize_model`` gives the potential; its gradient runs
 ``--steps`` times inside one compiled ``fori_loop`` (the point moves a little each step, so nothing is hoisted), and
-the time per gradient is the minimum over ``--rounds`` interleaved rounds, less an empty loop's. Run it on one core
-(``taskset -c 1``) on a quiet machine. Usage::
+the time per gradient is the minimum over ``--rounds`` interleaved rounds, less an empty loop's. The loop adds up
+every component of the gradient: until 2026-12-06 it kept only the first, which let XLA drop the rest of the
+gradient (a different part in each model, as their parameters sort differently), and it reported bayeslaw at 2.88x
+the straightforward model where the whole gradient costs ~1.2x. A second table times whole NUTS iterations of
+each potential (NumPyro's ``hmc(..., algo="NUTS")`` kernel at a fixed small step size and a maximum tree depth of
+3, so every iteration takes 7 leapfrog steps; the steps are counted, not assumed): gradient plus NUTS's own
+bookkeeping per leapfrog step. Run it on one core (``taskset -c 1``) on a quiet machine. Usage::
 
     taskset -c 1 python benchmarks/gradient_cost.py --rounds 7
 """
@@ -65,7 +70,7 @@ def timer(info, steps: int):
     def loop(f0, n):
         def body(i, acc):
             g = grad(f0 + 1e-9 * i)
-            return acc + g[0]
+            return acc + jnp.sum(g)   # every component: a single one lets XLA drop the rest of the gradient
         return jax.lax.fori_loop(0, n, body, jnp.zeros((), f0.dtype))
 
     loop(flat, steps).block_until_ready()
@@ -74,6 +79,33 @@ def timer(info, steps: int):
         t0 = time.perf_counter()
         loop(flat, n).block_until_ready()
         return time.perf_counter() - t0
+    return run
+
+
+def step_timer(info, iterations: int):
+    """Seconds per leapfrog step of NUTS on this potential: ``iterations`` iterations in one compiled loop."""
+    import jax
+    import jax.numpy as jnp
+    from numpyro.infer.hmc import hmc
+
+    init_kernel, sample_kernel = hmc(potential_fn=info.potential_fn, algo="NUTS")
+    state0 = init_kernel(info.param_info, num_warmup=0, step_size=1e-4, adapt_step_size=False,
+                         adapt_mass_matrix=False, max_tree_depth=3, rng_key=jax.random.PRNGKey(1))
+
+    @jax.jit
+    def loop(state, n):
+        def body(i, carry):
+            s, steps = carry
+            s = sample_kernel(s)
+            return s, steps + s.num_steps
+        return jax.lax.fori_loop(0, n, body, (state, jnp.zeros((), jnp.int64)))
+
+    jax.block_until_ready(loop(state0, iterations))
+
+    def run(n):
+        t0 = time.perf_counter()
+        _, steps = jax.block_until_ready(loop(state0, n))
+        return time.perf_counter() - t0, int(steps)
     return run
 
 
@@ -97,6 +129,21 @@ def main(argv: list[str] | None = None) -> int:
     print("| model | µs per gradient | ratio to straightforward |")
     print("|---|---|---|")
     for name, t in best.items():
+        print(f"| {name} | {t * 1e6:.2f} | {t / base:.2f} |")
+
+    iterations = max(args.steps // 7, 2)
+    steppers = {name: step_timer(info, iterations) for name, info in potentials().items()}
+    per_step = {name: float("inf") for name in steppers}
+    for _ in range(args.rounds):
+        for name, run in steppers.items():
+            (t_n, s_n), (t_1, s_1) = run(iterations), run(1)
+            per_step[name] = min(per_step[name], (t_n - t_1) / (s_n - s_1))
+    base = per_step["straightforward NumPyro"]
+    print(f"\none NUTS leapfrog step (gradient and tree bookkeeping), the same models: minimum of {args.rounds} "
+          f"interleaved rounds of {iterations} iterations of 7 steps in a compiled loop\n")
+    print("| model | µs per leapfrog step | ratio to straightforward |")
+    print("|---|---|---|")
+    for name, t in per_step.items():
         print(f"| {name} | {t * 1e6:.2f} | {t / base:.2f} |")
     return 0
 

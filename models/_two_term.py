@@ -56,21 +56,29 @@ def log_dexponent(log_d, log_share, w):
 def two_exponents(n: str = "N", d: str = "D", positive: tuple[str, ...] = ()) -> Coordinates:
     """z = (log L at the centre, logit E share, logit A share of the rest, log rise down n, log rise down d) ->
     E, a, alpha, b, beta of ``LSE(log E, a - alpha x[n], b - beta x[d])`` (a and b are the terms' logs at the
-    centre); then the log of each parameter named in ``positive`` (a law's further parameters, > 0)."""
+    centre); then the log of each parameter named in ``positive`` (a law's further parameters, > 0).
+
+    The two terms are computed side by side as 2-vectors (the functions above, applied elementwise): XLA then
+    fuses them into fewer kernels, and a gradient of the Chinchilla model costs ~15% less than with one scalar
+    chain per term (benchmarks/gradient_cost.py); the numbers are the same."""
+
+    def terms(z, x):
+        log_e, log_a, log_b, _ = centre(z)
+        log_ab = jnp.stack([log_a, log_b])
+        w = jnp.stack([width(x[n]), width(x[d])])
+        return log_e, log_ab, log_ab - z[0], w
 
     def to_params(z, x):
-        log_e, log_a, log_b, _ = centre(z)
-        alpha = exponent(z[3], log_a - z[0], width(x[n]))
-        beta = exponent(z[4], log_b - z[0], width(x[d]))
-        return {"E": jnp.exp(log_e), "a": log_a, "alpha": alpha, "b": log_b, "beta": beta,
+        log_e, log_ab, log_share, w = terms(z, x)
+        expo = exponent(z[3:5], log_share, w)
+        return {"E": jnp.exp(log_e), "a": log_ab[0], "alpha": expo[0], "b": log_ab[1], "beta": expo[1],
                 **{name: jnp.exp(z[5 + i]) for i, name in enumerate(positive)}}
 
     def log_det(z, x):
         # block triangular: (log E, a, b) from z[0:3] (det 1), each exponent from its own rise, E = exp(log E),
         # the positive ones exp(z)
-        log_e, log_a, log_b, _ = centre(z)
-        return (log_e + log_dexponent(z[3], log_a - z[0], width(x[n])) + log_dexponent(z[4], log_b - z[0], width(x[d]))
-                + jnp.sum(z[5:]))
+        log_e, _, log_share, w = terms(z, x)
+        return log_e + jnp.sum(log_dexponent(z[3:5], log_share, w)) + jnp.sum(z[5:])
 
     return Coordinates(5 + len(positive), to_params, WHY, log_det)
 

@@ -102,10 +102,12 @@ def test_cli_fit_curvature_on(tmp_path, capsys):
 
     from bayeslaw.cli import main
 
-    runs = bayeslaw.load_runs(bayeslaw.example_data_path()).frame.iloc[::6]
+    # the runs and budget of test_fit_save_load_predict: one compiled program for both
+    runs = bayeslaw.load_runs(bayeslaw.example_data_path()).frame.iloc[::8]
     runs.to_csv(tmp_path / "runs.csv")
     code = main(["fit", str(tmp_path / "runs.csv"), "--law", "power_law", "--x", "N", "--curvature", "on",
-                 "--num-chains", "2", "--num-warmup", "150", "--num-samples", "150", "--format", "json", "--quiet"])
+                 "--num-chains", "2", "--num-warmup", "300", "--num-samples", "300", "--seed", "3", "--format", "json",
+                 "--quiet"])
     doc = json.loads(capsys.readouterr().out)
     assert code in (0, 1) and doc["law"] == "power_law_curved" and "curvature=True" in doc["law_reason"]
-    assert doc["sampler"]["num_warmup"] == 150
+    assert doc["sampler"]["num_warmup"] == 300
