@@ -97,7 +97,7 @@ def fit_kwargs(task: dict) -> dict:
     """bayeslaw.fit's arguments for a curve's training part (one run, x = seen examples)."""
     # the plain law, as in the committed results (made before curvature="auto" became the default, 2026-12-03):
     # with student_t the curve's rows are independent and "auto" would add the orthogonal term
-    return dict(x="D", run="run", likelihood=task["likelihood"], curvature=False, num_warmup=task["num_warmup"],
+    return dict(x="D", run="run", likelihood=task.get("observation", task["likelihood"]), curvature=False, num_warmup=task["num_warmup"],
                 num_samples=task["num_samples"], num_chains=task["num_chains"], seed=task["seed"], progress_bar=False)
 
 
@@ -108,7 +108,7 @@ def run_curve(task: dict) -> tuple[dict, list[dict]]:
     t0 = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        fit = bayeslaw.fit(task["train"].assign(run="curve"), "power_law", **fit_kwargs(task))
+        fit = bayeslaw.fit(task["train"].assign(run="curve"), task.get("law", "power_law"), **fit_kwargs(task))
     return score_curve(task, fit, time.perf_counter() - t0)
 
 
@@ -121,7 +121,8 @@ def run_batched(tasks: list[dict], chunk: int = 16):
     t0 = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        fits = bayeslaw.fit_many([t["train"].assign(run="curve") for t in tasks], "power_law", chunk=chunk,
+        fits = bayeslaw.fit_many([t["train"].assign(run="curve") for t in tasks], tasks[0].get("law", "power_law"),
+                                 chunk=chunk,
                                  **fit_kwargs(tasks[0]))
     share = (time.perf_counter() - t0) / len(tasks)
     for task, fit in zip(tasks, fits.values()):
@@ -283,6 +284,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     p.add_argument("--batch", action="store_true",
                    help="fit the curves with bayeslaw.fit_many in this process (results under LIKELIHOOD_fit_many)")
+    p.add_argument("--law", default="power_law",
+                   help="the law fitted to every curve (default power_law; another law's rows are labelled "
+                        "'LIKELIHOOD (LAW)' and kept under LIKELIHOOD_LAW)")
     p.add_argument("--out", type=Path, default=HERE / "results")
     args = p.parse_args(argv)
     studies = STUDIES if args.study == "all" else (args.study,)
@@ -295,7 +299,8 @@ def main(argv: list[str] | None = None) -> int:
             step = max(1, len(curves) // args.curves)
             curves = curves[::step][:args.curves]
         for lik in args.likelihoods.split(","):
-            tasks = [dict(c, likelihood=lik, seed=args.seed, num_samples=args.num_samples,
+            label = lik if args.law == "power_law" else f"{lik} ({args.law})"
+            tasks = [dict(c, likelihood=label, observation=lik, law=args.law, seed=args.seed, num_samples=args.num_samples,
                           num_warmup=args.num_warmup, num_chains=args.num_chains) for c in curves]
             rows, pts = [], []
             t0 = time.perf_counter()
@@ -305,7 +310,8 @@ def main(argv: list[str] | None = None) -> int:
                 pts += points
                 print(f"{study} {lik} {i + 1}/{len(tasks)} {row['curve_id']}: {row['wall_s']:.1f} s, "
                       f"{row['warnings']} warnings", file=sys.stderr, flush=True)
-            folder = args.out / study / (f"{lik}_fit_many" if args.batch else lik)
+            name = lik if args.law == "power_law" else f"{lik}_{args.law}"
+            folder = args.out / study / (f"{name}_fit_many" if args.batch else name)
             folder.mkdir(parents=True, exist_ok=True)
             pd.DataFrame(rows).sort_values("curve_id").to_csv(folder / "curves.csv", index=False)
             pd.DataFrame(pts).sort_values(["curve_id", "x"]).to_csv(folder / "points.csv.gz", index=False,
