@@ -12,6 +12,7 @@ import math
 import os
 import pickle
 import re
+import warnings
 
 import arviz_plots as azp
 import arviz_stats as azs
@@ -287,6 +288,21 @@ def test_load_with_changed_law_warns_with_hashes(saved, monkeypatch):
         loaded = bayeslaw.load(saved)
     assert loaded.law is changed
     assert record[0].filename == __file__, "the warning should point at the caller of load()"
+
+
+def test_load_with_other_coordinates_of_the_same_model_does_not_warn(saved, monkeypatch):
+    """The coordinates are where NUTS moved, not the model: a law whose coordinates' code changed (its hash) but
+    whose maths did not (its maths hash) loads a saved fit without the "has changed" warning."""
+    law = bayeslaw.get_law("chinchilla")
+    moved = dataclasses.replace(law, coordinates=dataclasses.replace(
+        law.coordinates, to_params=lambda z, x: law.coordinates.to_params(z, x)))
+    assert moved.hash != law.hash and moved.maths_hash == law.maths_hash
+    assert json.loads((saved / "spec.json").read_text())["law"]["maths_hash"] == law.maths_hash
+    monkeypatch.setattr(catalogue, "_USER_LAWS", {})
+    bayeslaw.register(moved)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert bayeslaw.load(saved).law is moved
 
 
 # -- diagnostics ----------------------------------------------------------------------------------

@@ -344,8 +344,10 @@ class Law:
         return self.describe()
 
     def to_dict(self) -> dict[str, Any]:
-        """The law as plain JSON: name, version, hash, inputs, formula, reference, priors and their reasons."""
-        return {"name": self.name, "version": self.version, "hash": self.hash, "inputs": list(self.inputs),
+        """The law as plain JSON: name, version, hash (and the maths hash, without the coordinates), inputs, formula,
+        reference, priors and their reasons."""
+        return {"name": self.name, "version": self.version, "hash": self.hash, "maths_hash": self.maths_hash,
+                "inputs": list(self.inputs),
                 "formula": self.formula, "reference": self.reference,
                 "priors": {k: p.prior.to_dict() for k, p in self.params.items()},
                 "why": {k: p.why for k, p in self.params.items()},

@@ -227,8 +227,11 @@ def load(path: str | os.PathLike, *, law: Law | None = None, verify: bool = True
         raise LawError(f"'{path}' was fitted with the law {name!r}, which this Python process's catalogue does not have; "
                        "register it with bayeslaw.register(...) before loading, or pass law=... to load().")
     the_law = law if law is not None else get_law(name)
-    # a fit saved before the law declared (other) coordinates is a fit of the same model: its maths hash matches
-    if saved_law.get("hash") not in (the_law.hash, the_law.maths_hash):
+    # the coordinates are where NUTS moved, not the model: a fit saved with other coordinates (or before the law
+    # declared any) is a fit of the same model when the maths hashes match (fits saved since 2026-12-06 record
+    # theirs; an earlier fit's hash is its maths hash when it was saved without coordinates)
+    saved_maths = saved_law.get("maths_hash", saved_law.get("hash"))
+    if saved_law.get("hash") != the_law.hash and saved_maths != the_law.maths_hash:
         warnings.warn(f"The law {name!r} has changed since this fit was saved (hash {saved_law.get('hash')} "
                       f"then, {the_law.hash} now); predictions use today's law with the saved draws.",
                       UserWarning, stacklevel=2)
