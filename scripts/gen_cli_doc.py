@@ -168,7 +168,7 @@ their tables and JSON.
 
 ### `laws --format json`
 
-A list (or one object with `laws NAME`) with `name, version, hash, inputs, formula, reference, priors` (NumPyro
+A list (or one object with `laws NAME`) with `name, version, hash, maths_hash, inputs, formula, reference, priors` (NumPyro
 distribution name and arguments), `why` (one line per prior), `description`, `origin` (the catalogue module, entry
 point or `registered`) and `params` (per parameter: `prior`, `why`, `description`); `centre` appears for laws that
 centre an input elsewhere.
