@@ -193,3 +193,49 @@ def test_trend_probe_results_hold_what_the_readme_says():
                    nmt["law"]["median_rmsle"], nmt["law+trend"]["median_rmsle"]):
         assert f"{number:.4f}" in readme, number
     assert f"correlation {rev['corr_slope_tail']:.2f}" in readme
+
+
+@pytest.mark.slow
+def test_law_stack_smoke(run_main, tmp_path):
+    """law_stack.py end to end on one synthetic curve: each law alone and their backtest-weighted stack, scored on
+    the held-out tail, with the weights recorded per curve (~19 s with compiled programs: six fits, two of them
+    m3's, which no other default test compiles; hence --run-slow)."""
+    code = run_main("law_stack", "--study", "synthetic", "--curves", "1", "--workers", "1", *SMALL, "--out", tmp_path)
+    assert code == 0
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert set(summary) == {f"synthetic/learning_curve ({m})" for m in ("power_law", "m3", "stack")}
+    for rec in summary.values():
+        assert rec["curves"] == 1 and 0 <= rec["coverage_50"] <= rec["coverage_90"] <= 1
+    weights = pd.read_csv(tmp_path / "synthetic" / "weights.csv")
+    assert len(weights) == 1
+    np.testing.assert_allclose(weights[["weight_power_law", "weight_m3"]].sum(axis=1), 1.0)
+    stack = pd.read_csv(tmp_path / "synthetic" / "learning_curve_stack" / "points.csv.gz")
+    alone = pd.read_csv(tmp_path / "synthetic" / "learning_curve_power_law" / "points.csv.gz")
+    assert len(stack) == len(alone) > 0 and (stack["lower_90"] <= stack["upper_90"]).all()
+
+
+def test_law_stack_results_hold_what_the_readme_says():
+    """law_stack.py's committed results (552 fits: --run-slow territory, not rerun here): the README's table is
+    summary.json's, and what its verdicts say holds in analysis.json."""
+    summary = json.loads((STUDY / "results" / "law_stack" / "summary.json").read_text())
+    analysis = json.loads((STUDY / "results" / "law_stack" / "analysis.json").read_text())
+    readme = (STUDY / "README.md").read_text()
+    for key, rec in summary.items():
+        study, model = key.split("/")
+        lo, hi = rec["coverage_90_ci95"]
+        assert (f"{rec['coverage_90']:.3f} [{lo:.3f}, {hi:.3f}] / {rec['coverage_90_per_curve']:.3f} | "
+                f"{rec['coverage_50']:.3f} / {rec['coverage_50_per_curve']:.3f} | {rec['median_rmsle']:.4f} | "
+                f"{rec['mean_crps_log']:.4f}") in readme, key
+    rev, syn = analysis["revisiting"], analysis["synthetic"]
+    m3, pl, st = (summary[f"revisiting/learning_curve ({m})"] for m in ("m3", "power_law", "stack"))
+    # the saturating law is better on most real tails and meets the issue's Revisiting bars but the warnings
+    assert rev["best_on_tail"]["m3"] > 0.7 and m3["median_rmsle"] < 0.025 < pl["median_rmsle"]
+    assert 0.85 <= m3["coverage_90"] <= 0.95 and 0.40 <= m3["coverage_50"] <= 0.60
+    # the training part's backtest picks the law better on the tail no more often than a coin, all or nothing
+    assert rev["picked_the_better_law"] < 0.5 and rev["weights_all_or_nothing"] == 1.0
+    assert pl["median_rmsle"] > st["median_rmsle"] > m3["median_rmsle"]
+    # where power_law is the truth, m3 is biased low and the stack stays near power_law
+    assert syn["m3"]["mean_pit"] < 0.4 < syn["power_law"]["mean_pit"]
+    for number in (rev["best_on_tail"]["m3"], rev["picked"]["m3"], rev["picked_the_better_law"],
+                   syn["picked_the_better_law"]):
+        assert f"{100 * number:.0f}%" in readme, number

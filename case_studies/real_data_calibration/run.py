@@ -132,17 +132,22 @@ def run_batched(tasks: list[dict], chunk: int = 16):
 def score_curve(task: dict, fit, wall: float) -> tuple[dict, list[dict]]:
     """A fitted curve's row (warnings, divergences, time) and its held-out points, scored."""
     import bayeslaw
+
+    row = {"curve_id": task["curve_id"], "domain": task["domain"], "likelihood": task["likelihood"],
+           "n_train": len(task["train"]), "n_held": len(task["held"]), "wall_s": wall,
+           "warnings": len(fit.diagnostics), "divergences": int(fit.idata["sample_stats"]["diverging"].sum())}
+    if not len(task["held"]):
+        return row, []
+    pred = bayeslaw.predict(fit, x=task["held"]["D"].to_numpy(float), ci_prob=0.9, seed=task["seed"])
+    return row, score_draws(task, pred.draws("new_run"))
+
+
+def score_draws(task: dict, new: np.ndarray) -> list[dict]:
+    """The held-out points of a curve scored against new-run draws (draws x points) of any predictive."""
     from bayeslaw.validation.scores import crps_samples
 
     train, held = task["train"], task["held"]
-    row = {"curve_id": task["curve_id"], "domain": task["domain"], "likelihood": task["likelihood"],
-           "n_train": len(train), "n_held": len(held), "wall_s": wall, "warnings": len(fit.diagnostics),
-           "divergences": int(fit.idata["sample_stats"]["diverging"].sum())}
-    if not len(held):
-        return row, []
     x, y = held["D"].to_numpy(float), held["loss"].to_numpy(float)
-    pred = bayeslaw.predict(fit, x=x, ci_prob=0.9, seed=task["seed"])
-    new = pred.draws("new_run")
     lo90, hi90 = np.quantile(new, [0.05, 0.95], axis=0)
     lo50, hi50 = np.quantile(new, [0.25, 0.75], axis=0)
     med = np.median(new, axis=0)
@@ -157,7 +162,7 @@ def score_curve(task: dict, fit, wall: float) -> tuple[dict, list[dict]]:
     crps = crps_samples(np.log(np.clip(new, 1e-300, 1e300)), np.log(y))
     for p, c in zip(points, crps):
         p["crps_log"] = float(c)
-    return row, points
+    return points
 
 
 def _execute(tasks: list[dict], workers: int):
