@@ -51,8 +51,8 @@ def run_curve(task: dict) -> list[tuple[dict, list[dict]]]:
         out.append((row, pts))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        stacked = bayeslaw.stack(fits, weights="backtest", holdout_top=task["holdout_top"])
-    label = f"{task['likelihood']} (stack)"
+        stacked = bayeslaw.stack(fits, weights="backtest", holdout_top=task["holdout_top"], method=task["method"])
+    label = f"{task['likelihood']} ({stack_name(task['method'])})"
     weights = {f"weight_{k}": float(v) for k, v in stacked.weights.items()}
     row = {"curve_id": task["curve_id"], "domain": task["domain"], "likelihood": label,
            "n_train": len(task["train"]), "n_held": len(task["held"]), "wall_s": time.perf_counter() - t0,
@@ -66,6 +66,15 @@ def run_curve(task: dict) -> list[tuple[dict, list[dict]]]:
     return out
 
 
+def stack_name(method: str) -> str:
+    """The stack's label: "stack" for stacking weights (bayeslaw.stack's default), else "stack METHOD"."""
+    return "stack" if method == "stacking" else f"stack {method}"
+
+
+def folder_name(label: str) -> str:
+    return label.replace(" ", "_").replace("(", "").replace(")", "")
+
+
 def analyse(out: Path, laws: list[str], likelihood: str = "learning_curve") -> dict:
     """Per study: on how many curves each law's tail is better (mean CRPS of the held-out points), how often the
     stack's weights (from the training part alone) picked the law that was better on the tail, and each
@@ -75,7 +84,8 @@ def analyse(out: Path, laws: list[str], likelihood: str = "learning_curve") -> d
         if not (out / study / "weights.csv").exists():
             continue
         weights = pd.read_csv(out / study / "weights.csv").set_index("curve_id")
-        labels = {m: f"{likelihood}_{m}" for m in [*laws, "stack"]}
+        stacks = sorted(f.name[len(likelihood) + 1:] for f in (out / study).glob(f"{likelihood}_stack*"))
+        labels = {m: f"{likelihood}_{m}" for m in [*laws, *stacks]}
         pts = {m: pd.read_csv(out / study / folder / "points.csv.gz") for m, folder in labels.items()}
         crps = pd.DataFrame({m: pts[m].groupby("curve_id")["crps_log"].mean() for m in laws})
         best_on_tail = crps.idxmin(axis=1)
@@ -85,26 +95,16 @@ def analyse(out: Path, laws: list[str], likelihood: str = "learning_curve") -> d
                "picked": {m: float((picked == m).mean()) for m in laws},
                "picked_the_better_law": float((picked == best_on_tail).mean()),
                "weights_all_or_nothing": float((weights[[f"weight_{m}" for m in laws]].max(axis=1) > 0.99).mean())}
+        for name in stacks[1:]:   # the other weightings' own weights: how often all or nothing
+            other = pd.read_csv(out / study / f"weights_{name}.csv")
+            rec[f"weights_all_or_nothing_{name}"] = float(
+                (other[[f"weight_{m}" for m in laws]].max(axis=1) > 0.99).mean())
         for m, p in pts.items():
             rec[m] = {"mean_pit": float(p["pit"].mean()), "above_50": float((p["loss"] > p["upper_50"]).mean()),
                       "below_50": float((p["loss"] < p["lower_50"]).mean()),
                       "heldout_over_median": float(np.mean(p["loss"] / p["median"] - 1))}
         res[study] = rec
     return res
-
-
-def execute(tasks: list[dict], workers: int):
-    if workers <= 1:
-        R.init_process()
-        for t in tasks:
-            yield run_curve(t)
-        return
-    import multiprocessing as mp
-    from concurrent.futures import ProcessPoolExecutor, as_completed
-
-    with ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"), initializer=R.init_process) as pool:
-        for fut in as_completed([pool.submit(run_curve, t) for t in tasks]):
-            yield fut.result()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -115,6 +115,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--holdout-top", type=float, default=0.2,
                    help="share of each training part's later checkpoints the weights' backtest holds out "
                         "(bayeslaw.stack's default)")
+    p.add_argument("--method", default="stacking", choices=["stacking", "bb-pseudo-bma"],
+                   help="how the backtest's pointwise densities become weights (bayeslaw.stack's method)")
     p.add_argument("--curves", type=int, default=None, help="every k-th curve so that about this many are fitted")
     p.add_argument("--num-samples", type=int, default=1000)
     p.add_argument("--num-warmup", type=int, default=1000)
@@ -134,10 +136,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.curves:
         curves = curves[::max(1, len(curves) // args.curves)][:args.curves]
     tasks = [dict(c, likelihood=args.likelihood, laws=args.laws.split(","), holdout_top=args.holdout_top,
+                  method=args.method,
                   seed=args.seed, num_samples=args.num_samples, num_warmup=args.num_warmup,
                   num_chains=args.num_chains) for c in curves]
     rows, pts, t0 = {}, {}, time.perf_counter()
-    for i, results in enumerate(execute(tasks, args.workers)):
+    for i, results in enumerate(R.execute(tasks, args.workers, run_curve)):
         for row, points in results:
             rows.setdefault(row["likelihood"], []).append(row)
             pts.setdefault(row["likelihood"], []).extend(points)
@@ -146,14 +149,16 @@ def main(argv: list[str] | None = None) -> int:
               + ", ".join(f"{k[7:]} {v:.2f}" for k, v in last.items() if k.startswith("weight_")),
               file=sys.stderr, flush=True)
     for label, r in rows.items():
-        folder = args.out / args.study / label.replace(" ", "_").replace("(", "").replace(")", "")
+        folder = args.out / args.study / folder_name(label)
         folder.mkdir(parents=True, exist_ok=True)
         pd.DataFrame(r).sort_values("curve_id").to_csv(folder / "curves.csv", index=False)
         pd.DataFrame(pts[label]).sort_values(["curve_id", "x"]).to_csv(folder / "points.csv.gz", index=False,
                                                                       float_format="%.6g")
-    stack_rows = pd.DataFrame(rows[f"{args.likelihood} (stack)"])
+    name = stack_name(args.method)
+    stack_rows = pd.DataFrame(rows[f"{args.likelihood} ({name})"])
     weights = stack_rows[["curve_id", "domain", *[c for c in stack_rows if c.startswith("weight_")]]]
-    weights.sort_values("curve_id").to_csv(args.out / args.study / "weights.csv", index=False)
+    file = "weights.csv" if name == "stack" else f"weights_{folder_name(name)}.csv"
+    weights.sort_values("curve_id").to_csv(args.out / args.study / file, index=False)
     print(f"{args.study}: {len(tasks)} curves in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
     points, curves_ = R.collect(args.out)
     summary = R.summarise(points, curves_)

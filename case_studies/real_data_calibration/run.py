@@ -165,17 +165,19 @@ def score_draws(task: dict, new: np.ndarray) -> list[dict]:
     return points
 
 
-def _execute(tasks: list[dict], workers: int):
+def execute(tasks: list[dict], workers: int, fn=None):
+    """``fn(task)`` (default :func:`run_curve`) of every task, in ``workers`` processes, as each finishes."""
+    fn = run_curve if fn is None else fn
     if workers <= 1:
         init_process()
         for t in tasks:
-            yield run_curve(t)
+            yield fn(t)
         return
     import multiprocessing as mp
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
     with ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"), initializer=init_process) as pool:
-        for fut in as_completed([pool.submit(run_curve, t) for t in tasks]):
+        for fut in as_completed([pool.submit(fn, t) for t in tasks]):
             yield fut.result()
 
 
@@ -309,7 +311,7 @@ def main(argv: list[str] | None = None) -> int:
                           num_warmup=args.num_warmup, num_chains=args.num_chains) for c in curves]
             rows, pts = [], []
             t0 = time.perf_counter()
-            runner = run_batched(tasks) if args.batch else _execute(tasks, args.workers)
+            runner = run_batched(tasks) if args.batch else execute(tasks, args.workers)
             for i, (row, points) in enumerate(runner):
                 rows.append(row)
                 pts += points
