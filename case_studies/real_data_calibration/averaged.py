@@ -46,8 +46,17 @@ def _fits(runs, sampler, seed=0):
         return {law: bayeslaw.fit(runs, law=law, curvature=False, seed=seed, **sampler) for law in LAWS}
 
 
-def real(data: str, sampler: dict) -> list[dict]:
-    """Top 20% by compute held out: the plain law, the curved law and their LOO stack."""
+def _stacks(fits, methods: tuple[str, ...]) -> dict:
+    """The LOO stack of the fits by each weighting (one comparison, reweighed: nothing refitted twice)."""
+    import bayeslaw
+
+    comparison = bayeslaw.compare(fits)
+    return {("loo stack" if m == "stacking" else f"loo stack ({m})"): bayeslaw.stack(comparison, method=m)
+            for m in methods}
+
+
+def real(data: str, sampler: dict, methods: tuple[str, ...] = ("stacking",)) -> list[dict]:
+    """Top 20% by compute held out: the plain law, the curved law and their LOO stack(s)."""
     import bayeslaw
 
     table = ladder(data)
@@ -56,42 +65,42 @@ def real(data: str, sampler: dict) -> list[dict]:
     train = bayeslaw.load_runs(table[table["C"] <= cut][["N", "D", "loss"]])
     test = bayeslaw.load_runs(table[table["C"] > cut][["N", "D", "loss"]])
     fits = _fits(train, sampler)
-    st = bayeslaw.stack(fits)
+    stacks = _stacks(fits, methods)
     rows = []
     for name, model in [*((n, bayeslaw.stack(fits, weights={m: float(m == n) for m in fits})) for n in fits),
-                        ("loo stack", st)]:
+                        *stacks.items()]:
         s = model.score(test, ci_prob=0.9)
         rows.append({"data": data, "model": name, "n_test": len(test),
-                     "weights": {n: round(float(w), 3) for n, w in st.weights.items()} if name == "loo stack" else None,
+                     "weights": {n: round(float(w), 3) for n, w in model.weights.items()} if name in stacks else None,
                      "coverage_90": s["coverage"], "coverage_50": s["coverage_50"], "rmsle": s["rmsle"],
                      "elpd_test_per_run": s["elpd_test_per_run"], "crps": s["crps"]})
     return rows
 
 
-def synthetic(ladders: int, sampler: dict) -> list[dict]:
-    """Calibration-study ladders (the law exact): the plain law against the LOO stack of both."""
-    import bayeslaw
-
+def synthetic(ladders: int, sampler: dict, methods: tuple[str, ...] = ("stacking",)) -> list[dict]:
+    """Calibration-study ladders (the law exact): the plain law against the LOO stack(s) of both."""
     cal = calibration_study()
-    hits = {"chinchilla": [], "loo stack": []}
-    widths = {"chinchilla": [], "loo stack": []}
-    weights = []
+    names = ["chinchilla", *("loo stack" if m == "stacking" else f"loo stack ({m})" for m in methods)]
+    hits = {n: [] for n in names}
+    widths = {n: [] for n in names}
+    weights = {n: [] for n in names[1:]}
     for seed in range(ladders):
         runs, targets = cal.make_ladder(cal.DESIGNS["chinchilla"], "student_t3", seed)
         fits = _fits(runs[["N", "D", "loss"]], sampler, seed)
-        st = bayeslaw.stack(fits)
-        weights.append(float(st.weights["chinchilla_curved"]))
-        for name, model in (("chinchilla", fits["chinchilla"]), ("loo stack", st)):
+        stacks = _stacks(fits, methods)
+        for n, st in stacks.items():
+            weights[n].append(float(st.weights["chinchilla_curved"]))
+        for name, model in (("chinchilla", fits["chinchilla"]), *stacks.items()):
             t = model.predict(targets[["N", "D"]], ci_prob=0.9).table
             y = targets["fresh_run"].to_numpy()
             hits[name] += list((t["new_run_lower"].to_numpy() <= y) & (y <= t["new_run_upper"].to_numpy()))
             widths[name] += list(np.log(t["new_run_upper"] / t["new_run_lower"]))
-        print(f"ladder {seed}: curved weight {weights[-1]:.2f}", flush=True)
+        print(f"ladder {seed}: curved weight " + ", ".join(f"{n} {w[-1]:.2f}" for n, w in weights.items()), flush=True)
     base = float(np.median(widths["chinchilla"]))
     return [{"data": "synthetic", "model": n, "ladders": ladders, "coverage_90": float(np.mean(hits[n])),
              "coverage_90_ci": jeffreys(int(np.sum(hits[n])), len(hits[n])),
              "median_width_90": float(np.median(widths[n])), "width_ratio": float(np.median(widths[n])) / base,
-             "median_curved_weight": float(np.median(weights)) if n == "loo stack" else None} for n in hits]
+             "median_curved_weight": float(np.median(weights[n])) if n in weights else None} for n in hits]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -102,13 +111,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--num-samples", type=int, default=1000)
     ap.add_argument("--num-warmup", type=int, default=1000)
     ap.add_argument("--num-chains", type=int, default=4)
+    ap.add_argument("--methods", default="stacking",
+                    help="comma-separated weightings of the LOO stack (stacking, bb-pseudo-bma); other than the "
+                         "default, results go to OUT/averaged_<methods>")
     args = ap.parse_args(argv)
+    methods = tuple(args.methods.split(","))
     sampler = {"num_samples": args.num_samples, "num_warmup": args.num_warmup, "num_chains": args.num_chains}
-    rows = [r for d in args.data for r in real(d, sampler)]
+    rows = [r for d in args.data for r in real(d, sampler, methods)]
     for r in rows:
         print(r, flush=True)
-    rows += synthetic(args.ladders, sampler) if args.ladders else []
-    out = args.out / "averaged"
+    rows += synthetic(args.ladders, sampler, methods) if args.ladders else []
+    out = args.out / ("averaged" if methods == ("stacking",) else f"averaged_{'_'.join(methods)}")
     out.mkdir(parents=True, exist_ok=True)
     (out / "summary.json").write_text(json.dumps({"sampler": sampler, "rows": rows}, indent=1, allow_nan=False) + "\n")
     md = "| data | model | 90% coverage | 50% coverage | RMSLE | held-out elpd per run | median 90% width | width ratio | curved weight |\n|---|---|---|---|---|---|---|---|---|\n"
