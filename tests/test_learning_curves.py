@@ -199,3 +199,17 @@ def test_learning_curves_sample_with_target_accept_095_unless_told():
     assert plan_fit(runs, "power_law", x="D", run="run").sampler.target_accept_prob == SEQUENTIAL_TARGET_ACCEPT == 0.99
     assert plan_fit(runs, "power_law", x="D", run="run", target_accept_prob=0.8).sampler.target_accept_prob == 0.8
     assert plan_fit(runs.drop(columns="run"), "power_law", x="D").sampler.target_accept_prob == 0.8
+
+
+def test_learning_curves_sample_500_plus_1500_unless_told():
+    """A learning-curve fit's default budget is 4 x (500 + 1500): fewer curves end with R-hat / ESS warnings than at
+    1000 + 1000 for about the same time (defaults.SEQUENTIAL_WARMUP's measurements); a caller's budget is kept, and
+    a ladder keeps 1000 + 1000."""
+    d = np.geomspace(1e6, 1e9, 12)
+    runs = pd.DataFrame({"D": d, "loss": 2.0 + 50 * d ** -0.3, "run": "r"})
+    s = plan_fit(runs, "power_law", x="D", run="run").sampler
+    assert (s.num_warmup, s.num_samples) == (500, 1500)
+    s = plan_fit(runs, "power_law", x="D", run="run", num_warmup=300, num_samples=200).sampler
+    assert (s.num_warmup, s.num_samples) == (300, 200)
+    s = plan_fit(runs.drop(columns="run"), "power_law", x="D", curvature=False).sampler
+    assert (s.num_warmup, s.num_samples) == (1000, 1000)

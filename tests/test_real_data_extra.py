@@ -247,3 +247,29 @@ def test_law_stack_results_hold_what_the_readme_says():
     for number in (rev["best_on_tail"]["m3"], rev["picked"]["m3"], rev["picked_the_better_law"],
                    syn["picked_the_better_law"]):
         assert f"{100 * number:.0f}%" in readme, number
+
+
+def test_sampler_budget_results_hold_what_the_readme_says():
+    """The learning-curve budgets' committed runs (results/sampler_budget/): the README's table is theirs, and the
+    default budget since 2026-12-06 (500 + 1500) warns on fewer curves than 1000 + 1000 at the same coverage."""
+    from bayeslaw.inference.defaults import SEQUENTIAL_SAMPLES, SEQUENTIAL_WARMUP
+
+    root = STUDY / "results"
+    new = json.loads((root / "sampler_budget" / "w500_s1500" / "summary.json").read_text())
+    long = json.loads((root / "sampler_budget" / "w1000_s2000" / "summary.json").read_text())
+    old = json.loads((root / "law_stack" / "summary.json").read_text())
+    assert (SEQUENTIAL_WARMUP, SEQUENTIAL_SAMPLES) == (500, 1500)
+    readme = (STUDY / "README.md").read_text()
+    rows = {"1000 warmup + 1000 draws": (old["revisiting/learning_curve (power_law)"],
+                                         old["synthetic/learning_curve (power_law)"]),
+            "500 + 1500": (new["revisiting/learning_curve"], new["synthetic/learning_curve"]),
+            "1000 + 2000": (long["revisiting/learning_curve"], None)}
+    for budget, (rev, syn) in rows.items():
+        cells = (f"| {budget} | {rev['coverage_90']:.3f} / {rev['coverage_50']:.3f} | "
+                 f"{rev['share_curves_with_warnings']:.3f} | {rev['median_wall_s']:.1f} | ")
+        cells += (f"{syn['coverage_90']:.3f} | {syn['share_curves_with_warnings']:.3f} | {syn['median_wall_s']:.1f} |"
+                  if syn else "— | — | — |")
+        assert cells in readme, cells
+    r_old, r_new = rows["1000 warmup + 1000 draws"][0], rows["500 + 1500"][0]
+    assert r_new["share_curves_with_warnings"] <= 0.05 < r_old["share_curves_with_warnings"]
+    assert abs(r_new["coverage_90"] - r_old["coverage_90"]) < 0.01

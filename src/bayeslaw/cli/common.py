@@ -78,9 +78,11 @@ def add_sampler_args(p, *, seed_help: str = "random seed; the same seed gives th
     add_seed(p, seed_help)
     p.add_argument("--num-chains", type=int, default=4, help="NUTS chains per fit, run in parallel (default 4)")
     p.add_argument("--num-warmup", type=int, default=None,
-                   help="warmup iterations per chain (default 1000; 2000 for a law with its curvature term)")
+                   help="warmup iterations per chain (default 1000; 500 for a learning-curve model; 2000 for a law with its "
+                        "curvature term)")
     p.add_argument("--num-samples", type=int, default=None,
-                   help="draws per chain (default 1000; 2000 for a law with an orthogonal curvature term)")
+                   help="draws per chain (default 1000; 1500 for a learning-curve model; 2000 for a law with an orthogonal "
+                        "curvature term)")
     p.add_argument("--target-accept-prob", type=float, default=None,
                    help="NUTS target acceptance (default 0.8, or 0.99 for a learning-curve model; 0.95 removes most "
                         "divergences on small ladders)")

@@ -64,6 +64,14 @@ FIRST_STAGE_ITERATIONS = 1000
 #: divergences of 4000 on 13), 6 warned at 0.95; of the 15 of 92 that warned at 0.95 (divergences on 12), 6 warned at
 #: 0.99 (divergences on 1; the rest R-hat or ESS), for 1.2x the time per fit.
 SEQUENTIAL_TARGET_ACCEPT = 0.99
+#: Warmup iterations and draws per chain of a learning-curve (sequential) fit unless the caller says. Measured at
+#: target 0.99, seed 0 (case_studies/real_data_calibration, section "A sampler budget for learning curves",
+#: 2026-12-06), 92 Revisiting curves / 60 synthetic OU curves: 1000 + 1000 warned on 7.6% / 40% of them (R-hat
+#: and ESS of the drift and jitter, and on the synthetic curves of a barely identified floor) at 2.9 / 2.6 s per
+#: fit; 500 + 1500 on 3.3% / 11.7% at 3.3 / 2.5 s; 1000 + 2000 (Revisiting) on 2.2% at 4.9 s. Coverage and errors
+#: did not move (90%: 0.860 / 0.895-0.901).
+SEQUENTIAL_WARMUP = 500
+SEQUENTIAL_SAMPLES = 1500
 #: A ladder gets the orthogonal curvature term by default when it holds at least this many runs per parameter of
 #: the law with the term (the law's own parameters and one coefficient per quadratic term): the fewest per
 #: parameter at which its calibration was measured where the law is exact (20-run power_law ladders, 5 per

@@ -24,7 +24,8 @@ from ..core.priors import Prior, as_prior
 from ..core.runs import SIZE_COLUMNS, Runs, load_runs
 from ..core.spec import SamplerSettings
 from ..errors import DataError, LawError, PriorError, shown
-from .defaults import (CURVED_WARMUP, ORTHOGONAL_SAMPLES, SEQUENTIAL_TARGET_ACCEPT, check_curvature,  # noqa: F401
+from .defaults import (CURVED_WARMUP, ORTHOGONAL_SAMPLES, SEQUENTIAL_SAMPLES, SEQUENTIAL_TARGET_ACCEPT,
+                       SEQUENTIAL_WARMUP, check_curvature,  # noqa: F401
                        choose_curvature, choose_likelihood)
 from .pointwise import keeps_pointwise
 
@@ -287,6 +288,11 @@ def plan_fit(data: Any, law: str | Law = "chinchilla", *, x: str | Mapping[str, 
         sampler = replace(sampler, num_samples=ORTHOGONAL_SAMPLES)
     if target_accept_prob is None and observation.sequential:
         sampler = replace(sampler, target_accept_prob=SEQUENTIAL_TARGET_ACCEPT)
+    if observation.sequential and not curvature_term.is_curved(law):
+        if num_warmup is None:
+            sampler = replace(sampler, num_warmup=SEQUENTIAL_WARMUP)
+        if num_samples is None:
+            sampler = replace(sampler, num_samples=SEQUENTIAL_SAMPLES)
     resolved = resolve_priors(law, observation, priors)
     try:
         cols = design(runs, law, fit_x)
