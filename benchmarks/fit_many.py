@@ -3,8 +3,8 @@
 The training parts of the first ``--curves`` learning curves of the "Revisiting" benchmark
 (``../shared/data/revisiting``; synthetic power-law curves with drift when it is absent) are fitted with
 ``power_law`` and ``--likelihood`` (``learning_curve``: one run per curve; ``student_t``: the default for
-rows without a run column), x = seen examples, NUTS ``--num-chains`` x (1000 + 1000), as in
-``case_studies/real_data_calibration``. Each way runs ``--passes`` times in one process: the first pass includes
+rows without a run column), x = seen examples, NUTS ``--num-chains`` chains at the plan's default budget (1000 +
+1000; 500 + 1500 for learning curves since 2026-12-06, printed with the table). Each way runs ``--passes`` times in one process: the first pass includes
 compiling (run with ``BAYESLAW_NO_CACHE=1`` so no earlier process's programs are reused), the second reuses the
 compiled programs. Prints a Markdown table (total and per-curve seconds, ratio to one at a time, the share of
 curves with sampler warnings and with R-hat <= 1.01) and how far the two ways' posterior medians of alpha are
@@ -73,7 +73,9 @@ def main(argv: list[str] | None = None) -> int:
                 fits[way] = ways[way]()
                 times[(way, label)] = time.perf_counter() - t0
     n = len(tables)
-    print(f"{n} {what}; power_law + {args.likelihood}, {args.num_chains} chains x (1000 + 1000), chunk {args.chunk}\n")
+    sampler = next(iter(fits.values()))[next(iter(tables))].spec.sampler
+    print(f"{n} {what}; power_law + {args.likelihood}, {sampler.num_chains} chains x ({sampler.num_warmup} + "
+          f"{sampler.num_samples}), chunk {args.chunk}\n")
     print("| way | pass | total s | s per curve | ratio to fit one at a time | curves with warnings | "
           "curves with R-hat <= 1.01 |")
     print("|---|---|---|---|---|---|---|")
