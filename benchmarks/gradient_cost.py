@@ -109,6 +109,16 @@ def step_timer(info, iterations: int):
     return run
 
 
+def table(title: str, unit: str, seconds: dict[str, float]) -> None:
+    """A Markdown table of each model's time in µs and its ratio to the straightforward model's."""
+    base = seconds["straightforward NumPyro"]
+    print(f"{title}\n")
+    print(f"| model | {unit} | ratio to straightforward |")
+    print("|---|---|---|")
+    for name, t in seconds.items():
+        print(f"| {name} | {t * 1e6:.2f} | {t / base:.2f} |")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--steps", type=int, default=20000)
@@ -118,33 +128,25 @@ def main(argv: list[str] | None = None) -> int:
     import jax
 
     jax.config.update("jax_enable_x64", True)
-    runs = {name: timer(info, args.steps) for name, info in potentials().items()}
+    models = potentials()
+    runs = {name: timer(info, args.steps) for name, info in models.items()}
     best = {name: float("inf") for name in runs}
     for _ in range(args.rounds):
         for name, run in runs.items():
             best[name] = min(best[name], (run(args.steps) - run(1)) / (args.steps - 1))
-    base = best["straightforward NumPyro"]
-    print(f"one gradient of the potential, Chinchilla 245 runs, Student-t; minimum of {args.rounds} interleaved rounds "
-          f"of {args.steps} gradients in a compiled loop\n")
-    print("| model | µs per gradient | ratio to straightforward |")
-    print("|---|---|---|")
-    for name, t in best.items():
-        print(f"| {name} | {t * 1e6:.2f} | {t / base:.2f} |")
+    table(f"one gradient of the potential, Chinchilla 245 runs, Student-t; minimum of {args.rounds} interleaved "
+          f"rounds of {args.steps} gradients in a compiled loop", "µs per gradient", best)
 
     iterations = max(args.steps // 7, 2)
-    steppers = {name: step_timer(info, iterations) for name, info in potentials().items()}
+    steppers = {name: step_timer(info, iterations) for name, info in models.items()}
     per_step = {name: float("inf") for name in steppers}
     for _ in range(args.rounds):
         for name, run in steppers.items():
             (t_n, s_n), (t_1, s_1) = run(iterations), run(1)
             per_step[name] = min(per_step[name], (t_n - t_1) / (s_n - s_1))
-    base = per_step["straightforward NumPyro"]
-    print(f"\none NUTS leapfrog step (gradient and tree bookkeeping), the same models: minimum of {args.rounds} "
-          f"interleaved rounds of {iterations} iterations of 7 steps in a compiled loop\n")
-    print("| model | µs per leapfrog step | ratio to straightforward |")
-    print("|---|---|---|")
-    for name, t in per_step.items():
-        print(f"| {name} | {t * 1e6:.2f} | {t / base:.2f} |")
+    table(f"\none NUTS leapfrog step (gradient and tree bookkeeping), the same models: minimum of {args.rounds} "
+          f"interleaved rounds of {iterations} iterations of 7 steps in a compiled loop", "µs per leapfrog step",
+          per_step)
     return 0
 
 

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 import warnings
@@ -117,12 +116,7 @@ def main(argv: list[str] | None = None) -> int:
                         "(bayeslaw.stack's default)")
     p.add_argument("--method", default="stacking", choices=["stacking", "bb-pseudo-bma"],
                    help="how the backtest's pointwise densities become weights (bayeslaw.stack's method)")
-    p.add_argument("--curves", type=int, default=None, help="every k-th curve so that about this many are fitted")
-    p.add_argument("--num-samples", type=int, default=1000)
-    p.add_argument("--num-warmup", type=int, default=1000)
-    p.add_argument("--num-chains", type=int, default=4)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    R.add_fit_arguments(p)
     p.add_argument("--out", type=Path, default=HERE / "results" / "law_stack")
     p.add_argument("--analyse-only", action="store_true", help="only rewrite OUT/analysis.json from OUT's points")
     args = p.parse_args(argv)
@@ -132,9 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.study == "revisiting" and not R.REVISITING.exists():
         print(f"skipping revisiting: {R.REVISITING} is missing (../shared/data beside the repository)", file=sys.stderr)
         return 0
-    curves = R.revisiting_curves() if args.study == "revisiting" else R.synthetic_curves()
-    if args.curves:
-        curves = curves[::max(1, len(curves) // args.curves)][:args.curves]
+    curves = R.every_kth(R.revisiting_curves() if args.study == "revisiting" else R.synthetic_curves(), args.curves)
     tasks = [dict(c, likelihood=args.likelihood, laws=args.laws.split(","), holdout_top=args.holdout_top,
                   method=args.method,
                   seed=args.seed, num_samples=args.num_samples, num_warmup=args.num_warmup,

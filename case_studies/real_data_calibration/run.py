@@ -279,16 +279,26 @@ def collect(out: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 # -- driver --------------------------------------------------------------------------------------
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--study", choices=[*STUDIES, "all"], default="all")
-    p.add_argument("--likelihoods", default=",".join(LIKELIHOODS), help="comma-separated observation models")
+def add_fit_arguments(p: argparse.ArgumentParser) -> None:
+    """The options this study's scripts share: which curves, the sampler's budget and seed, worker processes."""
     p.add_argument("--curves", type=int, default=None, help="every k-th curve so that about this many are fitted")
     p.add_argument("--num-samples", type=int, default=1000)
     p.add_argument("--num-warmup", type=int, default=1000)
     p.add_argument("--num-chains", type=int, default=4)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+
+
+def every_kth(curves: list[dict], n: int | None) -> list[dict]:
+    """About ``n`` curves, every k-th (all of them when ``n`` is None)."""
+    return curves[::max(1, len(curves) // n)][:n] if n else curves
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--study", choices=[*STUDIES, "all"], default="all")
+    p.add_argument("--likelihoods", default=",".join(LIKELIHOODS), help="comma-separated observation models")
+    add_fit_arguments(p)
     p.add_argument("--batch", action="store_true",
                    help="fit the curves with bayeslaw.fit_many in this process (results under LIKELIHOOD_fit_many)")
     p.add_argument("--law", default="power_law",
@@ -302,9 +312,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"skipping revisiting: {REVISITING} is missing (../shared/data beside the repository)", file=sys.stderr)
             continue
         curves = revisiting_curves() if study == "revisiting" else synthetic_curves()
-        if args.curves:
-            step = max(1, len(curves) // args.curves)
-            curves = curves[::step][:args.curves]
+        curves = every_kth(curves, args.curves)
         for lik in args.likelihoods.split(","):
             label = lik if args.law == "power_law" else f"{lik} ({args.law})"
             tasks = [dict(c, likelihood=label, observation=lik, law=args.law, seed=args.seed, num_samples=args.num_samples,
