@@ -2,6 +2,8 @@
 the default chosen from the data's structure, predictions conditioned on a run, and the refusal of
 PSIS-LOO on checkpoints."""
 
+import importlib
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -10,6 +12,7 @@ from jax.scipy.stats import multivariate_normal as mvn
 import bayeslaw
 from bayeslaw.core import statespace
 from bayeslaw.errors import BayeslawError, DataError
+from bayeslaw.inference.model import COORDINATES_SITE, padded_size
 from bayeslaw.inference.plan import plan_fit
 from conftest import check_result_contract
 
@@ -59,11 +62,59 @@ def test_kalman_filter_equals_the_dense_gaussian():
         assert ll[i] == pytest.approx(-0.5 * (np.log(2 * np.pi * var) + r[i] ** 2 / var))
 
 
+
+def test_the_one_state_filter_without_diffusion_equals_the_two_state_filter():
+    """diffusion given as the number 0 runs the Ornstein-Uhlenbeck filter alone: the same densities (and the
+    dense Gaussian's total) and the same filtered states as the two-state filter with a zero Wiener rate."""
+    rng = np.random.default_rng(1)
+    t = np.r_[rng.uniform(-2, 2, 12), rng.uniform(0, 3, 7)]
+    ids = np.r_[np.full(12, "a"), np.full(7, "b")]
+    r = rng.normal(0, 0.1, 19)
+    p = dict(drift=0.08, drift_length=1.3, sigma=0.03)
+    ctx = statespace.context(ids, t, 24)
+    r_pad = np.r_[r, np.zeros(5)][ctx["order"]]
+    ll1, st1 = statespace.filter_residuals(r_pad, ctx, diffusion=0, states=True, **p)
+    ll2, st2 = statespace.filter_residuals(r_pad, ctx, diffusion=np.zeros(()), states=True, **p)
+    np.testing.assert_allclose(np.asarray(ll1), np.asarray(ll2), rtol=1e-12, atol=1e-15)
+    for a, b in zip(st1, st2):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-12, atol=1e-15)
+    ref = sum(dense_log_density(r[ids == k][np.argsort(t[ids == k])], np.sort(t[ids == k]), diffusion=0.0, **p)
+              for k in "ab")
+    assert float(np.sum(ll1)) == pytest.approx(ref, rel=1e-10)
+
+
+def test_filtered_models_pad_to_quarter_octaves_and_score_the_same():
+    """A filter along the rows pays for every padded row, so its fits pad to the next quarter octave (a curve
+    of 71 checkpoints to 80 rows, not 128); the padding is masked out, so the model's log density at any point is
+    the same at either size."""
+    from numpyro.infer.util import log_density
+
+    assert [padded_size(n, fine=True) for n in (9, 17, 33, 47, 71, 129)] == [16, 20, 40, 48, 80, 160]
+    assert [padded_size(n) for n in (9, 17, 33, 47, 71, 129)] == [16, 32, 64, 64, 128, 256]
+    fit_module = importlib.import_module("bayeslaw.inference.fit")
+    plan = plan_fit(ou_curves(n_runs=1, n=17), "power_law", x="D", run="run")
+    fine = fit_module.prepare(plan)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(fit_module, "padded_size", lambda n, fine=False: padded_size(n))
+        coarse = fit_module.prepare(plan)
+    assert fine.args[2].shape == (20,) and coarse.args[2].shape == (32,)
+    rng = np.random.default_rng(3)
+    for _ in range(3):
+        point = {COORDINATES_SITE: rng.normal(0, 0.3, 3), "sigma": 0.01 * rng.uniform(0.5, 2),
+                 "drift": 0.03 * rng.uniform(0.5, 2), "drift_length": rng.uniform(0.5, 2)}
+        a, _ = log_density(fine.model, fine.args, {}, point)
+        b, _ = log_density(coarse.model, coarse.args, {}, point)
+        assert np.isfinite(float(a)) and float(a) == pytest.approx(float(b), rel=1e-12)
+
+
 def test_the_default_follows_the_data_structure():
     curves = ou_curves()
     plan = plan_fit(curves, "power_law", x="D", run="run")
     assert plan.observation.name == "learning_curve" and plan.axis == "x"
     assert "learning curves" in plan.likelihood_reason and "'run'" in plan.likelihood_reason
+    assert "holds 2 runs with up to 16 checkpoints each" in plan.likelihood_reason
+    one = plan_fit(curves[curves["run"] == "r0"], "power_law", x="D", run="run")
+    assert "holds 1 run of 16 checkpoints)" in one.likelihood_reason
     ladder = curves.groupby("run").head(1)
     ladder = pd.concat([ladder.assign(run=[f"s{k}_{i}" for i in range(len(ladder))], D=ladder["D"] * k)
                         for k in (1, 2, 3)], ignore_index=True)

@@ -273,3 +273,26 @@ def test_sampler_budget_results_hold_what_the_readme_says():
     r_old, r_new = rows["1000 warmup + 1000 draws"][0], rows["500 + 1500"][0]
     assert r_new["share_curves_with_warnings"] <= 0.05 < r_old["share_curves_with_warnings"]
     assert abs(r_new["coverage_90"] - r_old["coverage_90"]) < 0.01
+
+
+def test_filter_speed_results_hold_what_the_readme_says():
+    """results/sampler_budget/filter_speed/: the README's table is the committed runs' (median time per fit, the
+    long curves' median, coverage, warnings), the cheaper filter changed no coverage or warning, and it made the
+    median curve faster."""
+    root = STUDY / "results" / "sampler_budget" / "filter_speed"
+    readme = (STUDY / "README.md").read_text()
+    labels = {"before": "before (two states, powers of two)", "one_state": "one state",
+              "one_state_quarter_octaves": "one state, quarter octaves"}
+    medians = {}
+    for folder, label in labels.items():
+        summary = json.loads((root / folder / "summary.json").read_text())["revisiting/learning_curve"]
+        curves = pd.read_csv(root / folder / "curves.csv")
+        assert len(curves) == summary["curves"] == 92
+        medians[folder] = curves["wall_s"].median()
+        cells = (f"| {label} | {summary['median_wall_s']:.1f} | {curves.loc[curves.n_train > 64, 'wall_s'].median():.1f} "
+                 f"| ")
+        assert cells in readme, cells
+        row = readme.split(cells, 1)[1].split("\n", 1)[0]  # the rest of the row: whole run, coverage, warnings
+        assert (f"| {summary['coverage_90']:.3f} / {summary['coverage_50']:.3f} | "
+                f"{summary['share_curves_with_warnings']:.3f} |") in row, row
+    assert medians["one_state_quarter_octaves"] < medians["one_state"] < medians["before"]

@@ -80,18 +80,44 @@ def _step(params, carry, row):
     return out, (jnp.where(mask, ll, 0.0), out)
 
 
+def _step_ou(params, carry, row):
+    """:func:`_step` without the Wiener component (one state, not two): what a model with no ``diffusion``
+    parameter runs, at about two thirds of the cost per row."""
+    drift, drift_length, sigma = params
+    mo, Poo, tp = carry
+    r, t, start, mask = row
+    dt = jnp.where(start, 0.0, t - tp)
+    phi = jnp.exp(-dt / drift_length)
+    s2 = drift * drift
+    mo_p = jnp.where(start, 0.0, phi * mo)
+    Poo_p = jnp.where(start, s2, phi * phi * Poo + s2 * (1.0 - phi * phi))
+    S = Poo_p + sigma * sigma
+    v = r - mo_p
+    k = Poo_p / S
+    ll = -0.5 * (jnp.log(2.0 * jnp.pi * S) + v * v / S)
+    new = (mo_p + k * v, Poo_p - k * Poo_p, t)
+    out = tuple(jnp.where(mask, n_, o_) for n_, o_ in zip(new, carry))
+    return out, (jnp.where(mask, ll, 0.0), out)
+
+
 def filter_residuals(r_sorted, ctx: Mapping[str, jnp.ndarray], sigma, drift, drift_length, diffusion=0.0,
                      *, states: bool = False):
     """One-step-ahead log densities of residuals already in ``ctx``'s sorted order.
 
     Returns the pointwise log densities (0 on masked rows), and with ``states=True`` also the
-    filtered state after each row (a tuple of arrays named by :data:`STATE`).
+    filtered state after each row (a tuple of arrays named by :data:`STATE`). A ``diffusion`` given as
+    the number 0 (not an array) runs the one-state filter of the Ornstein-Uhlenbeck part alone.
     """
     zero = jnp.zeros((), r_sorted.dtype)
+    rows = (r_sorted, ctx["t"], ctx["start"], ctx["mask"])
+    if isinstance(diffusion, (int, float)) and diffusion == 0:
+        _, (ll, (mo, Poo, t)) = jax.lax.scan(lambda c, row: _step_ou((drift, drift_length, sigma), c, row),
+                                             (zero,) * 3, rows)
+        z = jnp.zeros_like(mo)
+        return (ll, (mo, z, Poo, z, z, t)) if states else ll
     diffusion = jnp.asarray(diffusion, r_sorted.dtype)
     params = (drift, drift_length, diffusion, sigma)
-    _, (ll, st) = jax.lax.scan(lambda c, row: _step(params, c, row), (zero,) * 6,
-                               (r_sorted, ctx["t"], ctx["start"], ctx["mask"]))
+    _, (ll, st) = jax.lax.scan(lambda c, row: _step(params, c, row), (zero,) * 6, rows)
     return (ll, st) if states else ll
 
 

@@ -38,7 +38,8 @@ def choose_likelihood(runs: Runs, run: str | None, likelihood: str | Observation
     if per_run is not None and int(per_run.max()) >= 3:
         return (get_observation_model(SEQUENCE_DEFAULT),
                 f"{SEQUENCE_DEFAULT} (the default for learning curves: run column {run!r} holds "
-                f"{len(per_run)} runs with up to {int(per_run.max())} checkpoints each)")
+                + (f"1 run of {int(per_run.max())} checkpoints)" if len(per_run) == 1 else
+                   f"{len(per_run)} runs with up to {int(per_run.max())} checkpoints each)"))
     what = f"run column {run!r} has at most {int(per_run.max())} rows per run" if per_run is not None else \
         "no run column was given"
     return get_observation_model(DEFAULT), f"{DEFAULT} (the default for a ladder of separate runs: {what})"
@@ -69,7 +70,8 @@ SEQUENTIAL_TARGET_ACCEPT = 0.99
 #: 2026-12-06), 92 Revisiting curves / 60 synthetic OU curves: 1000 + 1000 warned on 7.6% / 40% of them (R-hat
 #: and ESS of the drift and jitter, and on the synthetic curves of a barely identified floor) at 2.9 / 2.6 s per
 #: fit; 500 + 1500 on 3.3% / 11.7% at 3.3 / 2.5 s; 1000 + 2000 (Revisiting) on 2.2% at 4.9 s. Coverage and errors
-#: did not move (90%: 0.860 / 0.895-0.901).
+#: did not move (90%: 0.860 / 0.895-0.901). With the one-state filter and quarter-octave padding (same day) 500 +
+#: 1500 takes 2.7 s per Revisiting fit.
 SEQUENTIAL_WARMUP = 500
 SEQUENTIAL_SAMPLES = 1500
 #: A ladder gets the orthogonal curvature term by default when it holds at least this many runs per parameter of

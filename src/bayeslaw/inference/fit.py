@@ -198,7 +198,7 @@ def prepare(plan: FitPlan, *, first_stage: bool = True) -> Prepared:
         support_key = tuple((k, repr(p), repr(dists[k].support)) for k, p in plan.priors.items())
         families = prior_families(plan.priors)
         prior_args = prior_arguments(plan.priors, refs)
-        size = padded_size(len(runs))
+        size = padded_size(len(runs), fine=obs.process is not None)
         padded = ({v: jnp.asarray(pad(np.asarray(a), size)) for v, a in xs.items()},
                   jnp.asarray(pad(np.asarray(log_y), size)), jnp.asarray(np.arange(size) < len(runs)))
         ctx_exact = None
