@@ -85,8 +85,8 @@ def test_the_one_state_filter_without_diffusion_equals_the_two_state_filter():
 
 def test_filtered_models_pad_to_quarter_octaves_and_score_the_same():
     """A filter along the rows pays for every padded row, so its fits pad to the next quarter octave (a curve
-    of 71 checkpoints to 80 rows, not 128); the padding is masked out, so the model's log density at any point is
-    the same at either size."""
+    of 71 checkpoints to 80 rows, not 128; fit_many keeps powers of two); the padding is masked out, so the
+    model's log density at any point is the same at either size."""
     from numpyro.infer.util import log_density
 
     assert [padded_size(n, fine=True) for n in (9, 17, 33, 47, 71, 129)] == [16, 20, 40, 48, 80, 160]
@@ -98,6 +98,8 @@ def test_filtered_models_pad_to_quarter_octaves_and_score_the_same():
         mp.setattr(fit_module, "padded_size", lambda n, fine=False: padded_size(n))
         coarse = fit_module.prepare(plan)
     assert fine.args[2].shape == (20,) and coarse.args[2].shape == (32,)
+    # fit_many asks for powers of two: many curves of different lengths share fewer programs
+    assert fit_module.prepare(plan, shared_sizes=True).args[2].shape == (32,)
     rng = np.random.default_rng(3)
     for _ in range(3):
         point = {COORDINATES_SITE: rng.normal(0, 0.3, 3), "sigma": 0.01 * rng.uniform(0.5, 2),

@@ -125,12 +125,14 @@ def fit(
     return run_plan(plan, progress_bar=progress_bar, check=check)
 
 
-def run_plan(plan: FitPlan, *, progress_bar: bool | None = None, check: bool = True) -> Fit:
-    """Run a checked plan: NUTS on the centred, padded runs, then the DataTree, spec and diagnostics."""
+def run_plan(plan: FitPlan, *, progress_bar: bool | None = None, check: bool = True,
+             shared_sizes: bool = False) -> Fit:
+    """Run a checked plan: NUTS on the centred, padded runs, then the DataTree, spec and diagnostics
+    (``shared_sizes``: see :func:`prepare`)."""
     if progress_bar is None:
         progress_bar = sys.stderr.isatty()
     _collect_dropped_fits()
-    prep = prepare(plan)   # arrays and cached functions: nothing is traced (sampler.remember is thread-safe)
+    prep = prepare(plan, shared_sizes=shared_sizes)   # arrays and cached functions: nothing is traced (sampler.remember is thread-safe)
     s = plan.sampler
     with jax.enable_x64(True):
         t0 = time.perf_counter()
@@ -182,10 +184,13 @@ class Prepared:
     persist: bool = False
 
 
-def prepare(plan: FitPlan, *, first_stage: bool = True) -> Prepared:
+def prepare(plan: FitPlan, *, first_stage: bool = True, shared_sizes: bool = False) -> Prepared:
     """Everything :func:`run_plan` (or :func:`bayeslaw.fit_many`) needs before sampling a plan (for a law with
     :class:`~bayeslaw.core.law.Derived` numbers, its base law's fit: :func:`derived_constants`; ``first_stage=False``
-    leaves that out, for work on draws that carry the numbers already)."""
+    leaves that out, for work on draws that carry the numbers already). A filtered model's runs pad to the next
+    quarter octave (:func:`~bayeslaw.inference.model.padded_size`), or with ``shared_sizes`` to the next power of
+    two, as other models' do: :func:`bayeslaw.fit_many` asks for it, so many data sets of different lengths share
+    fewer compiled programs."""
     law, obs, runs, cols, s = plan.law, plan.observation, plan.runs, plan.design, plan.sampler
     raw = {v: runs.frame[c].to_numpy(np.float64) for v, c in cols.items()}
     log_ref = law.centred(reference_scales(raw, runs.loss))  # e.g. U at D's scale, so a law can compare them
@@ -198,7 +203,7 @@ def prepare(plan: FitPlan, *, first_stage: bool = True) -> Prepared:
         support_key = tuple((k, repr(p), repr(dists[k].support)) for k, p in plan.priors.items())
         families = prior_families(plan.priors)
         prior_args = prior_arguments(plan.priors, refs)
-        size = padded_size(len(runs), fine=obs.process is not None)
+        size = padded_size(len(runs), fine=obs.process is not None and not shared_sizes)
         padded = ({v: jnp.asarray(pad(np.asarray(a), size)) for v, a in xs.items()},
                   jnp.asarray(pad(np.asarray(log_y), size)), jnp.asarray(np.arange(size) < len(runs)))
         ctx_exact = None

@@ -106,7 +106,7 @@ def fit_many(data: Any, law: Any = "chinchilla", *, by: str | Sequence[str] | No
     method = resolve_method(method)
     preps = None
     if method == "vectorized":   # the same chunks on this machine and on a cluster
-        preps = [prepare(p) for p in plans]
+        preps = [prepare(p, shared_sizes=True) for p in plans]
         tasks = _tasks(preps, chunk)
     else:
         tasks = [([i], 0) for i in range(len(plans))]
@@ -222,8 +222,8 @@ def fit_chunk(plans: list[FitPlan], width: int) -> list[Fit]:
     plans that share one compiled program, sampled together (padded to ``width`` data sets). Diagnostics are
     recorded, not warned."""
     if width == 0:
-        return [run_plan(p, progress_bar=False, check=False) for p in plans]
-    return _fit_prepared([prepare(p) for p in plans], width)
+        return [run_plan(p, progress_bar=False, check=False, shared_sizes=True) for p in plans]
+    return _fit_prepared([prepare(p, shared_sizes=True) for p in plans], width)
 
 
 def _fit_prepared(preps: list[Prepared], width: int) -> list[Fit]:
