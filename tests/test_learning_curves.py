@@ -3,6 +3,7 @@ the default chosen from the data's structure, predictions conditioned on a run, 
 PSIS-LOO on checkpoints."""
 
 import importlib
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -176,6 +177,13 @@ def test_psis_loo_is_refused_on_checkpoints(curve_fit):
         bayeslaw.loo(curve_fit)
     with pytest.raises(BayeslawError, match="PSIS-LOO is not valid for a learning_curve fit"):
         bayeslaw.compare({"a": curve_fit, "b": curve_fit})
+    with pytest.raises(BayeslawError, match="PSIS-LOO is not valid for a learning_curve fit"):
+        bayeslaw.stack({"a": curve_fit, "b": curve_fit}, weights="loo")
+    # stack's default weights for learning curves: the backtest (later checkpoints scored given their run)
+    with warnings.catch_warnings():  # the small budget's refits may warn (ESS)
+        warnings.simplefilter("ignore", bayeslaw.DiagnosticWarning)
+        stk = bayeslaw.stack({"a": curve_fit, "b": curve_fit}, holdout_top=0.1)
+    assert stk.method == "backtest" and len(stk.backtest.test_runs) > 0
 
 
 def test_held_out_checkpoints_are_scored_given_their_run(curve_fit):
@@ -216,6 +224,37 @@ def test_cli_fit_says_which_observation_model_and_why(tmp_path, capsys):
     assert doc["likelihood"] == "learning_curve" and doc["run"] == "run"
     assert doc["likelihood_reason"].startswith("learning_curve (the default for learning curves: run column 'run'")
 
+
+
+def test_cli_compare_of_learning_curves_weighs_them_by_a_backtest(tmp_path, capsys):
+    """`bayeslaw compare --run`: no PSIS-LOO for checkpoints; the backtest (each held-out checkpoint scored given
+    its run) ranks the laws and weighs their stack, whose prediction is printed; --plot (the LOO figure) and
+    --weights loo are refused with one sentence, exit 2."""
+    import json
+
+    from clirun import one_sentence_error, run
+
+    path = tmp_path / "curves.csv"
+    ou_curves().to_csv(path, index=False)
+    base = ["compare", path, "--law", "power_law", "--law", "m3", "--x", "D", "--run", "run", "--num-chains", "2",
+            "--num-warmup", "300", "--num-samples", "300", "--quiet"]
+    split = ["--holdout-top", "0.1"]   # 29 rows to train on: the full fits' padded size, so their programs
+    code, out, err = run(capsys, [*base, *split, "--method", "bb-pseudo-bma", "--at", "D=3e10", "--format", "json"])
+    assert code == 0, err
+    doc = json.loads(out, parse_constant=lambda c: pytest.fail(f"non-standard JSON constant {c}"))
+    assert doc["criterion"] == "backtest" and doc["method"] == "bb-pseudo-bma" and doc["n_rows"] == 32
+    assert {m["law"] for m in doc["models"]} == {"power_law", "m3"}
+    assert {m["likelihood"] for m in doc["models"]} == {"learning_curve"}
+    weights = doc["stack"]["weights"]
+    assert doc["stack"]["weights_from"] == "backtest" and sum(weights.values()) == pytest.approx(1, abs=1e-6)
+    assert 0 < min(weights.values())   # pseudo-BMA+ keeps both laws
+    assert len(doc["predictions"]["results"]) == 1
+    png = tmp_path / "elpd.png"
+    code, out, err = run(capsys, [*base, *split, "--plot", png])
+    one_sentence_error(code, err, "--plot", "learning-curve", "backtest")
+    assert not png.exists()
+    code, out, err = run(capsys, [*base, "--weights", "loo"])
+    one_sentence_error(code, err, "--weights loo", "backtest")
 
 def test_plots_and_report_of_a_learning_curve_fit(curve_fit, tmp_path):
     """The curve plot's new-run band is a fresh run's (drift and jitter); the report says which model and why."""

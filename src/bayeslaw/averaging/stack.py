@@ -38,7 +38,7 @@ from ..posterior.mixture import MixedPrediction, Mixture, check_same_runs
 from ..core.runs import Runs
 from ..validation.backtest import Backtest, backtest_fits
 from ..validation.compare import Comparison, compare, reweigh
-from ..validation.loo import PARETO_K_MAX
+from ..validation.loo import PARETO_K_MAX, exchangeable
 from ..validation.weights import N_BOOTSTRAP, check_method, shown_weight, weight_interval
 from .heldout import score_stack
 from .weights import backtest_model_weights, given_weights
@@ -156,7 +156,7 @@ class Stack(Mixture):
             f"{n} {w:.3g}" for n, w in self.weights.items()) + ">"
 
 
-def stack(fits: Mapping[str, Fit] | Comparison, weights: Any = "loo", *, method: str | None = None,
+def stack(fits: Mapping[str, Fit] | Comparison, weights: Any = "auto", *, method: str | None = None,
           by: str | None = None, holdout_top: float = 0.2, cutoff: float | None = None, pareto_k_max: float = PARETO_K_MAX,
           refit: bool = True, ci_prob: float | None = None, n_bootstrap: int = N_BOOTSTRAP,
           bootstrap_seed: int = 0, failed: str = "exclude") -> Stack | Each:
@@ -171,8 +171,9 @@ def stack(fits: Mapping[str, Fit] | Comparison, weights: Any = "loo", *, method:
         per model (:func:`bayeslaw.fit_many`, the same keys), or the Each of comparisons that
         :func:`bayeslaw.compare` makes of them; ``weights`` may then be an Each of comparisons or
         backtests with the same keys.
-    weights : "loo", "backtest", Comparison, Backtest, dict or sequence, default "loo"
-        ``"loo"``: weights by PSIS-LOO (:func:`bayeslaw.compare` with ``pareto_k_max`` and
+    weights : "auto", "loo", "backtest", Comparison, Backtest, dict or sequence, default "auto"
+        ``"auto"``: ``"loo"``, or ``"backtest"`` for learning-curve fits (PSIS-LOO cannot score their
+        checkpoints). ``"loo"``: weights by PSIS-LOO (:func:`bayeslaw.compare` with ``pareto_k_max`` and
         ``refit``). ``"backtest"``: weights on held-out log predictive densities, each fit
         refitted (same law, likelihood, priors, sampler settings) on the runs with the smaller
         ``by`` and scored on the rest (``holdout_top`` / ``cutoff`` as in :func:`bayeslaw.backtest`).
@@ -227,6 +228,8 @@ def stack(fits: Mapping[str, Fit] | Comparison, weights: Any = "loo", *, method:
     boot = {"ci_prob": ci_prob, "n_bootstrap": n_bootstrap}
     comparison = bt = draws = None
     weighting = ci = None
+    if isinstance(weights, str) and weights == "auto":
+        weights = "loo" if all(exchangeable(f) for f in fits.values()) else "backtest"
     if isinstance(weights, str) and weights == "loo":
         weights = compare(fits, method=method or DEFAULT_WEIGHTING, pareto_k_max=pareto_k_max, refit=refit,
                           bootstrap_seed=bootstrap_seed, failed=failed, **boot)

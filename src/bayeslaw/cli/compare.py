@@ -17,6 +17,7 @@ more:
   bayeslaw compare runs.csv --law chinchilla --law compute --at N=70e9,D=1.4e12 --overlay overlay.png
   bayeslaw compare runs.csv --law chinchilla --law compute --plot elpd.svg --weights backtest --by C
   bayeslaw compare runs.csv --law chinchilla --law shared_exponent --method bb-pseudo-bma --ci-prob 0.9
+  bayeslaw compare curves.csv --run run --x D --law power_law --law m3 --method bb-pseudo-bma --at D=1e10
 
 Every law (and likelihood) is fitted to the same runs with NUTS and scored by PSIS-LOO
 (arviz-stats). Runs with Pareto k above --pareto-k-max (0.7) are refitted exactly without
@@ -26,7 +27,9 @@ interval of its Bayesian-bootstrap distribution (1000 Dirichlet reweightings of 
 pointwise elpd). Models are named by law, or LAW/LIKELIHOOD when several likelihoods are
 compared. With --at, each model's prediction is printed beside the stacked one (the mixture
 of the models with those weights: by LOO, or with --weights backtest by the held-out density
-of the runs with the largest --by when each model is refitted on the others).
+of the runs with the largest --by when each model is refitted on the others). Learning curves
+(--run) are ranked and weighed by that backtest: PSIS-LOO cannot score checkpoints of a run
+that remembers its neighbours.
 """
 
 
@@ -40,6 +43,7 @@ def add(sub, common) -> None:
     p.add_argument("--law", action="append", metavar="NAME", help="a law to compare (repeatable; see `bayeslaw laws`)")
     c.add_likelihood(p, repeatable=True)
     c.add_curvature(p)
+    c.add_run(p)
     c.add_data_args(p)
     c.add_sampler_args(p, seed_help="random seed of every fit (default 0)")
     p.add_argument("--pareto-k-max", type=float, default=0.7,
@@ -48,9 +52,10 @@ def add(sub, common) -> None:
     p.add_argument("--include-failed", action="store_true",
                    help="weigh fits that failed their diagnostic checks too (by default they get no weight)")
     c.add_at(p, "predict at this target with each model and with their stack")
-    p.add_argument("--weights", choices=["loo", "backtest"], default="loo",
-                   help="weights of the stack: by PSIS-LOO (default) or by a backtest (each model "
-                        "refitted on the smaller runs and scored on the larger ones)")
+    p.add_argument("--weights", choices=["auto", "loo", "backtest"], default="auto",
+                   help="weights of the stack: by PSIS-LOO or by a backtest (each model refitted on the smaller "
+                        "runs and scored on the larger ones); default auto: PSIS-LOO, or the backtest for learning "
+                        "curves (--run), whose checkpoints PSIS-LOO cannot score")
     p.add_argument("--method", choices=["stacking", "bb-pseudo-bma", "pseudo-bma"], default="stacking",
                    help="how the weights are computed from the pointwise densities (names of arviz-stats "
                         "compare): stacking (default), bb-pseudo-bma (pseudo-BMA+: exp(elpd) averaged over "
@@ -78,11 +83,12 @@ def run(args: argparse.Namespace) -> int:
     from ..averaging.stack import stack
     from ..core.paths import check_output_file
     from ..core.records import resolve_ci_prob
-    from ..validation.compare import compare_models
+    from ..validation.compare import compare, fit_models
+    from ..validation.loo import exchangeable
 
     if args.slice is not None and args.overlay is None:
         raise c.UsageError("--slice applies to the --overlay figure; give --overlay FILE too.")
-    if args.weights != "backtest" and (args.by is not None or args.holdout_top is not None or args.cutoff is not None):
+    if args.weights == "loo" and (args.by is not None or args.holdout_top is not None or args.cutoff is not None):
         raise c.UsageError("--by, --holdout-top and --cutoff choose the split of --weights backtest; "
                            "add --weights backtest or leave them out.")
     targets = c.targets(args)
@@ -97,24 +103,35 @@ def run(args: argparse.Namespace) -> int:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         liks = {"likelihoods": args.likelihood} if args.likelihood else {}
-        result = compare_models(args.data, args.law or [], **liks, x=c.parse_x(args.x), y=args.y,
-                                flops_per_param_token=args.flops_per_token, method=args.method, ci_prob=ci_prob,
-                                pareto_k_max=args.pareto_k_max, refit=not args.no_refit,
-                                failed="include" if args.include_failed else "exclude",
-                                progress_bar=c.progress(args), **c.curvature_kw(args),
-                                **c.sampler_kwargs(args))
+        fits = fit_models(args.data, args.law or [], **liks, x=c.parse_x(args.x), y=args.y, run=args.run,
+                          flops_per_param_token=args.flops_per_token, progress_bar=c.progress(args),
+                          **c.curvature_kw(args), **c.sampler_kwargs(args))
+        # learning curves: no PSIS-LOO (their checkpoints are not exchangeable); the backtest ranks and weighs them
+        loo_valid = all(exchangeable(f) for f in fits.values())
+        weights = ("loo" if loo_valid else "backtest") if args.weights == "auto" else args.weights
+        if not loo_valid and (weights == "loo" or plot_out is not None):
+            raise c.UsageError(f"{'--plot draws' if plot_out is not None else '--weights loo takes'} the PSIS-LOO "
+                               "comparison, which learning-curve fits (--run) do not have: their checkpoints are "
+                               "weighed by a backtest; leave it out (--overlay draws the bands).")
+        if loo_valid and weights == "loo" and (args.by is not None or args.holdout_top is not None
+                                               or args.cutoff is not None):
+            raise c.UsageError("--by, --holdout-top and --cutoff choose the split of --weights backtest; "
+                               "add --weights backtest or leave them out.")
+        result = (compare(fits, method=args.method, ci_prob=ci_prob, pareto_k_max=args.pareto_k_max,
+                          refit=not args.no_refit, failed="include" if args.include_failed else "exclude")
+                  if loo_valid else None)
     c.emit_warnings(caught, args.quiet)
-    for name, r in result.loo.items():
+    for name, r in (result.loo.items() if result is not None else ()):
         for d in r.refit_diagnostics:
             checks = ", ".join(x["check"] for x in d["diagnostics"])
             print(f"warning: {name}: the exact refit without run {d['run']} failed diagnostic checks ({checks}); "
                   "its elpd is less certain: raise --num-warmup/--num-samples.", file=sys.stderr)
     stk = pred = None
-    if targets is not None or overlay_out is not None or args.weights == "backtest":
+    if targets is not None or overlay_out is not None or weights == "backtest":
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            if args.weights == "backtest":
-                stk = stack(result.fits, weights="backtest", method=args.method, by=args.by,
+            if weights == "backtest":
+                stk = stack(fits, weights="backtest", method=args.method, by=args.by,
                             holdout_top=0.2 if args.holdout_top is None else args.holdout_top, cutoff=args.cutoff,
                             ci_prob=ci_prob)
             else:
@@ -123,7 +140,10 @@ def run(args: argparse.Namespace) -> int:
     if targets is not None:
         pred = stk.predict(targets, ci_prob=ci_prob, seed=args.seed)
     _figures(args, result, stk, targets, plot_out, overlay_out, ci_prob)
-    _render(args, result, stk, pred, ci_prob)
+    if result is None:
+        _render_backtest(args, fits, stk, pred, ci_prob)
+    else:
+        _render(args, result, stk, pred, ci_prob, weights)
     return 0
 
 
@@ -152,7 +172,7 @@ def _figures(args, result, stk, targets, plot_out, overlay_out, ci_prob) -> None
             print(f"wrote {name}", file=sys.stderr)
 
 
-def _render(args, result, stk, pred, ci_prob) -> None:
+def _render(args, result, stk, pred, ci_prob, weights) -> None:
     n_runs = int(next(iter(result.fits.values())).spec.data.n_runs)
     if args.format == "json":
         doc = {"data": str(args.data), "n_runs": n_runs, "criterion": "psis-loo", "method": result.method,
@@ -184,14 +204,50 @@ def _render(args, result, stk, pred, ci_prob) -> None:
     else:
         print(f"Pareto k <= {result.pareto_k_max:g} for every run: PSIS-LOO is reliable, nothing refitted.")
     print("elpd_diff: elpd_loo minus the best's; dse: its standard error (|elpd_diff| > 2 dse: a clear difference).")
-    if stk is not None and args.weights == "backtest":
+    if stk is not None and weights == "backtest":
         print("")
-        ci = stk.weight_intervals
-        print(f"{stk.weighting} weights by backtest (each model refitted on the runs with {stk.backtest.by} <= "
-              f"{stk.backtest.cutoff:.4g}, scored on the {len(stk.backtest.test_runs)} larger runs; "
-              f"{c.pct(stk.ci_prob)} bootstrap intervals): "
-              + ", ".join(f"{n} {w:.3g} [{ci.loc[n, 'weight_lower']:.2f}, {ci.loc[n, 'weight_upper']:.2f}]"
-                          for n, w in stk.weights.items()))
+        _print_backtest_weights(stk)
+    if pred is not None:
+        _print_stack_predictions(pred, stk, ci_prob)
+
+
+def _print_backtest_weights(stk, rows: str = "runs") -> None:
+    ci = stk.weight_intervals
+    print(f"{stk.weighting} weights by backtest (each model refitted on the {rows} with {stk.backtest.by} <= "
+          f"{stk.backtest.cutoff:.4g}, scored on the {len(stk.backtest.test_runs)} larger {rows}; "
+          f"{c.pct(stk.ci_prob)} bootstrap intervals): "
+          + ", ".join(f"{n} {w:.3g} [{ci.loc[n, 'weight_lower']:.2f}, {ci.loc[n, 'weight_upper']:.2f}]"
+                      for n, w in stk.weights.items()))
+
+
+def _render_backtest(args, fits, stk, pred, ci_prob) -> None:
+    """Learning curves: the backtest behind the weights is the ranking (PSIS-LOO cannot score checkpoints)."""
+    bt = stk.backtest
+    n_rows = int(next(iter(fits.values())).spec.data.n_runs)
+    if args.format == "json":
+        doc = {"data": str(args.data), "n_rows": n_rows, "criterion": "backtest", "method": stk.weighting,
+               "by": bt.by, "cutoff": float(bt.cutoff), "n_train": len(bt.train_runs), "n_test": len(bt.test_runs),
+               "models": bt.to_records(), "stack": stk.describe()}
+        if pred is not None:
+            doc["predictions"] = {"ci_prob": ci_prob, "seed": args.seed, "results": _stack_records(pred)}
+        print(c.dump_json(doc))
+        return
+    if args.format == "csv":
+        print(bt.table.to_csv(), end="")
+        if pred is not None:
+            print("")
+            print(_stack_table(pred).to_csv(index=False), end="")
+        return
+    print(f"Backtest on {n_rows} checkpoints from {args.data}: each model refitted on those with {bt.by} <= "
+          f"{bt.cutoff:.4g} and scored on the {len(bt.test_runs)} later ones given their run; best first "
+          "(learning curves: PSIS-LOO cannot score checkpoints)")
+    print("")
+    print(c.format_table(bt.table.drop(columns=["rank", "n_train", "n_test", "cutoff", "coverage_units",
+                                                "coverage_p"], errors="ignore")))
+    print("")
+    print("elpd_test: held-out log predictive density (higher is better); rmsle: of the new-run median; coverage / "
+          "coverage_50: share of held-out checkpoints inside the new-run intervals; crps: on log loss.")
+    _print_backtest_weights(stk, "checkpoints")
     if pred is not None:
         _print_stack_predictions(pred, stk, ci_prob)
 

@@ -7,8 +7,9 @@ in ``arviz_stats.compare``) and their Bayesian-bootstrap interval come from the 
 values (:func:`bayeslaw.validation.weights.model_weights`); :func:`reweigh` gives a comparison
 other weights without recomputing LOO. Given one collection of fits per model
 (:func:`bayeslaw.fit_many` of each law on the same curves), :func:`compare` compares the models
-curve by curve. :func:`compare_models` fits a grid of laws and likelihoods to one run table,
-every plan checked before the first fit, and compares them: what ``bayeslaw compare`` runs.
+curve by curve. :func:`fit_models` fits a grid of laws and likelihoods to one run table, every plan
+checked before the first fit, and :func:`compare_models` compares them: what ``bayeslaw compare`` runs
+(learning curves, whose checkpoints PSIS-LOO cannot score, are weighed by a backtest instead).
 """
 
 from __future__ import annotations
@@ -250,16 +251,45 @@ def reweigh(comparison: Comparison, method: str, *, ci_prob: float | None = None
                       weight_draws=draws, excluded=comparison.excluded)
 
 
+def fit_models(data: Any, laws: str | Law | Sequence[str | Law], *, likelihoods: Iterable[str | None] = (None,),
+               x: str | Mapping[str, str] | None = None, y: str | None = None,
+               groups: Iterable[str] | None = None, run: str | None = None, flops_per_param_token: float = 6.0,
+               progress_bar: bool = False, **sampler: Any) -> dict[str, Any]:
+    """Fit every law with every likelihood to the same runs: the fits :func:`compare_models` compares, by name.
+
+    Every plan (runs, law, likelihood, priors, sampler settings) is checked before the first fit, so bad input is
+    refused at once. Models are named by law, or ``law/likelihood`` when several likelihoods are given; each fit's
+    diagnostic warnings are re-issued with its name in front. A likelihood of ``None`` is the data's default
+    (``learning_curve`` when ``run`` names a column with several rows per run, else ``student_t``).
+    """
+    laws = [laws] if isinstance(laws, (str, Law)) else list(dict.fromkeys(laws))
+    liks = list(dict.fromkeys(likelihoods))
+    if not laws:
+        raise BayeslawError("Give the laws to compare, e.g. laws=['chinchilla', 'compute'] (--law chinchilla "
+                            "--law compute; see `bayeslaw laws`).")
+    if len(laws) * len(liks) < 2:
+        raise BayeslawError("compare needs at least two models: give two or more laws, or two likelihoods "
+                            "(e.g. --likelihood student_t --likelihood normal).")
+    law_objs = [get_law(law) for law in laws]
+    runs, fit_x = read_runs(data, law_objs, x=x, y=y, groups=groups, flops_per_param_token=flops_per_param_token)
+    plans = plan_models(runs, law_objs, fit_x=fit_x, likelihoods=liks, run=run, **sampler)
+    fits = {}
+    for name, plan in plans.items():
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            fits[name] = fit_one(plan, progress_bar=progress_bar)
+        for w in caught:  # say which model each warning is about
+            warnings.warn(f"{name}: {w.message}", w.category, stacklevel=2)
+    return fits
+
+
 def compare_models(data: Any, laws: str | Law | Sequence[str | Law], *, likelihoods: Iterable[str] = (DEFAULT,),
                    x: str | Mapping[str, str] | None = None, y: str | None = None,
                    groups: Iterable[str] | None = None, flops_per_param_token: float = 6.0, method: str = "stacking",
                    pareto_k_max: float = PARETO_K_MAX, refit: bool = True, ci_prob: float | None = None,
                    failed: str = "exclude", progress_bar: bool = False, **sampler: Any) -> Comparison:
-    """Fit every law with every likelihood to the same runs and compare them by PSIS-LOO.
+    """Fit every law with every likelihood to the same runs (:func:`fit_models`) and compare them by PSIS-LOO.
 
-    Every plan (runs, law, likelihood, priors, sampler settings) is checked before the first fit,
-    so bad input is refused at once. Models are named by law, or ``law/likelihood`` when several
-    likelihoods are given; each fit's diagnostic warnings are re-issued with its name in front.
     ``sampler`` takes :func:`bayeslaw.fit`'s NUTS settings (``num_samples``, ``seed``, ...); ``method``
     ``ci_prob`` and ``failed`` are :func:`compare`'s (the weights, the mass of their intervals, and what a fit
     that failed its checks gets).
@@ -271,22 +301,6 @@ def compare_models(data: Any, laws: str | Law | Sequence[str | Law], *, likeliho
     """
     method = check_method(method)
     ci_prob = resolve_ci_prob(ci_prob)
-    laws = [laws] if isinstance(laws, (str, Law)) else list(dict.fromkeys(laws))
-    liks = list(dict.fromkeys(likelihoods))
-    if not laws:
-        raise BayeslawError("Give the laws to compare, e.g. laws=['chinchilla', 'compute'] (--law chinchilla "
-                            "--law compute; see `bayeslaw laws`).")
-    if len(laws) * len(liks) < 2:
-        raise BayeslawError("compare needs at least two models: give two or more laws, or two likelihoods "
-                            "(e.g. --likelihood student_t --likelihood normal).")
-    law_objs = [get_law(law) for law in laws]
-    runs, fit_x = read_runs(data, law_objs, x=x, y=y, groups=groups, flops_per_param_token=flops_per_param_token)
-    plans = plan_models(runs, law_objs, fit_x=fit_x, likelihoods=liks, **sampler)
-    fits = {}
-    for name, plan in plans.items():
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            fits[name] = fit_one(plan, progress_bar=progress_bar)
-        for w in caught:  # say which model each warning is about
-            warnings.warn(f"{name}: {w.message}", w.category, stacklevel=2)
+    fits = fit_models(data, laws, likelihoods=likelihoods, x=x, y=y, groups=groups,
+                      flops_per_param_token=flops_per_param_token, progress_bar=progress_bar, **sampler)
     return compare(fits, method=method, pareto_k_max=pareto_k_max, refit=refit, ci_prob=ci_prob, failed=failed)

@@ -87,10 +87,15 @@ def _psis(fit: Fit):
         return azs.loo(ensure_log_likelihood(fit).idata, pointwise=True, var_name="log_loss")
 
 
+def exchangeable(fit: Fit) -> bool:
+    """Whether PSIS-LOO can score the fit's rows: not the checkpoints of a learning-curve (sequential) fit."""
+    return not get_observation_model(fit.spec.likelihood).sequential
+
+
 def check_exchangeable(fit: Fit) -> None:
     """Refuse PSIS-LOO where its rows are not exchangeable: the checkpoints of a learning-curve fit."""
     obs = get_observation_model(fit.spec.likelihood)
-    if obs.sequential:
+    if not exchangeable(fit):
         run = fit.spec.data.run
         by = repr(run) if run else "RUN_COLUMN"
         raise BayeslawError(
