@@ -46,16 +46,23 @@ def _fits(runs, sampler, seed=0):
         return {law: bayeslaw.fit(runs, law=law, curvature=False, seed=seed, **sampler) for law in LAWS}
 
 
-def _stacks(fits, methods: tuple[str, ...]) -> dict:
-    """The LOO stack of the fits by each weighting (one comparison, reweighed: nothing refitted twice)."""
+def _stacks(fits, methods: tuple[str, ...], source: str = "loo") -> dict:
+    """The stack of the fits by each weighting, with weights from PSIS-LOO (one comparison, reweighed) or from
+    a backtest of the fits (each refitted on its runs' smallest 80% by compute once): nothing refitted twice."""
     import bayeslaw
 
+    if source == "backtest":
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", bayeslaw.DiagnosticWarning)
+            bt = bayeslaw.backtest_fits(fits, by="C", holdout_top=0.2)
+        return {("backtest stack" if m == "stacking" else f"backtest stack ({m})"):
+                bayeslaw.stack(fits, weights=bt, method=m) for m in methods}
     comparison = bayeslaw.compare(fits)
     return {("loo stack" if m == "stacking" else f"loo stack ({m})"): bayeslaw.stack(comparison, method=m)
             for m in methods}
 
 
-def real(data: str, sampler: dict, methods: tuple[str, ...] = ("stacking",)) -> list[dict]:
+def real(data: str, sampler: dict, methods: tuple[str, ...] = ("stacking",), source: str = "loo") -> list[dict]:
     """Top 20% by compute held out: the plain law, the curved law and their LOO stack(s)."""
     import bayeslaw
 
@@ -65,7 +72,7 @@ def real(data: str, sampler: dict, methods: tuple[str, ...] = ("stacking",)) -> 
     train = bayeslaw.load_runs(table[table["C"] <= cut][["N", "D", "loss"]])
     test = bayeslaw.load_runs(table[table["C"] > cut][["N", "D", "loss"]])
     fits = _fits(train, sampler)
-    stacks = _stacks(fits, methods)
+    stacks = _stacks(fits, methods, source)
     rows = []
     for name, model in [*((n, bayeslaw.stack(fits, weights={m: float(m == n) for m in fits})) for n in fits),
                         *stacks.items()]:
@@ -77,17 +84,17 @@ def real(data: str, sampler: dict, methods: tuple[str, ...] = ("stacking",)) -> 
     return rows
 
 
-def synthetic(ladders: int, sampler: dict, methods: tuple[str, ...] = ("stacking",)) -> list[dict]:
+def synthetic(ladders: int, sampler: dict, methods: tuple[str, ...] = ("stacking",), source: str = "loo") -> list[dict]:
     """Calibration-study ladders (the law exact): the plain law against the LOO stack(s) of both."""
     cal = calibration_study()
-    names = ["chinchilla", *("loo stack" if m == "stacking" else f"loo stack ({m})" for m in methods)]
+    names = ["chinchilla", *(f"{source} stack" if m == "stacking" else f"{source} stack ({m})" for m in methods)]
     hits = {n: [] for n in names}
     widths = {n: [] for n in names}
     weights = {n: [] for n in names[1:]}
     for seed in range(ladders):
         runs, targets = cal.make_ladder(cal.DESIGNS["chinchilla"], "student_t3", seed)
         fits = _fits(runs[["N", "D", "loss"]], sampler, seed)
-        stacks = _stacks(fits, methods)
+        stacks = _stacks(fits, methods, source)
         for n, st in stacks.items():
             weights[n].append(float(st.weights["chinchilla_curved"]))
         for name, model in (("chinchilla", fits["chinchilla"]), *stacks.items()):
@@ -114,14 +121,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--methods", default="stacking",
                     help="comma-separated weightings of the LOO stack (stacking, bb-pseudo-bma); other than the "
                          "default, results go to OUT/averaged_<methods>")
+    ap.add_argument("--weights", choices=["loo", "backtest"], default="loo",
+                    help="where the stacks' weights come from: PSIS-LOO (default) or a backtest of each fit on the "
+                         "smallest 80%% of its runs by compute; backtest results go to OUT/averaged_backtest_<methods>")
     args = ap.parse_args(argv)
     methods = tuple(args.methods.split(","))
     sampler = {"num_samples": args.num_samples, "num_warmup": args.num_warmup, "num_chains": args.num_chains}
-    rows = [r for d in args.data for r in real(d, sampler, methods)]
+    rows = [r for d in args.data for r in real(d, sampler, methods, args.weights)]
     for r in rows:
         print(r, flush=True)
-    rows += synthetic(args.ladders, sampler, methods) if args.ladders else []
-    out = args.out / ("averaged" if methods == ("stacking",) else f"averaged_{'_'.join(methods)}")
+    rows += synthetic(args.ladders, sampler, methods, args.weights) if args.ladders else []
+    out = args.out / ("averaged" if methods == ("stacking",) and args.weights == "loo" else
+                      f"averaged_{'backtest_' if args.weights == 'backtest' else ''}{'_'.join(methods)}")
     out.mkdir(parents=True, exist_ok=True)
     (out / "summary.json").write_text(json.dumps({"sampler": sampler, "rows": rows}, indent=1, allow_nan=False) + "\n")
     md = "| data | model | 90% coverage | 50% coverage | RMSLE | held-out elpd per run | median 90% width | width ratio | curved weight |\n|---|---|---|---|---|---|---|---|---|\n"

@@ -254,7 +254,7 @@ def stack(fits: Mapping[str, Fit] | Comparison, weights: Any = "auto", *, method
         w = pd.Series(mw.weights, index=list(fits), name="weight")
         draws, ci = pd.DataFrame(mw.draws, columns=pd.Index(list(fits), name="model")), mw.ci_prob
     elif isinstance(weights, str):
-        raise BayeslawError(f"weights must be 'loo', 'backtest', a Comparison, a Backtest, or a dict of fit name "
+        raise BayeslawError(f"weights must be 'auto', 'loo', 'backtest', a Comparison, a Backtest, or a dict of fit name "
                             f"to weight; got {weights!r}.")
     else:
         if method is not None:
