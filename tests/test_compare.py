@@ -382,9 +382,12 @@ def test_stack_weights_from_loo_and_backtest(clean_fits, clean_comparison):
                            train_runs=[], test_runs=list(range(40, 50)), ci_prob=0.9)
     w = backtest_weights(clean_fits, bt)
     assert w["chinchilla"] > 0.99
-    s = bayeslaw.stack({"A": clean_fits["chinchilla"], "B": clean_fits["compute"]}, weights=bt)
+    s = bayeslaw.stack({"A": clean_fits["chinchilla"], "B": clean_fits["compute"]}, weights=bt, method="stacking")
     assert s.method == "backtest" and s.backtest is bt and list(s.weights.index) == ["A", "B"]
     assert s.weights["A"] == pytest.approx(w["chinchilla"])
+    # backtest weights are pseudo-BMA+ unless told (a few held-out runs make stacking all-or-nothing)
+    default = bayeslaw.stack({"A": clean_fits["chinchilla"], "B": clean_fits["compute"]}, weights=bt)
+    assert default.weighting == "bb-pseudo-bma" and default.weights["A"] > 0.99
     mixed = pointwise.assign(elpd=np.concatenate([good, good[::-1]]))
     expected = stacking_weights(np.column_stack([good, good[::-1]]))
     np.testing.assert_allclose(backtest_weights(clean_fits, bt.__class__(**{**bt.__dict__, "pointwise": mixed})),

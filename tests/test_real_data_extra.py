@@ -311,3 +311,28 @@ def test_ladder_sides_results_hold_what_the_readme_says():
     default = next(r for r in rows if r["data"] == "chinchilla" and r["law"] == "chinchilla_orthogonal")
     assert default["below_50"] > 2 * default["above_50"] and default["mean_log_error"] < 0
     assert default["median_abs_log_error"] > default["median_half_width_50"]
+
+
+def test_backtest_weighted_averages_hold_what_the_readme_says():
+    """results/averaged_backtest_stacking_bb-pseudo-bma/: the README's table is the committed run's, the two
+    weightings of one backtest predict the largest Chinchilla runs alike, and both keep the synthetic coverage."""
+    folder = STUDY / "results" / "averaged_backtest_stacking_bb-pseudo-bma"
+    rows = json.loads((folder / "summary.json").read_text())["rows"]
+    readme = (STUDY / "README.md").read_text()
+    label = {"backtest stack": "backtest stack (stacking)", "backtest stack (bb-pseudo-bma)": "backtest stack (pseudo-BMA+)"}
+    for r in rows:
+        if r["data"] == "synthetic":
+            continue
+        w = (r.get("weights") or {}).get("chinchilla_curved")
+        cells = (f"| {label.get(r['model'], r['model'])} | {r['coverage_90']:.3f} | {r['coverage_50']:.3f} | "
+                 f"{r['rmsle']:.4f} | {r['elpd_test_per_run']:.2f} | {'—' if w is None else format(w, '.2f')} |")
+        assert cells in readme, cells
+    by = {(r["data"], r["model"]): r for r in rows}
+    for data in ("chinchilla", "chinchilla240"):
+        a, b = by[(data, "backtest stack")], by[(data, "backtest stack (bb-pseudo-bma)")]
+        assert abs(a["coverage_90"] - b["coverage_90"]) < 0.05 and b["elpd_test_per_run"] >= a["elpd_test_per_run"] - 0.1
+    syn = [by[("synthetic", m)] for m in ("chinchilla", "backtest stack", "backtest stack (bb-pseudo-bma)")]
+    assert syn[1]["coverage_90"] == syn[2]["coverage_90"] == syn[0]["coverage_90"]
+    assert syn[2]["width_ratio"] <= 1.25
+    weights = (folder / "ladder_weights.log").read_text().splitlines()
+    assert len(weights) == 10

@@ -45,8 +45,14 @@ from .weights import backtest_model_weights, given_weights
 
 #: Values of :attr:`Stack.method`: where the weights came from.
 METHODS = ("loo", "backtest", "given")
-#: The weighting of ``stack(fits)`` (and ``bayeslaw compare``) unless another is asked for.
+#: The weighting of ``stack(fits)`` (and ``bayeslaw compare``) with LOO weights unless another is asked for.
 DEFAULT_WEIGHTING = "stacking"
+#: The weighting of backtest weights unless another is asked for: a backtest scores a few held-out runs or
+#: checkpoints, on which stacking's optimum is nearly always all-or-nothing and picks the law that extrapolated
+#: better about as often as a coin (92 Revisiting curves: 47%); pseudo-BMA+ keeps both laws, with the same or better
+#: coverage and log score (case_studies/real_data_calibration: law_stack.py on 92 real and 60 synthetic learning
+#: curves, averaged.py --weights backtest on the Chinchilla ladders and 10 synthetic ones; 2026-12-06).
+BACKTEST_WEIGHTING = "bb-pseudo-bma"
 
 
 @dataclass
@@ -184,7 +190,8 @@ def stack(fits: Mapping[str, Fit] | Comparison, weights: Any = "auto", *, method
     method : {"stacking", "bb-pseudo-bma", "pseudo-bma"}, optional
         How weights are computed from pointwise densities (names of ``arviz_stats.compare``):
         stacking, or pseudo-BMA+ (``w ∝ exp(elpd)`` averaged over Bayesian-bootstrap replicates), or
-        pseudo-BMA. Default: a comparison's own method, else ``"stacking"``.
+        pseudo-BMA. Default: a comparison's own method; ``"stacking"`` for LOO weights; ``"bb-pseudo-bma"``
+        for backtest weights (a few held-out runs make stacking's weights all-or-nothing).
     failed : {"exclude", "include"}
         With ``"loo"`` weights: whether a fit that failed its diagnostic checks gets no weight (the
         default, with a warning) or is weighed like the others (see :func:`bayeslaw.compare`).
@@ -249,7 +256,7 @@ def stack(fits: Mapping[str, Fit] | Comparison, weights: Any = "auto", *, method
         if weights.weight_draws is not None:
             draws, ci = weights.weight_draws[list(fits)], weights.ci_prob
     elif isinstance(weights, Backtest):
-        bt, method_from, weighting = weights, "backtest", method or DEFAULT_WEIGHTING
+        bt, method_from, weighting = weights, "backtest", method or BACKTEST_WEIGHTING
         mw = backtest_model_weights(fits, weights, weighting, seed=bootstrap_seed, **boot)
         w = pd.Series(mw.weights, index=list(fits), name="weight")
         draws, ci = pd.DataFrame(mw.draws, columns=pd.Index(list(fits), name="model")), mw.ci_prob

@@ -17,12 +17,13 @@ more:
   bayeslaw compare runs.csv --law chinchilla --law compute --at N=70e9,D=1.4e12 --overlay overlay.png
   bayeslaw compare runs.csv --law chinchilla --law compute --plot elpd.svg --weights backtest --by C
   bayeslaw compare runs.csv --law chinchilla --law shared_exponent --method bb-pseudo-bma --ci-prob 0.9
-  bayeslaw compare curves.csv --run run --x D --law power_law --law m3 --method bb-pseudo-bma --at D=1e10
+  bayeslaw compare curves.csv --run run --x D --law power_law --law m3 --at D=1e10
 
 Every law (and likelihood) is fitted to the same runs with NUTS and scored by PSIS-LOO
 (arviz-stats). Runs with Pareto k above --pareto-k-max (0.7) are refitted exactly without
-that run, so the reported elpd holds; the table says how many were. Weights are stacking
-weights, or with --method bb-pseudo-bma pseudo-BMA+ weights; each comes with the --ci-prob
+that run, so the reported elpd holds; the table says how many were. Weights by PSIS-LOO are
+stacking weights and weights by a backtest pseudo-BMA+ weights (--method chooses another);
+each comes with the --ci-prob
 interval of its Bayesian-bootstrap distribution (1000 Dirichlet reweightings of the runs'
 pointwise elpd). Models are named by law, or LAW/LIKELIHOOD when several likelihoods are
 compared. With --at, each model's prediction is printed beside the stacked one (the mixture
@@ -56,10 +57,11 @@ def add(sub, common) -> None:
                    help="weights of the stack: by PSIS-LOO or by a backtest (each model refitted on the smaller "
                         "runs and scored on the larger ones); default auto: PSIS-LOO, or the backtest for learning "
                         "curves (--run), whose checkpoints PSIS-LOO cannot score")
-    p.add_argument("--method", choices=["stacking", "bb-pseudo-bma", "pseudo-bma"], default="stacking",
+    p.add_argument("--method", choices=["stacking", "bb-pseudo-bma", "pseudo-bma"], default=None,
                    help="how the weights are computed from the pointwise densities (names of arviz-stats "
-                        "compare): stacking (default), bb-pseudo-bma (pseudo-BMA+: exp(elpd) averaged over "
-                        "Bayesian-bootstrap replicates) or pseudo-bma")
+                        "compare): stacking, bb-pseudo-bma (pseudo-BMA+: exp(elpd) averaged over "
+                        "Bayesian-bootstrap replicates) or pseudo-bma; default stacking for PSIS-LOO weights, "
+                        "bb-pseudo-bma for backtest weights")
     p.add_argument("--by", default=None, metavar="COLUMN",
                    help="--weights backtest: size column to split on (default: the laws' own axis for one-input "
                         "laws, else C)")
@@ -117,7 +119,8 @@ def run(args: argparse.Namespace) -> int:
                                                or args.cutoff is not None):
             raise c.UsageError("--by, --holdout-top and --cutoff choose the split of --weights backtest; "
                                "add --weights backtest or leave them out.")
-        result = (compare(fits, method=args.method, ci_prob=ci_prob, pareto_k_max=args.pareto_k_max,
+        how = {"method": args.method} if args.method else {}   # else the library's default for each source
+        result = (compare(fits, **how, ci_prob=ci_prob, pareto_k_max=args.pareto_k_max,
                           refit=not args.no_refit, failed="include" if args.include_failed else "exclude")
                   if loo_valid else None)
     c.emit_warnings(caught, args.quiet)
@@ -131,7 +134,7 @@ def run(args: argparse.Namespace) -> int:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             if weights == "backtest":
-                stk = stack(fits, weights="backtest", method=args.method, by=args.by,
+                stk = stack(fits, weights="backtest", **how, by=args.by,
                             holdout_top=0.2 if args.holdout_top is None else args.holdout_top, cutoff=args.cutoff,
                             ci_prob=ci_prob)
             else:
