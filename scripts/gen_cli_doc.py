@@ -288,7 +288,8 @@ and with `--at` also `predictions`:
 ```
 
 The stack is the mixture of the models' predictive distributions with weights computed by `--method`
-(`weighting`): by PSIS-LOO (`weights_from: "loo"`, the `weight` of `models`), or with `--weights backtest` from
+(`weighting`; default `stacking` for PSIS-LOO weights, `bb-pseudo-bma` for backtest weights): by PSIS-LOO
+(`weights_from: "loo"`, the `weight` of `models`), or with `--weights backtest` from
 the held-out log predictive density of a backtest (`weights_from: "backtest"`: each model refitted on the runs
 with `--by` (default C) at or below the cutoff, all but the largest `--holdout-top` (default 0.2) of the runs or
 those at or below `--cutoff`; `stack` then also has `backtest`: `by`, `cutoff`, `n_train`, `n_test`).
@@ -302,6 +303,15 @@ each model's posterior draws, proportional to its weight, chosen at random witho
 `0.65 [0.31, 0.88]`), then per target one row per model and one for the stack; `--format csv` prints the
 comparison table (`weight`, `weight_lower`, `weight_upper` apart), an empty line, then one row per target and model
 (the stack's row last, with weight 1).
+
+**Learning curves: `compare --run COLUMN`.** Checkpoints of a run are not exchangeable, so PSIS-LOO is not
+computed for learning-curve fits: the backtest ranks and weighs them (`--weights auto`, the default, chooses it;
+`--weights loo` and `--plot` are refused). The document is then
+`{"data", "n_rows", "criterion": "backtest", "method", "by", "cutoff", "n_train", "n_test", "models", "stack"}`
+(and `predictions` with `--at`): `n_rows` counts checkpoints, `models` are the records of `backtest --format json`
+(held-out elpd, RMSLE, coverage and CRPS of the later checkpoints, each scored given its run's earlier ones) and
+`stack` is as above with `weights_from: "backtest"`. `--format csv` prints the backtest table, then the
+predictions.
 
 `--plot FILE` writes the ELPD comparison plot (arviz-plots `plot_compare`); `--overlay FILE` writes one
 scaling-curve figure with each model's band of the mean law, the stack's band, the runs and the `--at` targets
