@@ -336,3 +336,26 @@ def test_backtest_weighted_averages_hold_what_the_readme_says():
     assert syn[2]["width_ratio"] <= 1.25
     weights = (folder / "ladder_weights.log").read_text().splitlines()
     assert len(weights) == 10
+
+
+def test_law_stack_at_the_defaults_holds_what_the_readme_says():
+    """results/law_stack_defaults/ (the learning-curve budget and weighting that bayeslaw uses by default since
+    2026-12-06): the README's table is the committed run's, and the pseudo-BMA+ average meets the issue's Revisiting
+    coverage and RMSLE bars."""
+    summary = json.loads((STUDY / "results" / "law_stack_defaults" / "summary.json").read_text())
+    readme = (STUDY / "README.md").read_text()
+    names = {"power_law": "revisiting/learning_curve (power_law)", "m3": "revisiting/learning_curve (m3)",
+             "stack (pseudo-BMA+ weights)": "revisiting/learning_curve (stack bb-pseudo-bma)"}
+    for label, key in names.items():
+        r = summary[key]
+        lo9, hi9 = r["coverage_90_ci95"]
+        lo5, hi5 = r["coverage_50_ci95"]
+        row = (f"| {label} | {r['coverage_90']:.3f} [{lo9:.3f}, {hi9:.3f}] / {r['coverage_90_per_curve']:.3f} | "
+               f"{r['coverage_50']:.3f} [{lo5:.3f}, {hi5:.3f}] / {r['coverage_50_per_curve']:.3f} | "
+               f"{r['median_rmsle']:.4f} | {r['mean_crps_log']:.4f} | {r['median_width_90']:.3f} | "
+               f"{r['share_curves_with_warnings']:.3f} | {r['median_wall_s']:.1f} |")
+        assert row in readme, row
+    stack = summary[names["stack (pseudo-BMA+ weights)"]]
+    assert 0.85 <= stack["coverage_90"] <= 0.95 and 0.85 <= stack["coverage_90_per_curve"] <= 0.95
+    assert 0.40 <= stack["coverage_50"] <= 0.60 and 0.40 <= stack["coverage_50_per_curve"] <= 0.60
+    assert stack["median_rmsle"] <= 0.025
