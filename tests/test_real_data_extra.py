@@ -359,3 +359,16 @@ def test_law_stack_at_the_defaults_holds_what_the_readme_says():
     assert 0.85 <= stack["coverage_90"] <= 0.95 and 0.85 <= stack["coverage_90_per_curve"] <= 0.95
     assert 0.40 <= stack["coverage_50"] <= 0.60 and 0.40 <= stack["coverage_50_per_curve"] <= 0.60
     assert stack["median_rmsle"] <= 0.025
+
+
+def test_contaminated_probe_results_hold_what_the_readme_says():
+    """results/contaminated_probe.md: the numbers the README quotes are the committed probe's."""
+    rows = {tuple(c.strip() for c in line.split("|")[1:4]): [c.strip() for c in line.split("|")[4:-1]]
+            for line in (STUDY / "results" / "contaminated_probe.md").read_text().splitlines()[2:]}
+    readme = (STUDY / "README.md").read_text()
+    t = rows[("chinchilla240", "chinchilla_orthogonal", "student_t")]
+    c = rows[("chinchilla240", "chinchilla_orthogonal", "contaminated_normal")]
+    assert f"90% {c[0]}, 50% {c[1]}, against {t[0]} and {t[1]}" in readme
+    assert f"({c[2]} against {t[2]} per run)" in readme
+    swapped = rows[("chinchilla", "chinchilla_orthogonal", "contaminated_normal")]
+    assert f"{swapped[0]} / {swapped[1]}" in readme and "r_hat" in swapped[4]
