@@ -123,10 +123,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.analyse_only:
         (args.out / "analysis.json").write_text(json.dumps(analyse(args.out, args.laws.split(",")), indent=1) + "\n")
         return 0
-    if args.study == "revisiting" and not R.REVISITING.exists():
-        print(f"skipping revisiting: {R.REVISITING} is missing (../shared/data beside the repository)", file=sys.stderr)
+    if R.missing(args.study):
+        print(f"skipping {args.study}: {R.missing(args.study)} is missing (../shared/data beside the repository)",
+              file=sys.stderr)
         return 0
-    curves = R.every_kth(R.revisiting_curves() if args.study == "revisiting" else R.synthetic_curves(), args.curves)
+    curves = R.every_kth(R.curves_of(args.study), args.curves)
     tasks = [dict(c, likelihood=args.likelihood, laws=args.laws.split(","), holdout_top=args.holdout_top,
                   method=args.method,
                   seed=args.seed, num_samples=args.num_samples, num_warmup=args.num_warmup,

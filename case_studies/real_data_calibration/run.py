@@ -42,8 +42,11 @@ import pandas as pd
 
 HERE = Path(__file__).resolve().parent
 REVISITING = HERE.parents[2] / "shared" / "data" / "revisiting" / "revisiting_benchmark.csv"
+COLPRET = HERE.parents[2] / "shared" / "data" / "colpret" / "colpret_curves.csv"
 LIKELIHOODS = ("student_t", "learning_curve")
-STUDIES = ("revisiting", "synthetic")
+STUDIES = ("revisiting", "synthetic", "colpret")
+#: What ``--study all`` runs (the committed main tables); ``colpret`` is run by name.
+MAIN_STUDIES = ("revisiting", "synthetic")
 SYNTHETIC_CURVES = 60
 
 
@@ -58,6 +61,45 @@ def revisiting_curves(path: Path = REVISITING) -> list[dict]:
         out.append({"curve_id": cid, "domain": g["domain"].iloc[0], "train": train[["D", "loss"]],
                     "held": held[["D", "loss"]]})
     return out
+
+
+def colpret_curves(path: Path = COLPRET, first: float = 0.3, max_points: int = 100) -> list[dict]:
+    """The ColPret learning curves (one per model and metric, at least 15 checkpoints): the checkpoints up to
+    ``first`` of the run's last token count fitted, the later ones held out; sizes in column D (tokens seen).
+
+    Digitised curves have several values at one token count (averaged); OPT's perplexities become log
+    perplexity; LLM360-Mamba's "train_loss" (values 0.1-21.8, not a cross-entropy) is left out. A curve is thinned
+    to about ``max_points`` checkpoints (every k-th) so a fit stays a few seconds; the held-out part is thinned
+    alike.
+    """
+    df = pd.read_csv(path)
+    df = df[df["family"] != "LLM360-Mamba"]
+    out = []
+    for (family, model, metric), g in df.groupby(["family", "model", "metric"], sort=True):
+        g = g.groupby("tokens_seen", as_index=False)["value"].mean().sort_values("tokens_seen")
+        loss = np.log(g["value"].to_numpy(float)) if metric == "valid_perplexity" else g["value"].to_numpy(float)
+        frame = pd.DataFrame({"D": g["tokens_seen"].to_numpy(float), "loss": loss})
+        frame = frame[(frame["D"] > 0) & (frame["loss"] > 0)]
+        if len(frame) < 15:
+            continue
+        frame = frame.iloc[::max(1, len(frame) // max_points)]
+        cut = first * frame["D"].max()
+        train, held = frame[frame["D"] <= cut], frame[frame["D"] > cut]
+        if len(train) < 8 or not len(held):
+            continue
+        out.append({"curve_id": f"{family}|{model}|{metric}", "domain": family, "train": train, "held": held})
+    return out
+
+
+def curves_of(study: str) -> list[dict]:
+    """The curves of a study by name."""
+    return {"revisiting": revisiting_curves, "synthetic": synthetic_curves, "colpret": colpret_curves}[study]()
+
+
+def missing(study: str) -> Path | None:
+    """The shared data file a study needs when it is not there (../shared/data beside the repository)."""
+    path = {"revisiting": REVISITING, "colpret": COLPRET}.get(study)
+    return path if path is not None and not path.exists() else None
 
 
 def synthetic_curves(n: int = SYNTHETIC_CURVES, n_points: int = 40, drift: float = 0.03, length: float = 1.0,
@@ -306,12 +348,13 @@ def main(argv: list[str] | None = None) -> int:
                         "'LIKELIHOOD (LAW)' and kept under LIKELIHOOD_LAW)")
     p.add_argument("--out", type=Path, default=HERE / "results")
     args = p.parse_args(argv)
-    studies = STUDIES if args.study == "all" else (args.study,)
+    studies = MAIN_STUDIES if args.study == "all" else (args.study,)
     for study in studies:
-        if study == "revisiting" and not REVISITING.exists():
-            print(f"skipping revisiting: {REVISITING} is missing (../shared/data beside the repository)", file=sys.stderr)
+        if missing(study):
+            print(f"skipping {study}: {missing(study)} is missing (../shared/data beside the repository)",
+                  file=sys.stderr)
             continue
-        curves = revisiting_curves() if study == "revisiting" else synthetic_curves()
+        curves = curves_of(study)
         curves = every_kth(curves, args.curves)
         for lik in args.likelihoods.split(","):
             label = lik if args.law == "power_law" else f"{lik} ({args.law})"
