@@ -1,11 +1,13 @@
 """ColPret learning curves, first 30% of each run fitted: do the bands cover the later checkpoints and the final loss?
 
-Reads what two commands wrote (no fitting here)::
+Reads what three commands wrote (no fitting here)::
 
     python case_studies/real_data_calibration/law_stack.py --study colpret --method bb-pseudo-bma \
         --num-warmup 500 --num-samples 1500 --out case_studies/real_data_calibration/results/colpret_tails/law_stack
     python case_studies/real_data_calibration/run.py --study colpret --likelihoods student_t \
         --num-warmup 500 --num-samples 1500 --out case_studies/real_data_calibration/results/colpret_tails/independent
+    python case_studies/real_data_calibration/run.py --study colpret --likelihoods learning_curve_wiener \
+        --num-warmup 500 --num-samples 1500 --out case_studies/real_data_calibration/results/colpret_tails/wiener
     python case_studies/real_data_calibration/colpret_tails.py
 
 (about 10 minutes on 2 cores in all). The curves are ``run.colpret_curves``: one per model and metric of
@@ -30,6 +32,7 @@ HERE = Path(__file__).resolve().parent
 OUT = HERE / "results" / "colpret_tails"
 MODELS = {"power_law, independent Student-t": "independent/colpret/student_t",
           "power_law, learning curve": "law_stack/colpret/learning_curve_power_law",
+          "power_law, learning curve with a Wiener departure": "wiener/colpret/learning_curve_wiener",
           "m3, learning curve": "law_stack/colpret/learning_curve_m3",
           "pseudo-BMA+ average of the two": "law_stack/colpret/learning_curve_stack_bb-pseudo-bma"}
 
