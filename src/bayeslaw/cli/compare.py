@@ -177,20 +177,10 @@ def _figures(args, result, stk, targets, plot_out, overlay_out, ci_prob) -> None
 
 def _render(args, result, stk, pred, ci_prob, weights) -> None:
     n_runs = int(next(iter(result.fits.values())).spec.data.n_runs)
-    if args.format == "json":
-        doc = {"data": str(args.data), "n_runs": n_runs, "criterion": "psis-loo", "method": result.method,
-               "pareto_k_max": result.pareto_k_max, "refit": not args.no_refit, "models": result.to_records()}
-        if stk is not None:
-            doc["stack"] = stk.describe()
-        if pred is not None:
-            doc["predictions"] = {"ci_prob": ci_prob, "seed": args.seed, "results": _stack_records(pred)}
-        print(c.dump_json(doc))
-        return
-    if args.format == "csv":
-        print(result.table.to_csv(), end="")
-        if pred is not None:
-            print("")
-            print(_stack_table(pred).to_csv(index=False), end="")
+    doc = {"data": str(args.data), "n_runs": n_runs, "criterion": "psis-loo", "method": result.method,
+           "pareto_k_max": result.pareto_k_max, "refit": not args.no_refit, "models": result.to_records(),
+           **({"stack": stk.describe()} if stk is not None else {})}
+    if _machine_readable(args, doc, result.table, pred, ci_prob):
         return
     table = _with_weight_intervals(result.table.drop(columns=["rank"]), result.ci_prob)
     total, high = int(table["n_refitted"].sum()), int(table["n_pareto_k_high"].sum())
@@ -227,19 +217,10 @@ def _render_backtest(args, fits, stk, pred, ci_prob) -> None:
     """Learning curves: the backtest behind the weights is the ranking (PSIS-LOO cannot score checkpoints)."""
     bt = stk.backtest
     n_rows = int(next(iter(fits.values())).spec.data.n_runs)
-    if args.format == "json":
-        doc = {"data": str(args.data), "n_rows": n_rows, "criterion": "backtest", "method": stk.weighting,
-               "by": bt.by, "cutoff": float(bt.cutoff), "n_train": len(bt.train_runs), "n_test": len(bt.test_runs),
-               "models": bt.to_records(), "stack": stk.describe()}
-        if pred is not None:
-            doc["predictions"] = {"ci_prob": ci_prob, "seed": args.seed, "results": _stack_records(pred)}
-        print(c.dump_json(doc))
-        return
-    if args.format == "csv":
-        print(bt.table.to_csv(), end="")
-        if pred is not None:
-            print("")
-            print(_stack_table(pred).to_csv(index=False), end="")
+    doc = {"data": str(args.data), "n_rows": n_rows, "criterion": "backtest", "method": stk.weighting,
+           "by": bt.by, "cutoff": float(bt.cutoff), "n_train": len(bt.train_runs), "n_test": len(bt.test_runs),
+           "models": bt.to_records(), "stack": stk.describe()}
+    if _machine_readable(args, doc, bt.table, pred, ci_prob):
         return
     print(f"Backtest on {n_rows} checkpoints from {args.data}: each model refitted on those with {bt.by} <= "
           f"{bt.cutoff:.4g} and scored on the {len(bt.test_runs)} later ones given their run; best first "
@@ -253,6 +234,23 @@ def _render_backtest(args, fits, stk, pred, ci_prob) -> None:
     _print_backtest_weights(stk, "checkpoints")
     if pred is not None:
         _print_stack_predictions(pred, stk, ci_prob)
+
+
+def _machine_readable(args, doc, table, pred, ci_prob) -> bool:
+    """``--format json`` (``doc`` plus the predictions) or ``csv`` (``table``, then the predictions); False for the
+    table format, which the caller prints."""
+    if args.format == "json":
+        if pred is not None:
+            doc["predictions"] = {"ci_prob": ci_prob, "seed": args.seed, "results": _stack_records(pred)}
+        print(c.dump_json(doc))
+        return True
+    if args.format == "csv":
+        print(table.to_csv(), end="")
+        if pred is not None:
+            print("")
+            print(_stack_table(pred).to_csv(index=False), end="")
+        return True
+    return False
 
 
 def _with_weight_intervals(table, ci_prob: float):
