@@ -94,9 +94,16 @@ def test_optima_are_the_laws_alone_and_their_losses_the_full_means(orthogonal_fi
     assert not np.allclose(opt.draws("loss_opt"), np.exp(log_mean(alone, N, D)))
     pred = bayeslaw.predict(f, N=float(np.median(N[:, 1])), D=float(np.median(D[:, 1]))).table
     assert pred["mean_median"].iloc[0] == pytest.approx(opt.table["loss_opt_median"].iloc[1], rel=2e-3)
-    # compute for a loss walks the same path: the median loss at a budget is reached near that budget
-    need = bayeslaw.compute_for_loss(f, opt.table["loss_opt_median"].to_numpy())
-    np.testing.assert_allclose(need.table["C_median"], [1e21, 1e24], rtol=0.02)
+    # compute for a loss walks the same path: a draw whose loss at a budget is at or below the median loss reaches
+    # that loss by that budget (the same event, draw by draw, wherever its loss falls with compute), so the
+    # budget lies between the 40% and 60% quantiles of the compute needed. (Comparing the median itself with
+    # the budget tests how far apart the two middle draws are: 1% here, 3% on another CPU.)
+    target = opt.table["loss_opt_median"].to_numpy()
+    C = bayeslaw.compute_for_loss(f, target).draws("C")
+    for j, budget in enumerate([1e21, 1e24]):
+        assert np.mean((C[:, j] <= budget) == (opt.draws("loss_opt")[:, j] <= target[j])) >= 0.97
+        lower, upper = np.quantile(C[:, j], [0.4, 0.6], method="lower")  # draws never reaching it are inf
+        assert lower < budget < upper
 
 
 def test_refused_with_a_process_likelihood():
