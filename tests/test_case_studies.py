@@ -142,6 +142,7 @@ def test_chinchilla_refit_full(tmp_path):
 
 
 # -- law_comparison ------------------------------------------------------------------------------
+@pytest.mark.slow   # 70-80 s from a cold cache (its own backtest and stack programs); the committed results are checked below
 def test_law_comparison_smoke(run_main, tmp_path):
     """Two laws on every 5th run (49 runs: the sampler programs of the backtest tests' 36-48-run ladders), without
     exact LOO refits and leave-future-out: each refit of a new fit compiles its own sampler (~20 s); the full run

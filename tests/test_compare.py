@@ -21,6 +21,7 @@ from bayeslaw.posterior.predict import log_mean_draws
 from bayeslaw.validation.refits import held_out_elpd
 from bayeslaw.validation.sensitivity import log_prior_draws
 from conftest import check_result_contract
+from strictjson import loads as strict
 
 SAMPLER = dict(num_chains=2, num_warmup=300, num_samples=300, check=False, curvature=False)  # the plain laws
 TPP = [1, 3, 10, 30, 100, 300]  # tokens per parameter: wide enough that loss is not a function of C alone
@@ -178,16 +179,18 @@ def test_cli_compare_json(tmp_path, capsys):
     chinchilla_runs().to_csv(path, index=False)
     code = main(["compare", str(path), "--law", "chinchilla", "--law", "compute", "--include-failed", "--num-chains", "2",
                  "--num-warmup", "300", "--num-samples", "300", "--seed", "1", "--quiet", "--format", "json", "--curvature", "off",
-                 "--at", "N=7e10,D=1.4e12", "--at", "N=1e9,D=2e10", "--plot", str(tmp_path / "elpd.png"),
-                 "--overlay", str(tmp_path / "overlay.svg"), "--slice", "ratio=20"])
+                 "--at", "N=7e10,D=1.4e12", "--at", "N=1e9,D=2e10", "--at", "N=1e300,D=1e10",
+                 "--plot", str(tmp_path / "elpd.png"), "--overlay", str(tmp_path / "overlay.svg"), "--slice", "ratio=20"])
     out = capsys.readouterr().out
     assert code == 0
-    doc = json.loads(out)
+    doc = strict(out)   # strict JSON even at an extreme target (N = 1e300: infinities are null and flagged)
+    assert all(m["weight"] == 0 or m["weight"] > 1e-9 for m in doc["models"])  # no optimiser round-off (5.55e-17)
+    assert [m["rank"] for m in doc["models"]] == list(range(len(doc["models"])))   # rank 0 is the best
     # the stack and its predictions beside each model's (docs/cli.md keys)
     weights = {m["model"]: m["weight"] for m in doc["models"]}
     assert doc["stack"]["weights_from"] == "loo" and doc["stack"]["weights"] == pytest.approx(weights)
     assert sum(doc["stack"]["draws_per_model"].values()) == doc["stack"]["draws"] >= 600
-    assert doc["predictions"]["ci_prob"] == 0.9 and len(doc["predictions"]["results"]) == 2
+    assert doc["predictions"]["ci_prob"] == 0.9 and len(doc["predictions"]["results"]) == 3
     r = doc["predictions"]["results"][0]
     assert {"N", "D", "C", "mean_law", "new_run", "ci_prob", "extrapolation_decades", "models"} <= set(r)
     assert set(r["models"]) == {"chinchilla", "compute"}

@@ -94,6 +94,7 @@ def check_colpret(summary: dict) -> None:
         assert WAY_FIELDS <= set(agg), (way, WAY_FIELDS - set(agg))
 
 
+@pytest.mark.slow   # ~70 s from a cold cache (broken_power_law's programs); the committed results are checked below
 def test_bnsl_smoke(run_main, tmp_path):
     """Two laws with student_t, the wide-c1 variant, LOO without refits and the inner backtest."""
     need("bnsl_4digit", "bnsl_4digit_addition.csv")

@@ -58,7 +58,7 @@ def add(sub, common) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..core.records import resolve_ci_prob
-    from ..validation.backtest import backtest
+    from ..validation.backtest import BOOKKEEPING, backtest
     from ..validation.crossval import cross_validate
 
     if not args.law:
@@ -96,8 +96,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"Backtest on {args.data}: trained on {n_train} runs with {result.by} <= {result.cutoff:.4g}, "
               f"tested on the {n_test} larger runs; best first")
         print("")
-        print(c.format_table(result.table.drop(columns=["rank", "n_train", "n_test", "cutoff", "coverage_units",
-                                                         "coverage_p"])))
+        print(c.format_table(result.table.drop(columns=list(BOOKKEEPING), errors="ignore")))
         print("")
         print(f"elpd_test: held-out log predictive density (higher is better); rmsle: of the new-run median; "
               f"coverage / coverage_50: share of held-out runs inside the {c.pct(ci_prob)} / 50% new-run intervals "

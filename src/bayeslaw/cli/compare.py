@@ -90,7 +90,9 @@ def run(args: argparse.Namespace) -> int:
 
     if args.slice is not None and args.overlay is None:
         raise c.UsageError("--slice applies to the --overlay figure; give --overlay FILE too.")
-    if args.weights == "loo" and (args.by is not None or args.holdout_top is not None or args.cutoff is not None):
+    split_args = args.by is not None or args.holdout_top is not None or args.cutoff is not None
+    # without --run the rows are separate runs, which --weights auto weighs by PSIS-LOO: refuse before fitting
+    if split_args and (args.weights == "loo" or (args.weights == "auto" and args.run is None)):
         raise c.UsageError("--by, --holdout-top and --cutoff choose the split of --weights backtest; "
                            "add --weights backtest or leave them out.")
     targets = c.targets(args)
@@ -115,8 +117,7 @@ def run(args: argparse.Namespace) -> int:
             raise c.UsageError(f"{'--plot draws' if plot_out is not None else '--weights loo takes'} the PSIS-LOO "
                                "comparison, which learning-curve fits (--run) do not have: their checkpoints are "
                                "weighed by a backtest; leave it out (--overlay draws the bands).")
-        if loo_valid and weights == "loo" and (args.by is not None or args.holdout_top is not None
-                                               or args.cutoff is not None):
+        if loo_valid and weights == "loo" and split_args:
             raise c.UsageError("--by, --holdout-top and --cutoff choose the split of --weights backtest; "
                                "add --weights backtest or leave them out.")
         how = {"method": args.method} if args.method else {}   # else the library's default for each source
@@ -215,6 +216,8 @@ def _print_backtest_weights(stk, rows: str = "runs") -> None:
 
 def _render_backtest(args, fits, stk, pred, ci_prob) -> None:
     """Learning curves: the backtest behind the weights is the ranking (PSIS-LOO cannot score checkpoints)."""
+    from ..validation.backtest import BOOKKEEPING
+
     bt = stk.backtest
     n_rows = int(next(iter(fits.values())).spec.data.n_runs)
     doc = {"data": str(args.data), "n_rows": n_rows, "criterion": "backtest", "method": stk.weighting,
@@ -226,8 +229,7 @@ def _render_backtest(args, fits, stk, pred, ci_prob) -> None:
           f"{bt.cutoff:.4g} and scored on the {len(bt.test_runs)} later ones given their run; best first "
           "(learning curves: PSIS-LOO cannot score checkpoints)")
     print("")
-    print(c.format_table(bt.table.drop(columns=["rank", "n_train", "n_test", "cutoff", "coverage_units",
-                                                "coverage_p"], errors="ignore")))
+    print(c.format_table(bt.table.drop(columns=list(BOOKKEEPING), errors="ignore")))
     print("")
     print("elpd_test: held-out log predictive density (higher is better); rmsle: of the new-run median; coverage / "
           "coverage_50: share of held-out checkpoints inside the new-run intervals; crps: on log loss.")

@@ -189,16 +189,19 @@ def slice_sizes(runs: pd.DataFrame) -> np.ndarray:
 
 
 def _grid(runs: pd.DataFrame, held, tgt, xcol: str) -> tuple[np.ndarray, float]:
+    """The figure's x grid, in decades: from the smallest point to a margin past the largest run, held-out run
+    or target (a target whose x overflows a float, C = 6 N D with N = 1e300, is not placed; see _targets)."""
     x_data = runs[xcol].to_numpy(float)
     x_lo, x_hi = x_data.min(), x_data.max()
-    ends = [x_hi * 10.0]
+    ends = [np.log10(x_hi) + 1.0]
     if held is not None:
-        ends.append(held[xcol].max() * 10 ** 0.25)
+        ends.append(np.log10(held[xcol].max()) + 0.25)
         x_lo = min(x_lo, held[xcol].min())
-    if tgt is not None:
-        ends.append(tgt["x"].max() * 10 ** 0.5)
+    if tgt is not None and len(tgt):
+        ends.append(np.log10(tgt["x"].max()) + 0.5)
         x_lo = min(x_lo, tgt["x"].min())
-    return np.logspace(np.log10(x_lo), np.log10(max(ends)), _N_GRID), float(x_hi)
+    top = min(max(ends), np.log10(np.finfo(float).max))
+    return np.logspace(np.log10(x_lo), top, _N_GRID), float(x_hi)
 
 
 def _predict_mean(fit: Fit, targets: Mapping[str, Any] | None = None, **kwargs) -> np.ndarray:
@@ -261,7 +264,8 @@ def band_rows(x: np.ndarray, mean: np.ndarray, new: np.ndarray | None, ci_prob: 
 
 
 def _targets(model: Fit | Mixture, targets: Any, cut: Mapping[str, Any], ci_prob: float) -> pd.DataFrame:
-    """Targets as x, median (mean law), lower/upper (new run) and a label."""
+    """Targets as x, median (mean law), lower/upper (new run) and a label; a target whose x is not a finite
+    positive float along this cut (C = 6 N D overflows) is left off the figure (its numbers are in predict)."""
     if isinstance(targets, Prediction):
         table = targets.table
     else:
@@ -280,9 +284,11 @@ def _targets(model: Fit | Mixture, targets: Any, cut: Mapping[str, Any], ci_prob
     label_cols = [c for c in ("N", "D") if c in table.columns] or [xcol]
     names = {c: str(representative(model).spec.data.columns.get(c, c)) if c == "x" else c for c in label_cols}
     labels = [", ".join(f"{names[c]} = {human(row[c], c)}" for c in label_cols) for _, row in table.iterrows()]
-    return pd.DataFrame({"x": table[xcol].to_numpy(float), "median": table["mean_median"].to_numpy(float),
-                         "lower": table["new_run_lower"].to_numpy(float),
-                         "upper": table["new_run_upper"].to_numpy(float), "label": labels})
+    frame = pd.DataFrame({"x": table[xcol].to_numpy(float), "median": table["mean_median"].to_numpy(float),
+                          "lower": table["new_run_lower"].to_numpy(float),
+                          "upper": table["new_run_upper"].to_numpy(float), "label": labels})
+    x = frame["x"].to_numpy(float)
+    return frame[np.isfinite(x) & (x > 0)].reset_index(drop=True)
 
 
 def curve(model: Fit | Mixture, targets: Any = None, *, held_out: pd.DataFrame | Runs | None = None,

@@ -36,6 +36,8 @@ from .scores import COVERAGE_ALPHA, score
 #: Columns of :attr:`Backtest.table`, in order (index: ``model``).
 COLUMNS = ("rank", "law", "likelihood", "n_train", "n_test", "cutoff", "elpd_test", "elpd_test_per_run", "rmsle",
            "coverage", "coverage_50", "crps", "coverage_units", "coverage_p")
+#: The columns of :attr:`Backtest.table` that say how it was split rather than how a model scored.
+BOOKKEEPING = ("rank", "n_train", "n_test", "cutoff", "coverage_units", "coverage_p")
 
 
 @dataclass
@@ -323,7 +325,8 @@ def backtest_fits(fits: Mapping[str, Fit] | Each, *, by: str | None = None, hold
         g = refit(f, own.subset(inside), seed=seed, priors=priors)
         if g.diagnostics:
             checks = ", ".join(d["check"] for d in g.diagnostics)
-            warnings.warn(f"{name}: the backtest fit on {n_train} runs failed diagnostic checks ({checks}); "
+            unit = "checkpoints" if f.spec.data.run is not None else "runs"
+            warnings.warn(f"{name}: the backtest fit on {n_train} {unit} failed diagnostic checks ({checks}); "
                           "its held-out score, and the weights, are less certain.", DiagnosticWarning, stacklevel=2)
         trained[name], tests[name] = g, own.subset(~inside)
     cut = float(runs.frame[by].to_numpy(float)[mask].max())
