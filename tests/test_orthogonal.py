@@ -71,6 +71,7 @@ def test_two_stage_fit_keeps_the_projection_with_each_draw(orthogonal_fit, tmp_p
 
 
 def test_optima_are_the_laws_alone_and_their_losses_the_full_means(orthogonal_fit):
+    from bayeslaw.cli.optimum import _turn_back_note
     from bayeslaw.posterior.decide import _law_params
     from bayeslaw.posterior.predict import posterior_params
 
@@ -104,6 +105,19 @@ def test_optima_are_the_laws_alone_and_their_losses_the_full_means(orthogonal_fi
         assert np.mean((C[:, j] <= budget) == (opt.draws("loss_opt")[:, j] <= target[j])) >= 0.97
         lower, upper = np.quantile(C[:, j], [0.4, 0.6], method="lower")  # draws never reaching it are inf
         assert lower < budget < upper
+    # far beyond the runs the term's quadratic turns the loss along the optimum back up for most draws, so a
+    # loss the law alone reaches is out of reach for many draws with the term: the table and the CLI say so
+    path = bayeslaw.optimal_allocation(f, np.logspace(21, 28, 15)).draws("loss_opt")
+    turned = np.mean((np.diff(path, axis=1) > 0).any(axis=1))
+    assert turned > 0.5
+    table = bayeslaw.compute_for_loss(f, target).table
+    assert (table["reachable_law_alone"] >= table["reachable"]).all()
+    assert table["reachable_law_alone"].iloc[1] - table["reachable"].iloc[1] > 0.2
+    note = _turn_back_note(table)
+    assert note.startswith("note: loss target 1: ") and "law alone" in note
+    assert _turn_back_note(bayeslaw.compute_for_loss(bayeslaw.fit(f.runs(), "chinchilla", curvature=False, num_chains=2,
+                                                                  num_warmup=300, num_samples=300, seed=2, check=False),
+                                                     target).table) is None
 
 
 def test_refused_with_a_process_likelihood():

@@ -289,7 +289,10 @@ def decisions_section(fit: Fit, ci_prob: float, compute):
             out += ("<h3>Compute to reach a loss</h3><p class=\"note\">Training compute needed to reach each "
                     "loss (the losses the law predicts at 10\u00d7 and 100\u00d7 the largest fitted budget, "
                     f"rounded), at the compute-optimal allocation: median [{q} interval]. Reachable: the share of "
-                    "posterior draws whose floor E lies below the loss.</p>")
+                    "posterior draws whose loss along the optimum gets below it by 1e45 FLOPs"
+                    + (" (with the law alone, its discrepancy term at 0: "
+                       + ", ".join(f"{100 * v:.0f}%" for v in cfl.table["reachable_law_alone"]) + ")"
+                       if "reachable_law_alone" in cfl.table.columns else "") + ".</p>")
             out += h.table(["loss", "reachable", "compute C (FLOPs)"], rows, numeric=range(3))
     return "decisions", "Decisions", out
 
