@@ -111,6 +111,7 @@ def test_bnsl_smoke(run_main, tmp_path):
     assert "| power_law | student_t |" in (tmp_path / "summary.md").read_text()
 
 
+@pytest.mark.slow   # ~40 s from a cold cache (three ways of fitting OPT); the committed results are checked below
 def test_colpret_smoke(run_main, tmp_path):
     """OPT (6 sizes, perplexity as its log), the three ways, at most 8 checkpoints per run."""
     need("colpret", "colpret_curves.csv")
