@@ -157,6 +157,7 @@ def test_cli_backtest_json(tmp_path, capsys):
     assert doc["by"] == "C" and doc["n_runs"] == 48 and doc["n_train"] == 36 and doc["n_test"] == 12
     assert doc["holdout_top"] == 0.25 and doc["likelihood"] == "student_t"
     assert [m["model"] for m in doc["models"]] == ["chinchilla", "compute"]
+    assert [m["rank"] for m in doc["models"]] == [0, 1]  # as in compare: rank 0 is the best
     for m in doc["models"]:
         assert set(m) == JSON_KEYS
         assert all(np.isfinite(m[k]) for k in JSON_KEYS - {"model", "law", "likelihood", "converged", "undercovers"})

@@ -87,20 +87,6 @@ def test_laws_json_is_strict(capsys):
     assert code == 0 and strict(out)
 
 
-def test_backtest_json_is_strict_and_ranks_from_zero(tmp_path, capsys):
-    from test_backtest import chinchilla_runs
-
-    path = tmp_path / "runs.csv"
-    chinchilla_runs().to_csv(path, index=False)
-    code, out, err = run(capsys, ["backtest", path, "--law", "chinchilla", "--law", "compute", "--by", "C",
-                                  "--holdout-top", "0.25", "--num-chains", "2", "--num-warmup", "300",
-                                  "--num-samples", "300", "--seed", "1", "--ci-prob", "0.9", "--quiet",
-                                  "--format", "json"])
-    assert code == 0, err
-    models = strict(out)["models"]
-    assert models[0]["rank"] == 0  # as in compare: rank 0 is the best
-
-
 # -- item 5: seeds --------------------------------------------------------------------------------
 
 
