@@ -3,6 +3,8 @@ and the ELPD comparison. Each returns the matplotlib Figure it drew."""
 
 from __future__ import annotations
 
+import functools
+
 import math
 
 import arviz_plots as azp
@@ -155,18 +157,28 @@ def plot_diagnostics(fit: Fit, var_names: list[str] | None = None, *, kind: str 
     return fig
 
 
+@functools.lru_cache(maxsize=8)
+def _rank_envelope(draws: int, prob: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The envelope of one chain's ECDF of uniform ranks (arviz-stats' multi-chain simulation spans [0, 1] here):
+    a simulation of ~2 s that depends on the draw count alone, so a report after a figure reuses it."""
+    from arviz_stats.ecdf_utils import ecdf_pit
+
+    x, _, lower, upper = ecdf_pit(np.linspace(0, 1, draws), prob, n_simulations=1000, n_chains=1)
+    arrays = tuple(np.array(a, dtype=float) for a in (x, lower, upper))
+    for a in arrays:
+        a.flags.writeable = False   # shared by every figure of this draw count
+    return arrays
+
+
 def _readable_rank_panels(fig, fit: Fit) -> None:
     """The rank panels of ``plot_rank_dist`` made readable: the simultaneous envelope of the chains' rank ECDFs
     (grey; a chain that leaves it mixes badly), a y scale, and the rank test's p-value in words."""
     import re
 
     from arviz_base import rcParams
-    from arviz_stats.ecdf_utils import ecdf_pit
-
     prob = float(rcParams["stats.envelope_prob"])
-    draws = fit.idata["posterior"].sizes["draw"]
-    # the envelope of one chain's ECDF of uniform ranks (arviz-stats' multi-chain simulation spans [0, 1] here)
-    x, _, lower, upper = ecdf_pit(np.linspace(0, 1, draws), prob, n_simulations=1000, n_chains=1)
+    draws = int(fit.idata["posterior"].sizes["draw"])
+    x, lower, upper = _rank_envelope(draws, prob)
     rank_axes = [ax for ax in fig.axes if ax.get_xlabel() == "Fractional ranks"]
     for i, ax in enumerate(rank_axes):
         ax.fill_between(x, lower - x, upper - x, step="post", color="0.5", alpha=0.18, lw=0, zorder=0,

@@ -189,7 +189,11 @@ def _programs(law, inp: str | None = None):
                 return jnp.where(below, lo, mid), jnp.where(below, mid, hi)
 
             lo, hi = jax.lax.fori_loop(0, 64, body, (lo, hi))
-            return 0.5 * (lo + hi), reach_hi
+            if not law.discrepancy:
+                return 0.5 * (lo + hi), reach_hi, reach_hi
+            # the law alone falls with compute: it reaches the target by 1e45 FLOPs if it is below it there
+            alone = log_loss_at(params, params, ref, logk, jnp.full(lo.shape, jnp.log(1e45))) <= target
+            return 0.5 * (lo + hi), reach_hi, alone
 
         return {"allocation": jax.jit(allocation), "for_loss": jax.jit(for_loss)}
 
@@ -275,14 +279,12 @@ def compute_for_loss(fit: Fit, loss: Any, *, flops_per_param_token: float | None
         raise LawError(f"compute_for_loss needs a law of N and D, or of compute C; {fit.law.name!r} is a law of "
                        f"{', '.join(design.values())}.")
     with jax.enable_x64(True):
-        args = (ref, jnp.asarray(logk, dtype=float), jnp.asarray(target))
-        logC, reach_hi = program(params, full, *args)
-        logC, reach_hi = np.asarray(logC), np.asarray(reach_hi)
-        alone = np.asarray(program(params, params, *args)[1]).mean(axis=0) if fit.law.discrepancy else None
+        logC, reach_hi, alone = program(params, full, ref, jnp.asarray(logk, dtype=float), jnp.asarray(target))
+        logC, reach_hi, alone = np.asarray(logC), np.asarray(reach_hi), np.asarray(alone)
     C_draws = np.where(reach_hi, np.exp(logC), np.inf)  # not reached by 1e45 FLOPs: never
     table = pd.DataFrame({"loss": loss, "reachable": np.isfinite(C_draws).mean(axis=0)})
-    if alone is not None:  # the same solver with the discrepancy at 0 (the same compiled program)
-        table["reachable_law_alone"] = alone
+    if fit.law.discrepancy:  # the law alone, the term at 0, at 1e45 FLOPs along its optimum
+        table["reachable_law_alone"] = alone.mean(axis=0)
     return _decision(table, {"C": C_draws}, ci_prob, fit)
 
 
