@@ -222,7 +222,10 @@ beyond_D`).
 The allocation is solved for each posterior draw under C = k N D (`--flops-per-token`, default the fit's k).
 `compute_for_loss` follows the compute-optimal frontier; `reachable` is the fraction of draws whose floor lies
 below the target loss. The others never reach it: their compute is infinite, so a median or upper bound that
-falls among them is `null` (`inf` in the table). Each key appears only when asked for (`--compute`, `--loss`).
+falls among them is `null` (`inf` in the table). A law with a discrepancy term (`<law>_orthogonal`) adds
+`reachable_law_alone`, the share with the term at 0: far beyond the runs the term's quadratic can turn the loss
+back up, and a note on stderr names targets the law alone reaches for 5 or more points more draws. Each key
+appears only when asked for (`--compute`, `--loss`).
 `--format csv` prints one table per key.
 
 ### `compare --format json`
