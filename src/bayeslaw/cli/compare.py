@@ -81,6 +81,10 @@ def add(sub, common) -> None:
     p.set_defaults(func=run)
 
 
+_SPLIT_NEEDS_BACKTEST = ("--by, --holdout-top and --cutoff choose the split of --weights backtest; add --weights "
+                         "backtest or leave them out.")
+
+
 def run(args: argparse.Namespace) -> int:
     from ..averaging.stack import stack
     from ..core.paths import check_output_file
@@ -93,8 +97,7 @@ def run(args: argparse.Namespace) -> int:
     split_args = args.by is not None or args.holdout_top is not None or args.cutoff is not None
     # without --run the rows are separate runs, which --weights auto weighs by PSIS-LOO: refuse before fitting
     if split_args and (args.weights == "loo" or (args.weights == "auto" and args.run is None)):
-        raise c.UsageError("--by, --holdout-top and --cutoff choose the split of --weights backtest; "
-                           "add --weights backtest or leave them out.")
+        raise c.UsageError(_SPLIT_NEEDS_BACKTEST)
     targets = c.targets(args)
     figs = (".png", ".svg", ".pdf")
     plot_out = check_output_file(args.plot, figs, flag="--plot", overwrite=args.overwrite) if args.plot else None
@@ -118,8 +121,7 @@ def run(args: argparse.Namespace) -> int:
                                "comparison, which learning-curve fits (--run) do not have: their checkpoints are "
                                "weighed by a backtest; leave it out (--overlay draws the bands).")
         if loo_valid and weights == "loo" and split_args:
-            raise c.UsageError("--by, --holdout-top and --cutoff choose the split of --weights backtest; "
-                               "add --weights backtest or leave them out.")
+            raise c.UsageError(_SPLIT_NEEDS_BACKTEST)
         how = {"method": args.method} if args.method else {}   # else the library's default for each source
         result = (compare(fits, **how, ci_prob=ci_prob, pareto_k_max=args.pareto_k_max,
                           refit=not args.no_refit, failed="include" if args.include_failed else "exclude")

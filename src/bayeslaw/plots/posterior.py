@@ -4,7 +4,6 @@ and the ELPD comparison. Each returns the matplotlib Figure it drew."""
 from __future__ import annotations
 
 import functools
-
 import math
 
 import arviz_plots as azp
@@ -176,6 +175,7 @@ def _readable_rank_panels(fig, fit: Fit) -> None:
     import re
 
     from arviz_base import rcParams
+
     prob = float(rcParams["stats.envelope_prob"])
     draws = int(fit.idata["posterior"].sizes["draw"])
     x, lower, upper = _rank_envelope(draws, prob)

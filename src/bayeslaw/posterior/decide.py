@@ -18,7 +18,7 @@ N* and D* are the law's own, because the quadratic discrepancy holds near the ru
 optimum runs off beyond them. The loss at that allocation, and the compute at which it reaches a target (the
 smallest C on a scan three e-folds apart, then bisection), are the full mean's, as in a prediction at the same N and D.
 Far beyond the runs the quadratic dominates: on an 82-run synthetic ladder (tests/test_orthogonal.py) the full mean
-along the optimum rises again somewhere between 2.5e23 and 8e26 FLOPs for 82% of draws, so a target loss there can be
+along the optimum rises again somewhere between 1e21 and 1e28 FLOPs for 82% of draws, so a target loss there can be
 unreachable for draws whose law alone reaches it; ``compute_for_loss`` reports both shares.
 """
 

@@ -286,13 +286,14 @@ def decisions_section(fit: Fit, ci_prob: float, compute):
             rows = [[f"{r['loss']:.4g}", f"{100 * r['reachable']:.0f}%",
                      h.interval(r["C_median"], r["C_lower"], r["C_upper"], sci=True)]
                     for _, r in cfl.table.iterrows()]
+            alone = ""
+            if "reachable_law_alone" in cfl.table.columns:
+                shares = ", ".join(f"{100 * v:.0f}%" for v in cfl.table["reachable_law_alone"])
+                alone = f" (with the law alone, its discrepancy term at 0: {shares})"
             out += ("<h3>Compute to reach a loss</h3><p class=\"note\">Training compute needed to reach each "
                     "loss (the losses the law predicts at 10\u00d7 and 100\u00d7 the largest fitted budget, "
                     f"rounded), at the compute-optimal allocation: median [{q} interval]. Reachable: the share of "
-                    "posterior draws whose loss along the optimum gets below it by 1e45 FLOPs"
-                    + (" (with the law alone, its discrepancy term at 0: "
-                       + ", ".join(f"{100 * v:.0f}%" for v in cfl.table["reachable_law_alone"]) + ")"
-                       if "reachable_law_alone" in cfl.table.columns else "") + ".</p>")
+                    f"posterior draws whose loss along the optimum gets below it by 1e45 FLOPs{alone}.</p>")
             out += h.table(["loss", "reachable", "compute C (FLOPs)"], rows, numeric=range(3))
     return "decisions", "Decisions", out
 
