@@ -224,7 +224,8 @@ The allocation is solved for each posterior draw under C = k N D (`--flops-per-t
 below the target loss. The others never reach it: their compute is infinite, so a median or upper bound that
 falls among them is `null` (`inf` in the table). A law with a discrepancy term (`<law>_orthogonal`) adds
 `reachable_law_alone`, the share with the term at 0: far beyond the runs the term's quadratic can turn the loss
-back up, and a note on stderr names targets the law alone reaches for 5 or more points more draws. Each key
+back up or carry it below the law's own floor, and a note on stderr names targets whose two shares differ by 5
+points or more. Each key
 appears only when asked for (`--compute`, `--loss`).
 `--format csv` prints one table per key.
 

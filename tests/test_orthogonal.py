@@ -4,6 +4,7 @@ discrepancy with the law's own share over the fitted runs projected out, fitted 
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pandas as pd
 import pytest
 
 import bayeslaw
@@ -114,7 +115,10 @@ def test_optima_are_the_laws_alone_and_their_losses_the_full_means(orthogonal_fi
     assert (table["reachable_law_alone"] >= table["reachable"]).all()
     assert table["reachable_law_alone"].iloc[1] - table["reachable"].iloc[1] > 0.2
     note = _turn_back_note(table)
-    assert note.startswith("note: loss target 1: ") and "law alone" in note
+    assert note.startswith("note: loss target 1: ") and "law alone" in note and "back up" in note
+    # the other way round: the term carries the loss below where the law alone levels off
+    below = pd.DataFrame({"loss": [1.8], "reachable": [0.888], "reachable_law_alone": [0.061]})
+    assert "below where the law alone levels off" in _turn_back_note(below)
     assert _turn_back_note(bayeslaw.compute_for_loss(bayeslaw.fit(f.runs(), "chinchilla", curvature=False, num_chains=2,
                                                                   num_warmup=300, num_samples=300, seed=2, check=False),
                                                      target).table) is None

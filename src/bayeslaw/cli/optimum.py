@@ -71,16 +71,18 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _turn_back_note(table) -> str | None:
-    """One note for the loss targets that the law alone reaches for more draws than the law with its discrepancy
-    term (``reachable_law_alone`` above ``reachable`` by 5 points or more); None otherwise."""
+    """One note for the loss targets whose share of draws that reach them differs by 5 points or more between the
+    law with its discrepancy term (``reachable``) and the law alone (``reachable_law_alone``); None otherwise."""
     if "reachable_law_alone" not in table.columns:
         return None
     gap = table["reachable_law_alone"] - table["reachable"]
-    rows = [str(i) for i, g in gap.items() if g >= 0.05]
+    rows = [str(i) for i, g in gap.items() if abs(g) >= 0.05]
     if not rows:
         return None
-    worst = gap.idxmax()
+    worst = gap.abs().idxmax()
     which = f"loss target {rows[0]}" if len(rows) == 1 else f"loss targets {', '.join(rows)}"
+    why = ("turns the loss along the optimum back up" if gap[worst] > 0
+           else "carries the loss below where the law alone levels off, so the compute for it is the quadratic's")
     return (f"note: {which}: {table.loc[worst, 'reachable']:.0%} of draws reach it with the discrepancy term, "
             f"{table.loc[worst, 'reachable_law_alone']:.0%} with the law alone; the term is a quadratic fitted near "
-            "the runs and, extrapolated this far, turns the loss along the optimum back up.")
+            f"the runs and, extrapolated this far, {why}.")

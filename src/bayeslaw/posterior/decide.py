@@ -257,8 +257,8 @@ def compute_for_loss(fit: Fit, loss: Any, *, flops_per_param_token: float | None
 
     For a law with a discrepancy term (``<law>_orthogonal``) the table adds ``reachable_law_alone``: the
     fraction of draws that reach the target with the term set to 0. Far beyond the runs the term's quadratic
-    can turn the loss along the optimum back up before the target (see the module docstring); where
-    ``reachable_law_alone`` exceeds ``reachable`` the shortfall is that extrapolation, not the floor.
+    can turn the loss along the optimum back up before the target (see the module docstring), or carry it below
+    where the law alone levels off: where the two shares differ, the difference is that extrapolation, not the law.
     """
     if isinstance(fit, Fits):  # fit_many's collection: every fit at the same losses
         return fit.compute_for_loss(loss, flops_per_param_token=flops_per_param_token, ci_prob=ci_prob)
