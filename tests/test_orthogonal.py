@@ -43,6 +43,42 @@ def test_discrepancy_is_orthogonal_to_the_law_over_the_runs():
         assert abs(float(law.log_mean(far, **THETA, **c, **consts)[0] - base.log_mean(far, **THETA)[0])) > 0.01
 
 
+@pytest.mark.parametrize("extrapolate", ["linear", "hold"])
+def test_a_bounded_continuation_is_the_same_law_inside_the_runs_and_bounded_beyond(extrapolate):
+    from bayeslaw.core.curvature import orthogonal
+    base, quad = bayeslaw.get_law("chinchilla"), bayeslaw.get_law("chinchilla_orthogonal")
+    law = orthogonal(base, extrapolate=extrapolate)
+    assert {"hold": "held", "linear": "tangent"}[extrapolate] in law.formula and law.hash != quad.hash
+    assert set(law.derived.names) == set(quad.derived.names) | {"lo_N", "hi_N", "lo_D", "hi_D"}
+    x = _x()
+    with jax.enable_x64(True):
+        w = jnp.ones(40)
+        consts = law.derived.fn(THETA, x, w)
+        assert float(consts["lo_N"]) == float(jnp.min(x["N"])) and float(consts["hi_D"]) == float(jnp.max(x["D"]))
+        c = {"curv_N": 0.01, "curv_D": -0.02, "curv_N_D": 0.005}
+        p = {**THETA, **c, **consts}
+        qp = {k: v for k, v in p.items() if k in quad.params or k in quad.derived.names}
+        # inside the box of the runs: the quadratic's law, to rounding
+        np.testing.assert_allclose(law.log_mean(x, **p), quad.log_mean(x, **qp), rtol=0, atol=1e-12)
+
+        def term(n, d):
+            xx = {"N": jnp.asarray([n]), "D": jnp.asarray([d])}
+            return float(law.log_mean(xx, **p)[0] - base.log_mean(xx, **THETA)[0])
+
+        hi_n, hi_d = float(consts["hi_N"]), float(consts["hi_D"])
+        edge, steps = term(hi_n, hi_d), [term(hi_n + s, hi_d + s) for s in (1.0, 2.0, 4.0)]
+        if extrapolate == "hold":   # beyond the box the term keeps its value at the edge
+            np.testing.assert_allclose(steps, edge, atol=1e-12)
+        else:                       # ... or goes on along its tangent: equal steps, equal changes
+            np.testing.assert_allclose(steps[1] - steps[0], steps[0] - edge, rtol=1e-9)
+            np.testing.assert_allclose(steps[2] - steps[1], 2 * (steps[0] - edge), rtol=1e-9)
+        quad_far = float(quad.log_mean({"N": jnp.asarray([hi_n + 4]), "D": jnp.asarray([hi_d + 4])}, **qp)[0]
+                         - base.log_mean({"N": jnp.asarray([hi_n + 4]), "D": jnp.asarray([hi_d + 4])}, **THETA)[0])
+        assert abs(steps[2] - edge) < abs(quad_far - edge)
+    with pytest.raises(ValueError, match="extrapolate"):
+        orthogonal(base, extrapolate="cubic")
+
+
 @pytest.fixture(scope="module")
 def orthogonal_fit():
     runs = bayeslaw.load_runs(bayeslaw.example_data_path())

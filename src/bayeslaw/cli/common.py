@@ -329,9 +329,10 @@ def emit(table, fmt: str, records: list[dict[str, Any]], extra: dict[str, Any]) 
         print(format_table(table))
 
 
-def extrapolation_note(table, what: str = "target") -> str | None:
+def extrapolation_note(table, what: str = "target", assumes: str = "the law holds that far out") -> str | None:
     """One note for every row of ``table`` whose ``beyond_<input>`` columns are not 0: which rows, how many
-    decades beyond the fitted range at most and along which inputs; None when every row is inside."""
+    decades beyond the fitted range at most and along which inputs, and what the intervals assume there (the law's
+    ``beyond``); None when every row is inside."""
     import numpy as np
 
     far = table.filter(like="beyond_").abs()
@@ -344,8 +345,7 @@ def extrapolation_note(table, what: str = "target") -> str | None:
     cols = far.max(axis=0, skipna=True)
     along = ", ".join(f"{c[len('beyond_'):]} {d:.2f}" for c, d in cols.items() if np.isfinite(d) and d > 0)
     which = f"{what} {rows[0]} lies" if len(rows) == 1 else f"{what}s {', '.join(rows)} lie"
-    return (f"note: {which} up to {worst.max():.2f} decades beyond the fitted range ({along}); the intervals "
-            "assume the law holds that far out.")
+    return f"note: {which} up to {worst.max():.2f} decades beyond the fitted range ({along}); the intervals assume {assumes}."
 
 
 def ignored_note(source: str, columns) -> str | None:

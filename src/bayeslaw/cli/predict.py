@@ -52,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
           f"(mean law = the fitted law; new run = {new}; observation model {fit.spec.likelihood})")
     print(f"loss in {fit.spec.loss_unit}")
     print(c.format_table(c.compact(table).rename(columns={"mean": "mean law", "new_run": "new run"})))
-    note = c.extrapolation_note(table)
+    note = c.extrapolation_note(table, assumes=fit.law.beyond)
     if note:
         print(note, file=sys.stderr)
     return 0

@@ -101,7 +101,10 @@ ORTHOGONAL = Param(Prior("Cauchy", loc=0.0, scale=0.0003),
                    "coefficient of a quadratic discrepancy, orthogonal to the law over the runs")
 
 
-def orthogonal(law: Law, coefficient: Param = ORTHOGONAL) -> Law:
+EXTRAPOLATIONS = ("quadratic", "linear", "hold")
+
+
+def orthogonal(law: Law, coefficient: Param = ORTHOGONAL, extrapolate: str = "quadratic") -> Law:
     """The law plus a quadratic discrepancy orthogonal to the law over the fitted runs (the ladder default).
 
     ``log L = law(theta)(x) + sum_k c_k (phi_k(x) - J(x) B_k)``: ``phi`` the quadratic terms of :func:`curved`,
@@ -118,7 +121,14 @@ def orthogonal(law: Law, coefficient: Param = ORTHOGONAL) -> Law:
     sampled as they are: as ``u`` with ``c = 0.0003 sinh(u)`` (exponential tails in ``u``) NUTS diverged on 6
     of 10 exact-law ladders, because where the runs pin ``c`` to +-0.002 the likelihood in ``u`` is flat near
     0 and falls off steeply beyond (the plan draws 2000 per chain instead: the Cauchy's tails cost tail ESS).
+
+    ``extrapolate`` says how the discrepancy goes on beyond the box of the runs' centred log inputs (per input, its
+    smallest and largest value over the runs, kept per draw as ``lo_<input>`` / ``hi_<input>``): ``"quadratic"``
+    (the quadratic itself, unbounded: far out it can carry the loss below the law's floor), ``"linear"`` (its
+    tangent at the box's edge) or ``"hold"`` (its value at the edge). Inside the box the three are the same law.
     """
+    if extrapolate not in EXTRAPOLATIONS:
+        raise ValueError(f"extrapolate must be one of {EXTRAPOLATIONS}; got {extrapolate!r}")
     bent = curved(law, coefficient)
     terms = curvature_names(law)
     base_names = tuple(law.params)
@@ -136,6 +146,23 @@ def orthogonal(law: Law, coefficient: Param = ORTHOGONAL) -> Law:
             out = out + p[name] * x[v] * x[w]
         return out - along
 
+    box = tuple((v, f"lo_{v}", f"hi_{v}") for v in law.inputs)
+
+    def bounded_log_mean(x, **p):
+        # the law plus the discrepancy (log_mean less the law) at the nearest point of the runs' box, held there or
+        # continued along its tangent
+        law_only = {k: p[k] for k in base_names}
+        x = {v: jnp.asarray(a, dtype=float) for v, a in x.items()}
+        edge = {v: jnp.clip(x[v], p[lo], p[hi]) for v, lo, hi in box}
+
+        def disc(e):
+            return log_mean(e, **p) - base_mean(e, **law_only)
+
+        if extrapolate == "hold":
+            return base_mean(x, **law_only) + disc(edge)
+        at_edge, slope = jax.jvp(disc, (edge,), ({v: x[v] - edge[v] for v in edge},))
+        return base_mean(x, **law_only) + at_edge + slope
+
     def constants(theta0, x, weights):
         vec = jnp.asarray([theta0[k] for k in base_names], dtype=float)
         jac = jax.jacfwd(lambda v: base_mean(x, **dict(zip(base_names, v))))(vec)           # (rows, parameters)
@@ -146,19 +173,41 @@ def orthogonal(law: Law, coefficient: Param = ORTHOGONAL) -> Law:
         out.update({proj[j][i]: coef[i, j] for j in range(len(terms)) for i in range(len(base_names))})
         return out
 
+    def bounded_constants(theta0, x, weights):
+        out = constants(theta0, x, weights)
+        out.update({n: f(x[v]) for v, lo, hi in box for n, f in ((lo, jnp.min), (hi, jnp.max))})
+        return out
+
     names = at + tuple(n for row in proj for n in row)
+    formula = f"{law.formula}, times exp(a quadratic in the centred logs, orthogonal to the law over the runs)"
+    mean, fn = log_mean, constants
+    if extrapolate != "quadratic":
+        names += tuple(n for _, lo, hi in box for n in (lo, hi))
+        mean, fn = bounded_log_mean, bounded_constants
+        formula = formula[:-1] + (", held at its value at the edge of the runs beyond them)" if extrapolate == "hold"
+                                  else ", continued along its tangent at the edge of the runs beyond them)")
     kw = inspect.Parameter.KEYWORD_ONLY
-    log_mean.__signature__ = inspect.Signature(
+    mean.__signature__ = inspect.Signature(
         [inspect.Parameter("x", inspect.Parameter.POSITIONAL_OR_KEYWORD)]
         + [inspect.Parameter(n, kw) for n in (*bent.params, *names)])
-    return replace(bent, name=law.name + ORTHOGONAL_SUFFIX, log_mean=log_mean, example=None,
-                   formula=f"{law.formula}, times exp(a quadratic in the centred logs, orthogonal to the law over the "
-                           "runs)",
+    return replace(bent, name=law.name + ORTHOGONAL_SUFFIX, log_mean=mean, example=None,
+                   formula=formula,
                    description=f"{law.description} With a quadratic discrepancy orthogonal to the law over the "
                                "runs.".strip(),
-                   derived=Derived(names, constants, law, "the plain law's fit to the runs and the quadratic's "
+                   derived=Derived(names, fn, law, "the plain law's fit to the runs and the quadratic's "
                                    "least-squares projection on its gradient there"),
-                   discrepancy=tuple(name for name, _ in terms))
+                   discrepancy=tuple(name for name, _ in terms), beyond=BEYOND[extrapolate])
+
+
+#: What an orthogonal law's predictions beyond the runs assume, per continuation
+#: (case_studies/real_data_calibration/orthogonal_extrapolation.py, 2026-12-06).
+BEYOND = {
+    "quadratic": "the law holds that far out and its bend goes on as a quadratic (held-out runs up to 2 decades of "
+                 "compute beyond could not tell that from its tangent, which predicts less improvement far out; "
+                 "compare --curvature off)",
+    "linear": "the law holds that far out and its bend goes on along its tangent at the edge of the runs",
+    "hold": "the law holds that far out and its bend stops at the edge of the runs",
+}
 
 
 def orthogonal_name(law: Law | str) -> str:

@@ -171,6 +171,9 @@ class Law:
     discrepancy : tuple of str, optional
         Parameters of a discrepancy term: set to 0, ``log_mean`` is the law alone, whose optimum
         decisions report (:meth:`without_discrepancy`; the loss there keeps the term).
+    beyond : str, optional
+        What a prediction beyond the fitted runs assumes, as the end of a sentence (default: "the law
+        holds that far out"); the CLI's note on extrapolated targets ends with it.
     """
 
     name: str
@@ -188,6 +191,7 @@ class Law:
     example: Example | None = None
     derived: Derived | None = None
     discrepancy: tuple[str, ...] = ()
+    beyond: str = "the law holds that far out"
     _hash: str = field(default="", init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
