@@ -4,7 +4,7 @@ The training parts of the first ``--curves`` learning curves of the "Revisiting"
 (``../shared/data/revisiting``; synthetic power-law curves with drift when it is absent) are fitted with
 ``power_law`` and ``--likelihood`` (``learning_curve``: one run per curve; ``student_t``: the default for
 rows without a run column), x = seen examples, NUTS ``--num-chains`` chains at the plan's default budget (1000 +
-1000; 500 + 1500 for learning curves since 2026-12-06, printed with the table). Each way runs ``--passes`` times in one process: the first pass includes
+1000; 1000 + 2000 for learning curves since 2026-12-06, printed with the table). Each way runs ``--passes`` times in one process: the first pass includes
 compiling (run with ``BAYESLAW_NO_CACHE=1`` so no earlier process's programs are reused), the second reuses the
 compiled programs. Prints a Markdown table (total and per-curve seconds, ratio to one at a time, the share of
 curves with sampler warnings and with R-hat <= 1.01) and how far the two ways' posterior medians of alpha are

@@ -420,6 +420,29 @@ def test_diagnostics_rank_panels_have_an_envelope_a_scale_and_words(chinchilla_f
     assert "simultaneous envelope" in rank[0].get_title()
 
 
+def test_diagnostics_drawn_again_for_the_same_fit_are_a_fresh_copy(chinchilla_fit, tmp_path, monkeypatch):
+    """The demo draws the figure, then its report again: the second is the first's copy, not a second rank test."""
+    from bayeslaw.plots import posterior
+
+    first = plots.plot_diagnostics(chinchilla_fit)
+    def refuse(*args):
+        raise RuntimeError("drawn again")
+
+    monkeypatch.setattr(posterior, "_draw_diagnostics", refuse)
+    again = plots.plot_diagnostics(chinchilla_fit)
+    assert again is not first and again.get_suptitle() == first.get_suptitle()
+    assert [ax.get_ylabel() for ax in again.axes] == [ax.get_ylabel() for ax in first.axes]
+    assert [[t.get_text() for t in ax.texts] for ax in again.axes] == [[t.get_text() for t in ax.texts]
+                                                                        for ax in first.axes]
+    again.axes[0].set_title("drawn on by the caller")
+    assert plots.plot_diagnostics(chinchilla_fit).axes[0].get_title() != "drawn on by the caller"
+    plots.save_figure(again, tmp_path / "d.png")
+    assert (tmp_path / "d.png").stat().st_size > 10_000
+    with pytest.raises(RuntimeError, match="drawn again"):   # other arguments are drawn
+        plots.plot_diagnostics(chinchilla_fit, ["E"])
+    plt.close("all")
+
+
 def test_plot_compare_marks_fits_that_failed_their_checks(chinchilla_fit):
     import dataclasses
     import warnings

@@ -252,15 +252,16 @@ def test_law_stack_results_hold_what_the_readme_says():
 
 
 def test_sampler_budget_results_hold_what_the_readme_says():
-    """The learning-curve budgets' committed runs (results/sampler_budget/): the README's table is theirs, and the
-    default budget since 2026-12-06 (500 + 1500) warns on fewer curves than 1000 + 1000 at the same coverage."""
+    """The learning-curve budgets' committed runs (results/sampler_budget/): the README's tables are theirs; 500 +
+    1500 warned on fewer curves than 1000 + 1000 at the same coverage, and the default since the later runs of
+    2026-12-06 (1000 + 2000) samples both laws cleanly, m3 meeting every Revisiting bar of issue 14."""
     from bayeslaw.inference.defaults import SEQUENTIAL_SAMPLES, SEQUENTIAL_WARMUP
 
     root = STUDY / "results"
     new = json.loads((root / "sampler_budget" / "w500_s1500" / "summary.json").read_text())
     long = json.loads((root / "sampler_budget" / "w1000_s2000" / "summary.json").read_text())
     old = json.loads((root / "law_stack" / "summary.json").read_text())
-    assert (SEQUENTIAL_WARMUP, SEQUENTIAL_SAMPLES) == (500, 1500)
+    assert (SEQUENTIAL_WARMUP, SEQUENTIAL_SAMPLES) == (1000, 2000)
     readme = (STUDY / "README.md").read_text()
     rows = {"1000 warmup + 1000 draws": (old["revisiting/learning_curve (power_law)"],
                                          old["synthetic/learning_curve (power_law)"]),
@@ -275,6 +276,24 @@ def test_sampler_budget_results_hold_what_the_readme_says():
     r_old, r_new = rows["1000 warmup + 1000 draws"][0], rows["500 + 1500"][0]
     assert r_new["share_curves_with_warnings"] <= 0.05 < r_old["share_curves_with_warnings"]
     assert abs(r_new["coverage_90"] - r_old["coverage_90"]) < 0.01
+    # the runs at today's default, both laws
+    pl = json.loads((root / "sampler_budget" / "w1000_s2000_one_state" / "summary.json").read_text())
+    pl = pl["revisiting/learning_curve"]
+    m3 = json.loads((root / "sampler_budget" / "m3_w1000_s2000" / "summary.json").read_text())
+    m3 = m3["revisiting/learning_curve (m3)"]
+    for law, r in (("power_law", pl), ("m3", m3)):
+        cells = (f"| {law} | 1000 + 2000 | {r['coverage_90']:.3f} / {r['coverage_50']:.3f} | "
+                 f"{r['median_rmsle']:.4f} | {r['share_curves_with_warnings']:.3f} | {r['median_wall_s']:.1f} |")
+        assert cells.replace("| m3 | 1000 + 2000 | ", "") in readme.replace("**", ""), cells
+    assert pl["share_curves_with_warnings"] <= 0.05 and abs(pl["coverage_90"] - r_new["coverage_90"]) < 0.01
+    bars = json.loads((STUDY / "expected.json").read_text())["acceptance_issue_14"]
+    assert m3["curves"] == 92
+    for key in ("coverage_90", "coverage_90_per_curve", "coverage_50"):
+        lo, hi = bars[f"revisiting_{key}"]
+        assert lo <= m3[key] <= hi, key
+    assert m3["median_rmsle"] <= bars["revisiting_median_rmsle_max"]
+    assert m3["share_curves_with_warnings"] <= bars["revisiting_share_curves_with_warnings_max"]
+    assert m3["median_wall_s"] <= bars["revisiting_median_wall_s_max"]
 
 
 def test_filter_speed_results_hold_what_the_readme_says():
