@@ -412,3 +412,37 @@ def test_colpret_tails_recompute_and_the_readme_table_is_theirs():
     lc = committed["power_law, learning curve"]
     assert committed["power_law, independent Student-t"]["coverage_90"] < lc["coverage_90"] < 0.85
     assert lc["above_90"] < 0.05   # the misses are below the band: one-sided
+
+
+def test_bent_ladders_and_orthogonal_extrapolation_results_hold_what_the_readme_says():
+    """results/bent_ladders/ (the default on ladders whose truth has the Chinchilla runs' bend) and
+    results/orthogonal_extrapolation*/ (three continuations of the term beyond the runs): the README's numbers are
+    the committed runs', recomputed from the per-ladder rows where there are any."""
+    root = STUDY / "results"
+    readme = (STUDY / "README.md").read_text()
+    bent = strict_json(root / "bent_ladders" / "summary.json")
+    rows = pd.read_csv(root / "bent_ladders" / "ladders.csv")
+    for m in bent["models"]:
+        g = rows[rows["model"] == m["model"]]
+        assert len(g) == m["ladders"] == 30
+        assert g["cover_50"].mean() == pytest.approx(m["cover_50"]) and g["cover_90"].mean() == pytest.approx(m["cover_90"])
+        cells = (f"{m['cover_90']:.3f} [{m['cover_90_ci'][0]:.3f}, {m['cover_90_ci'][1]:.3f}] | {m['cover_50']:.3f} "
+                 f"[{m['cover_50_ci'][0]:.3f}, {m['cover_50_ci'][1]:.3f}] | {m['below_50']:.3f} / {m['above_50']:.3f} | "
+                 f"{int((g['cover_50'] < 0.35).sum())} of 30 | {int((g['cover_90'] < 0.85).sum())} of 30 | "
+                 f"{m['cover_mean_90']:.3f} |")
+        assert cells in readme, cells
+    default = rows[rows["model"] == "default"]
+    assert f"{default['cover_50'].std():.3f}" in readme and f"{np.quantile(default['cover_50'], 0.1):.3f}" in readme
+    # the continuations: quadratic and tangent tie on the held-out runs, the hold falls behind
+    top20 = strict_json(root / "orthogonal_extrapolation" / "summary.json")
+    top40 = strict_json(root / "orthogonal_extrapolation_top40" / "summary.json")
+    sums = {}
+    for r in top20["backtests"] + top40["backtests"]:
+        sums[r["model"]] = sums.get(r["model"], 0.0) + round(r["elpd_test_per_run"], 2)
+    quad, lin, hold = (sums[f"chinchilla{v}_orthogonal/student_t"] for v in ("", "_linear", "_hold"))
+    assert f"| sum over the ten splits | {sums['chinchilla/student_t']:.2f} / {quad:.2f} / **{lin:.2f}** / {hold:.2f} |" \
+        in readme
+    assert abs(lin - quad) < 0.5 and hold < quad - 1.0
+    far = {f["variant"]: f["at"] for f in top20["far"]}
+    assert far["quadratic"][-1]["median"] < far["plain"][-1]["median"] - 0.3     # 1e28 FLOPs: below the floor
+    assert far["hold"][-1]["median"] == pytest.approx(far["plain"][-1]["median"], abs=0.01)

@@ -68,7 +68,7 @@ def main() -> int:
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
                     bt = bayeslaw.backtest(ladder(data), law, by="C", holdout_top=0.2, curvature=False,
-                                           likelihood=lik, seed=0)
+                                           likelihood=lik, seed=0, ci_prob=0.9)
                 pw = bt.pointwise
                 y = pw["loss"].to_numpy(float)
                 fit = next(iter(bt.fits.values()))

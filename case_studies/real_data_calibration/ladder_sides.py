@@ -35,7 +35,8 @@ def sides(data: str, law: str, seed: int = 0) -> dict:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", bayeslaw.DiagnosticWarning)
         # curvature=False: each law as named (chinchilla_orthogonal carries its term in its name)
-        bt = bayeslaw.backtest(ladder(data), law, by="C", holdout_top=0.2, curvature=False, seed=seed)
+        bt = bayeslaw.backtest(ladder(data), law, by="C", holdout_top=0.2, curvature=False, seed=seed,
+                               ci_prob=0.9)
     pw = bt.pointwise
     y = pw["loss"].to_numpy(float)
     rec = {"data": data, "law": law, "held_out": int(len(y))}

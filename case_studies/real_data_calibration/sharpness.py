@@ -58,7 +58,7 @@ def run(models: list[str], ladders: int, sampler: dict) -> pd.DataFrame:
                 f = bayeslaw.fit(ladder[["N", "D", "loss"]], law=law, likelihood=likelihood, curvature=False,
                                  seed=seed, **sampler)
             wall = time.perf_counter() - t0
-            t = bayeslaw.predict(f, targets[["N", "D"]]).table
+            t = bayeslaw.predict(f, targets[["N", "D"]], ci_prob=0.9).table   # ArviZ's default is 0.89
             p50 = bayeslaw.predict(f, targets[["N", "D"]], ci_prob=0.5).table
             for i in range(len(targets)):
                 y, mu = targets["fresh_run"].iloc[i], targets["true_mean"].iloc[i]
