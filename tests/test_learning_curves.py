@@ -305,3 +305,9 @@ def test_learning_curves_sample_1000_plus_2000_unless_told():
     assert (s.num_warmup, s.num_samples) == (300, 200)
     s = plan_fit(runs.drop(columns="run"), "power_law", x="D", curvature=False).sampler
     assert (s.num_warmup, s.num_samples) == (1000, 1000)
+    # the CLI's help names the plan's budgets (core.budgets), not numbers of its own
+    import argparse
+
+    from bayeslaw.cli.common import add_sampler_args
+    text = " ".join(a.help for a in (lambda p: (add_sampler_args(p), p)[1])(argparse.ArgumentParser())._actions)
+    assert "2000 for a learning-curve model" in text and "0.99 for a learning-curve model" in text

@@ -74,17 +74,23 @@ def add_seed(p, help: str = "random seed; the same seed gives the same draws (de
 
 
 def add_sampler_args(p, *, seed_help: str = "random seed; the same seed gives the same draws (default 0)") -> None:
-    """NUTS settings, with NumPyro's names."""
+    """NUTS settings, with NumPyro's names; the defaults named in the help are the plan's (core.budgets, no JAX)."""
+    from ..core import budgets
+    from ..core.spec import SamplerSettings as S
+
     add_seed(p, seed_help)
-    p.add_argument("--num-chains", type=int, default=4, help="NUTS chains per fit, run in parallel (default 4)")
+    p.add_argument("--num-chains", type=int, default=S.num_chains,
+                   help=f"NUTS chains per fit, run in parallel (default {S.num_chains})")
+    seq = "" if budgets.SEQUENTIAL_WARMUP == S.num_warmup else f"; {budgets.SEQUENTIAL_WARMUP} for a learning-curve model"
     p.add_argument("--num-warmup", type=int, default=None,
-                   help="warmup iterations per chain (default 1000; 500 for a learning-curve model; 2000 for a law with its "
-                        "curvature term)")
+                   help=f"warmup iterations per chain (default {S.num_warmup}{seq}; {budgets.CURVED_WARMUP} for a law "
+                        "with its curvature term)")
     p.add_argument("--num-samples", type=int, default=None,
-                   help="draws per chain (default 1000; 1500 for a learning-curve model; 2000 for a law with an orthogonal "
-                        "curvature term)")
+                   help=f"draws per chain (default {S.num_samples}; {budgets.SEQUENTIAL_SAMPLES} for a learning-curve "
+                        f"model; {budgets.ORTHOGONAL_SAMPLES} for a law with an orthogonal curvature term)")
     p.add_argument("--target-accept-prob", type=float, default=None,
-                   help="NUTS target acceptance (default 0.8, or 0.99 for a learning-curve model; 0.95 removes most "
+                   help=f"NUTS target acceptance (default {S.target_accept_prob:g}, or "
+                        f"{budgets.SEQUENTIAL_TARGET_ACCEPT:g} for a learning-curve model; 0.95 removes most "
                         "divergences on small ladders)")
 
 

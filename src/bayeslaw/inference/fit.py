@@ -88,9 +88,9 @@ def fit(
         law; ``"orthogonal"``: the term whatever the table; ``True``: ``<law>_curved``, the quadratic without
         the projection. The fit records which and why (``Fit.spec.law_reason``).
     num_warmup, num_samples, num_chains, chain_method
-        NumPyro MCMC settings (``num_warmup=None``: 1000, 500 for a learning-curve model, or 2000 for a law with
-        its curvature term; ``num_samples=None``: 1000, 1500 for a learning-curve model, or 2000 for a law with an
-        orthogonal curvature term).
+        NumPyro MCMC settings (``num_warmup=None``: 1000, or 2000 for a law with its curvature term;
+        ``num_samples=None``: 1000, or 2000 for a learning-curve model or a law with an orthogonal curvature term;
+        :mod:`bayeslaw.core.budgets` holds them and why).
         ``chain_method=None`` picks ``"parallel"`` when JAX has a device per chain (set
         ``numpyro.set_host_device_count(4)`` before JAX starts; the CLI does), else ``"sequential"``
         (``"vectorized"`` on a GPU).
