@@ -79,6 +79,33 @@ def test_a_bounded_continuation_is_the_same_law_inside_the_runs_and_bounded_beyo
         orthogonal(base, extrapolate="cubic")
 
 
+def test_the_blend_runs_from_the_tangent_to_the_quadratic_beyond_the_runs_and_carries_its_prior_over():
+    from bayeslaw.core.curvature import orthogonal
+    base, quad = bayeslaw.get_law("chinchilla"), bayeslaw.get_law("chinchilla_orthogonal")
+    blend, tangent = orthogonal(base, extrapolate="blend"), orthogonal(base, extrapolate="linear")
+    assert "continuation" in blend.params and blend.params["continuation"].prior.dist == "Uniform"
+    assert "continuation" not in blend.discrepancy and blend.coordinates.size == quad.coordinates.size + 1
+    x = _x()
+    with jax.enable_x64(True):
+        consts = blend.derived.fn(THETA, x, jnp.ones(40))
+        c = {"curv_N": 0.01, "curv_D": -0.02, "curv_N_D": 0.005}
+        qp = {k: v for k, v in {**THETA, **c, **consts}.items() if k in quad.params or k in quad.derived.names}
+        for w in (0.0, 0.3, 1.0):
+            p = {**THETA, **c, **consts, "continuation": w}
+            np.testing.assert_allclose(blend.log_mean(x, **p), quad.log_mean(x, **qp), rtol=0, atol=1e-12)  # inside
+            far = {"N": jnp.asarray([float(consts["hi_N"]) + 3]), "D": jnp.asarray([float(consts["hi_D"]) + 3])}
+            t = float(tangent.log_mean(far, **{k: v for k, v in p.items() if k != "continuation"})[0])
+            q = float(quad.log_mean(far, **qp)[0])
+            assert float(blend.log_mean(far, **p)[0]) == pytest.approx(t + w * (q - t), abs=1e-12)
+        # the coordinates: the sigmoid of the last number, and the closed-form log-Jacobian is autodiff's
+        z = jnp.asarray(np.random.default_rng(3).normal(size=blend.coordinates.size))
+        params = blend.coordinates.to_params(z, x)
+        assert float(params["continuation"]) == pytest.approx(float(jax.nn.sigmoid(z[-1])))
+        names = tuple(blend.params)
+        jac = jax.jacfwd(lambda v: jnp.stack([blend.coordinates.to_params(v, x)[n] for n in names]))(z)
+        np.testing.assert_allclose(blend.coordinates.log_det(z, x), jnp.linalg.slogdet(jac)[1], rtol=1e-10)
+
+
 @pytest.fixture(scope="module")
 def orthogonal_fit():
     runs = bayeslaw.load_runs(bayeslaw.example_data_path())

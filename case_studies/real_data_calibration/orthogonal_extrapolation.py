@@ -44,15 +44,16 @@ VARIANTS = ("quadratic", "linear", "hold")
 BUDGETS = (5.76e23, 1e25, 1e26, 1e28)
 
 
-def register_variants() -> dict[str, str]:
+def register_variants(variants=VARIANTS) -> dict[str, str]:
     """The law name of each continuation (the quadratic is the catalogue's ``chinchilla_orthogonal``)."""
     from bayeslaw.core.catalogue import get_law, register
     from bayeslaw.core.curvature import orthogonal
 
-    names = {"quadratic": "chinchilla_orthogonal"}
-    for ext in VARIANTS[1:]:
-        names[ext] = f"chinchilla_{ext}_orthogonal"
-        register(replace(orthogonal(get_law("chinchilla"), extrapolate=ext), name=names[ext]))
+    names = {}
+    for ext in variants:
+        names[ext] = "chinchilla_orthogonal" if ext == "quadratic" else f"chinchilla_{ext}_orthogonal"
+        if ext != "quadratic":
+            register(replace(orthogonal(get_law("chinchilla"), extrapolate=ext), name=names[ext]))
     return names
 
 
@@ -100,9 +101,11 @@ def main(argv: list[str] | None = None) -> int:
                     help="shares of the runs held out by compute (default 0.2; 0.4 reaches about twice as far)")
     ap.add_argument("--skip", nargs="*", default=[], choices=["backtests", "far", "synthetic"])
     ap.add_argument("--tag", default="", help="suffix of the output folder")
+    ap.add_argument("--variants", default=",".join(VARIANTS),
+                    help="continuations to fit, comma-separated (quadratic, linear, hold, blend; default the first three)")
     args = ap.parse_args(argv)
     sampler: dict = {}   # today's defaults: 4 x (1000 + 2000) for the orthogonal laws, 4 x (1000 + 1000) plain
-    names = register_variants()
+    names = register_variants(args.variants.split(","))
     backtests = []
     if "backtests" not in args.skip:
         sets = {"chinchilla": ladders.ladder("chinchilla"), "chinchilla240": ladders.ladder("chinchilla240")}

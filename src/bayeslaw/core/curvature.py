@@ -101,7 +101,11 @@ ORTHOGONAL = Param(Prior("Cauchy", loc=0.0, scale=0.0003),
                    "coefficient of a quadratic discrepancy, orthogonal to the law over the runs")
 
 
-EXTRAPOLATIONS = ("quadratic", "linear", "hold")
+EXTRAPOLATIONS = ("quadratic", "linear", "hold", "blend")
+CONTINUATION = Param(Prior("Uniform", low=0.0, high=1.0),
+                     "nothing inside the runs depends on it (its posterior is this prior): held-out runs up to 2 "
+                     "decades of compute beyond the runs could not tell the quadratic (1) from its tangent (0)",
+                     "share of the discrepancy's curvature that goes on beyond the runs")
 
 
 def orthogonal(law: Law, coefficient: Param = ORTHOGONAL, extrapolate: str = "quadratic") -> Law:
@@ -125,7 +129,9 @@ def orthogonal(law: Law, coefficient: Param = ORTHOGONAL, extrapolate: str = "qu
     ``extrapolate`` says how the discrepancy goes on beyond the box of the runs' centred log inputs (per input, its
     smallest and largest value over the runs, kept per draw as ``lo_<input>`` / ``hi_<input>``): ``"quadratic"``
     (the quadratic itself, unbounded: far out it can carry the loss below the law's floor), ``"linear"`` (its
-    tangent at the box's edge) or ``"hold"`` (its value at the edge). Inside the box the three are the same law.
+    tangent at the box's edge), ``"hold"`` (its value at the edge) or ``"blend"`` (the tangent plus a share
+    ``continuation ~ Uniform(0, 1)`` of the quadratic's departure from it: the runs cannot tell the two apart, so
+    the bands far out span both). Inside the box they are all the same law.
     """
     if extrapolate not in EXTRAPOLATIONS:
         raise ValueError(f"extrapolate must be one of {EXTRAPOLATIONS}; got {extrapolate!r}")
@@ -161,7 +167,10 @@ def orthogonal(law: Law, coefficient: Param = ORTHOGONAL, extrapolate: str = "qu
         if extrapolate == "hold":
             return base_mean(x, **law_only) + disc(edge)
         at_edge, slope = jax.jvp(disc, (edge,), ({v: x[v] - edge[v] for v in edge},))
-        return base_mean(x, **law_only) + at_edge + slope
+        tangent = base_mean(x, **law_only) + at_edge + slope
+        if extrapolate == "blend":
+            return tangent + p["continuation"] * (log_mean(x, **p) - tangent)
+        return tangent
 
     def constants(theta0, x, weights):
         vec = jnp.asarray([theta0[k] for k in base_names], dtype=float)
@@ -180,23 +189,48 @@ def orthogonal(law: Law, coefficient: Param = ORTHOGONAL, extrapolate: str = "qu
 
     names = at + tuple(n for row in proj for n in row)
     formula = f"{law.formula}, times exp(a quadratic in the centred logs, orthogonal to the law over the runs)"
-    mean, fn = log_mean, constants
+    mean, fn, params, coords = log_mean, constants, dict(bent.params), bent.coordinates
     if extrapolate != "quadratic":
         names += tuple(n for _, lo, hi in box for n in (lo, hi))
         mean, fn = bounded_log_mean, bounded_constants
-        formula = formula[:-1] + (", held at its value at the edge of the runs beyond them)" if extrapolate == "hold"
-                                  else ", continued along its tangent at the edge of the runs beyond them)")
+        formula = formula[:-1] + {
+            "hold": ", held at its value at the edge of the runs beyond them)",
+            "linear": ", continued along its tangent at the edge of the runs beyond them)",
+            "blend": ", continued beyond the runs along its tangent plus a share `continuation` of its curvature)"}[
+            extrapolate]
+    if extrapolate == "blend":
+        params["continuation"] = CONTINUATION
+        coords = _with_continuation(bent.coordinates)
     kw = inspect.Parameter.KEYWORD_ONLY
     mean.__signature__ = inspect.Signature(
         [inspect.Parameter("x", inspect.Parameter.POSITIONAL_OR_KEYWORD)]
-        + [inspect.Parameter(n, kw) for n in (*bent.params, *names)])
-    return replace(bent, name=law.name + ORTHOGONAL_SUFFIX, log_mean=mean, example=None,
-                   formula=formula,
+        + [inspect.Parameter(n, kw) for n in (*params, *names)])
+    return replace(bent, name=law.name + ORTHOGONAL_SUFFIX, log_mean=mean, example=None, params=params,
+                   coordinates=coords, formula=formula,
                    description=f"{law.description} With a quadratic discrepancy orthogonal to the law over the "
                                "runs.".strip(),
                    derived=Derived(names, fn, law, "the plain law's fit to the runs and the quadratic's "
                                    "least-squares projection on its gradient there"),
                    discrepancy=tuple(name for name, _ in terms), beyond=BEYOND[extrapolate])
+
+
+def _with_continuation(coords: Coordinates | None) -> Coordinates | None:
+    """The coordinates with one more number, the logit of ``continuation`` (its Uniform(0, 1) prior is carried over
+    by the log-Jacobian of the sigmoid)."""
+    if coords is None:
+        return None
+    size, to_params, base_det = coords.size, coords.to_params, coords.log_det
+
+    def from_z(z, x):
+        out = dict(to_params(z[:size], x))
+        out["continuation"] = jax.nn.sigmoid(z[size])
+        return out
+
+    def log_det(z, x):
+        return base_det(z[:size], x) + jax.nn.log_sigmoid(z[size]) + jax.nn.log_sigmoid(-z[size])
+
+    return Coordinates(size + 1, from_z, coords.why + "; the continuation's logit",
+                       log_det=log_det if base_det is not None else None)
 
 
 #: What an orthogonal law's predictions beyond the runs assume, per continuation
@@ -207,6 +241,8 @@ BEYOND = {
                  "compare --curvature off)",
     "linear": "the law holds that far out and its bend goes on along its tangent at the edge of the runs",
     "hold": "the law holds that far out and its bend stops at the edge of the runs",
+    "blend": "the law holds that far out and its bend goes on between its tangent at the edge of the runs and the "
+             "quadratic (a share of the quadratic's curvature, uniform on 0 to 1)",
 }
 
 
