@@ -443,6 +443,12 @@ def test_bent_ladders_and_orthogonal_extrapolation_results_hold_what_the_readme_
     assert f"| sum over the ten splits | {sums['chinchilla/student_t']:.2f} / {quad:.2f} / **{lin:.2f}** / {hold:.2f} |" \
         in readme
     assert abs(lin - quad) < 0.5 and hold < quad - 1.0
+    blend = [r for t in ("_blend", "_blend_top40")
+             for r in strict_json(root / f"orthogonal_extrapolation{t}" / "summary.json")["backtests"]
+             if r["model"] == "chinchilla_blend_orthogonal/student_t"]
+    total = sum(round(r["elpd_test_per_run"], 2) for r in blend)
+    assert len(blend) == 10 and f"| sum over the ten splits | {total:.2f} (quadratic {quad:.2f}" in readme
+    assert min(quad, lin) - 0.2 < total < max(quad, lin) + 0.2
     far = {f["variant"]: f["at"] for f in top20["far"]}
     assert far["quadratic"][-1]["median"] < far["plain"][-1]["median"] - 0.3     # 1e28 FLOPs: below the floor
     assert far["hold"][-1]["median"] == pytest.approx(far["plain"][-1]["median"], abs=0.01)
