@@ -1,5 +1,6 @@
 """A law plus its own curvature error: a quadratic misfit in the centred log inputs (``_curved``, opt-in), and that
-misfit projected orthogonal to the law over the runs (``_orthogonal``, the ladder default: :func:`orthogonal`).
+misfit projected orthogonal to the law over the runs (``_orthogonal``, the ladder default: :func:`orthogonal`), with
+the ways it may go on beyond the runs (``extrapolate=``: the quadratic, its tangent, its edge value, or a blend).
 
 ``get_law("chinchilla_curved")`` (any law's name with ``_curved``) is the law times
 ``exp(1/2 x' G x)``, i.e. in log space
