@@ -3,9 +3,9 @@ and the ELPD comparison. Each returns the matplotlib Figure it drew."""
 
 from __future__ import annotations
 
+import copy
 import functools
 import math
-import pickle
 import weakref
 
 import arviz_plots as azp
@@ -137,20 +137,33 @@ def plot_diagnostics(fit: Fit, var_names: list[str] | None = None, *, kind: str 
     names = list(var_names) if var_names is not None else fit.param_names
     check_names(fit, names)
     key = (tuple(names), kind)
-    ref, last_key, saved = _LAST_DIAGNOSTICS
+    ref, last_key, kept = _LAST_DIAGNOSTICS
     if ref is not None and ref() is fit and last_key == key:
-        return pickle.loads(saved)   # a fresh copy: a caller may draw on the figure it gets
+        return _copy_figure(kept)   # a fresh copy: a caller may draw on the figure it gets
     fig = _draw_diagnostics(fit, names, kind)
     try:
-        _LAST_DIAGNOSTICS[:] = [weakref.ref(fit), key, pickle.dumps(fig)]
-    except Exception:   # a figure that cannot be pickled is drawn again next time
+        _LAST_DIAGNOSTICS[:] = [weakref.ref(fit), key, _copy_figure(fig)]
+    except Exception:   # a figure that cannot be copied is drawn again next time
         _LAST_DIAGNOSTICS[:] = [None, None, None]
     return fig
 
 
-#: The last diagnostics figure drawn (the fit, by weak reference; the arguments; the pickled figure): the rank
-#: test and its envelope are ~7 s on a 4 x 2000-draw fit, and the demo draws the figure, then its report again.
+#: The last diagnostics figure drawn (the fit, by weak reference; the arguments; an untouched copy of the figure):
+#: the rank test and its envelope are ~7 s on a 4 x 2000-draw fit, and the demo draws the figure, then its report
+#: again.
 _LAST_DIAGNOSTICS: list = [None, None, None]
+
+
+def _copy_figure(fig):
+    """A deep copy of a figure, outside pyplot's figure list, on an Agg canvas (a copy of a pyplot figure joins
+    pyplot's list and one of a copy comes with a bare canvas; savefig and drawing need a real one)."""
+    import matplotlib.pyplot as plt
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    out = copy.deepcopy(fig)
+    plt.close(out)
+    FigureCanvasAgg(out)
+    return out
 
 
 def _draw_diagnostics(fit: Fit, names: list[str], kind: str):
