@@ -42,6 +42,15 @@ def marin(path: Path) -> dict[str, pd.DataFrame]:
             for name, g in table.groupby("dataset")}
 
 
+def backtest_sets(isoflop: Path) -> dict[str, pd.DataFrame]:
+    """The five ladders the orthogonal term is backtested on: the Chinchilla 245 and 240 runs and, where
+    ../shared/data/isoflop is present, the three Marin IsoFLOP ladders (``marin_<data set>``)."""
+    sets = {"chinchilla": ladders.ladder("chinchilla"), "chinchilla240": ladders.ladder("chinchilla240")}
+    if isoflop.exists():
+        sets.update({f"marin_{k}": v for k, v in marin(isoflop).items()})
+    return sets
+
+
 def full_fit(law: str, sampler: dict) -> dict:
     """E, alpha, beta (median, 90% interval), diagnostics and the allocation at 1e24 FLOPs on all 245 runs."""
     import bayeslaw

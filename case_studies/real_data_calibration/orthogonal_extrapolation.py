@@ -108,9 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     names = register_variants(args.variants.split(","))
     backtests = []
     if "backtests" not in args.skip:
-        sets = {"chinchilla": ladders.ladder("chinchilla"), "chinchilla240": ladders.ladder("chinchilla240")}
-        if args.isoflop.exists():
-            sets.update({f"marin_{k}": v for k, v in curvature_checks.marin(args.isoflop).items()})
+        sets = curvature_checks.backtest_sets(args.isoflop)
         for holdout, data, runs in ((h, d, r) for h in args.holdouts for d, r in sets.items()):
             for law in ("chinchilla", *names.values()):
                 row = ladders.run_split(data, runs, holdout, f"{law}/student_t", sampler)[0]

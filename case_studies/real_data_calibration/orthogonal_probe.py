@@ -115,9 +115,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     sampler = {"num_samples": args.num_samples, "num_warmup": args.num_warmup, "num_chains": args.num_chains}
     backtests = []
-    sets = {"chinchilla": ladders.ladder("chinchilla"), "chinchilla240": ladders.ladder("chinchilla240")}
-    if args.isoflop.exists():
-        sets.update({f"marin_{k}": v for k, v in curvature_checks.marin(args.isoflop).items()})
+    sets = curvature_checks.backtest_sets(args.isoflop)
     for data, runs in sets.items():
         for row in backtest_pair(data, runs, sampler):
             backtests.append(row)
